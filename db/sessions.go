@@ -1,0 +1,54 @@
+package db
+
+import (
+	"context"
+	"time"
+
+	"studio/domain"
+)
+
+func (d *DB) CreateSession(ctx context.Context, s domain.Session) error {
+	if s.Data == nil {
+		s.Data = []byte{}
+	}
+	_, err := d.sql.ExecContext(ctx, "INSERT INTO sessions (id_hash, user_id, data, create_time, last_seen) VALUES (?, ?, ?, ?, ?)",
+		s.IDHash, s.UserID, s.Data, micros(s.CreateTime), micros(s.LastSeen))
+	return err
+}
+
+func (d *DB) SessionByHash(ctx context.Context, idHash string) (domain.Session, error) {
+	s := domain.Session{IDHash: idHash}
+	var created, seen int64
+	err := d.sql.QueryRowContext(ctx, "SELECT user_id, data, create_time, last_seen FROM sessions WHERE id_hash = ?", idHash).
+		Scan(&s.UserID, &s.Data, &created, &seen)
+	s.CreateTime, s.LastSeen = fromMicros(created), fromMicros(seen)
+	return s, notFound(err, "Session")
+}
+
+func (d *DB) UpdateSession(ctx context.Context, idHash string, data []byte, lastSeen time.Time) error {
+	if data == nil {
+		data = []byte{}
+	}
+	_, err := d.sql.ExecContext(ctx, "UPDATE sessions SET data = ?, last_seen = ? WHERE id_hash = ?", data, micros(lastSeen), idHash)
+	return err
+}
+
+func (d *DB) DeleteSession(ctx context.Context, idHash string) error {
+	_, err := d.sql.ExecContext(ctx, "DELETE FROM sessions WHERE id_hash = ?", idHash)
+	return err
+}
+
+func (d *DB) DeleteUserSessions(ctx context.Context, userID int64, keepIDHash string) error {
+	_, err := d.sql.ExecContext(ctx, "DELETE FROM sessions WHERE user_id = ? AND id_hash <> ?", userID, keepIDHash)
+	return err
+}
+
+// DeleteExpiredSessions removes sessions idle since before idleBefore or
+// created before createdBefore.
+func (d *DB) DeleteExpiredSessions(ctx context.Context, idleBefore, createdBefore time.Time) (int64, error) {
+	res, err := d.sql.ExecContext(ctx, "DELETE FROM sessions WHERE last_seen < ? OR create_time < ?", micros(idleBefore), micros(createdBefore))
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}

@@ -1,0 +1,79 @@
+package domain
+
+import (
+	"context"
+	"fmt"
+)
+
+// DemoOrganizationName names the organization SeedDemo makes.
+const DemoOrganizationName = "Demo Fleet"
+
+// DemoUsers are the people SeedDemo makes, with their role in the first demo project.
+var DemoUsers = []struct {
+	Email, Name string
+	Role        Role
+}{
+	{"alice@demo.example", "Alice Admin", RoleProjectAdmin},
+	{"dev@demo.example", "Dave Developer", RoleProjectDev},
+	{"viewer@demo.example", "Vera Viewer", RoleProjectUser},
+}
+
+// SeedDemo makes a second organization with a few projects and users so a
+// newcomer can click around; admin becomes its organization admin. It
+// returns the demo users' shared password, or "" when the demo data exists.
+func (a *Accounts) SeedDemo(ctx context.Context, adminEmail string) (string, error) {
+	if _, err := a.store.UserByEmail(ctx, DemoUsers[0].Email); err == nil {
+		return "", nil
+	}
+	admin, err := a.store.UserByEmail(ctx, adminEmail)
+	if err != nil {
+		return "", fmt.Errorf("demo data: administrator %s: %w", adminEmail, err)
+	}
+	password := RandomPassword()
+	hash, err := a.hasher.Hash(ctx, password)
+	if err != nil {
+		return "", err
+	}
+	now := a.now()
+	err = a.store.Update(ctx, func(tx Tx) error {
+		org, err := createOrganization(ctx, tx, System, now, DemoOrganizationName, userRef(admin.ID))
+		if err != nil {
+			return err
+		}
+		var projects []Project
+		for _, name := range []string{"Cold chain", "Office climate", "Warehouse sensors"} {
+			p := Project{ID: NewID(now), OrganizationID: org.ID, OrganizationDisplayName: org.DisplayName,
+				DisplayName: name, CreateTime: now, UpdateTime: now}
+			if err := tx.CreateProject(ctx, p); err != nil {
+				return err
+			}
+			e := auditEntry(System, now, ActionProjectCreate, "project", p.ID, p.DisplayName)
+			e.OrganizationID, e.ProjectID = org.ID, p.ID
+			if err := tx.AddAudit(ctx, e); err != nil {
+				return err
+			}
+			projects = append(projects, p)
+		}
+		for _, du := range DemoUsers {
+			u := User{Email: du.Email, DisplayName: du.Name, PasswordHash: hash, CreateTime: now, PasswordChanged: now}
+			if err := tx.CreateUser(ctx, &u); err != nil {
+				return err
+			}
+			m := Membership{OrganizationID: org.ID, ProjectID: projects[0].ID, Account: userRef(u.ID),
+				Role: du.Role, Status: StatusAccepted, CreateTime: now}
+			if err := tx.CreateMembership(ctx, &m); err != nil {
+				return err
+			}
+			e := auditEntry(System, now, ActionMembershipCreate, "membership", fmt.Sprint(m.ID), u.Email)
+			e.OrganizationID, e.ProjectID, e.Detail = org.ID, projects[0].ID, string(du.Role)
+			if err := tx.AddAudit(ctx, e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	return password, nil
+}

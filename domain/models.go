@@ -1,0 +1,150 @@
+package domain
+
+import "time"
+
+// Organization holds projects.
+type Organization struct {
+	ID          string
+	DisplayName string
+	CreateTime  time.Time
+}
+
+// Location is a project's optional place.
+type Location struct {
+	Latitude     float64
+	Longitude    float64
+	TimeLocation string
+}
+
+// Project belongs to one organization. The inventory project is made with
+// its organization and cannot be deleted.
+type Project struct {
+	ID                      string
+	OrganizationID          string
+	OrganizationDisplayName string
+	DisplayName             string
+	Inventory               bool
+	Location                Location
+	CreateTime              time.Time
+	UpdateTime              time.Time
+}
+
+// User is a person who signs in to the console. Staff marks platform
+// support staff, which is separate from any organization role.
+type User struct {
+	ID           int64
+	Email        string
+	DisplayName  string
+	PasswordHash string // empty for a pending (invited, not yet accepted) user
+	Staff        bool
+	Locked       bool
+	CreateTime   time.Time
+	LastSignIn   time.Time // zero when never
+	// PasswordChanged is when the password was last set; sessions made
+	// before it are no longer valid.
+	PasswordChanged time.Time
+}
+
+// Pending reports whether the user was invited and has not set a password.
+func (u User) Pending() bool { return u.PasswordHash == "" }
+
+// AccountType says what kind of account a membership or principal is.
+type AccountType string
+
+const (
+	AccountUser           AccountType = "USER"
+	AccountServiceAccount AccountType = "SERVICE_ACCOUNT"
+)
+
+// MembershipStatus is PENDING until the invited account accepts.
+type MembershipStatus string
+
+const (
+	StatusPending  MembershipStatus = "PENDING"
+	StatusAccepted MembershipStatus = "ACCEPTED"
+)
+
+// AccountRef names an account of either type. ID is the numeric user id as a
+// string, or the service account's id.
+type AccountRef struct {
+	Type AccountType
+	ID   string
+}
+
+// Membership gives one account one role in one project, or in one
+// organization (ProjectID empty).
+type Membership struct {
+	ID             int64
+	OrganizationID string
+	ProjectID      string // empty for an organization membership
+	Account        AccountRef
+	Role           Role
+	Status         MembershipStatus
+	CreateTime     time.Time
+	// Filled on reads for display.
+	AccountEmail            string
+	AccountDisplayName      string
+	OrganizationDisplayName string
+	ProjectDisplayName      string
+}
+
+// Principal is who acts: a signed-in user or an authenticated service account.
+type Principal struct {
+	Account    AccountRef
+	UserID     int64 // set for users
+	Email      string
+	Staff      bool
+	RemoteAddr string
+}
+
+// IsUser reports whether the principal is a signed-in person.
+func (p Principal) IsUser() bool { return p.Account.Type == AccountUser && p.UserID != 0 }
+
+// AuditEntry records one change: who, what, which resource, where, when,
+// from where and why.
+type AuditEntry struct {
+	ID             int64
+	Time           time.Time
+	ActorType      AccountType
+	ActorID        string
+	ActorEmail     string
+	ActorStaff     bool
+	Action         string
+	TargetType     string
+	TargetID       string
+	TargetName     string
+	OrganizationID string
+	ProjectID      string
+	RemoteAddr     string
+	Reason         string
+	Detail         string
+}
+
+// ServiceAccount is a non-person account owned by one project. Its email is
+// made by the system and never changes.
+type ServiceAccount struct {
+	ID              string
+	ProjectID       string
+	Email           string
+	DisplayName     string
+	EnableBasicAuth bool
+	CreateTime      time.Time
+	UpdateTime      time.Time
+	// KeyCount is filled by lists.
+	KeyCount int
+}
+
+// Ref names the service account as an account.
+func (sa ServiceAccount) Ref() AccountRef { return AccountRef{Type: AccountServiceAccount, ID: sa.ID} }
+
+// Key is a service account's credential. Sealed is the secret, encrypted
+// with the server key; the plain secret is shown once, at creation.
+type Key struct {
+	ID               string
+	ServiceAccountID string
+	Sealed           []byte
+	CreateTime       time.Time
+}
+
+// MaxKeysPerAccount is the contract's limit.
+const MaxKeysPerAccount = 10

@@ -1,0 +1,104 @@
+package domain
+
+import (
+	"encoding/base64"
+	"strconv"
+	"strings"
+)
+
+// Page sizes, as the API contract sets them; the console uses the same bounds.
+const (
+	DefaultPageSize = 100
+	MaxPageSize     = 1000
+)
+
+// Cursor is the position after which the next page starts: the sort key
+// and id of the last item shown. The zero Cursor means the first page.
+type Cursor struct {
+	Key string
+	ID  string
+}
+
+// IsZero reports whether c points at the first page.
+func (c Cursor) IsZero() bool { return c.Key == "" && c.ID == "" }
+
+// Page is one page of a list and the token of the next one ("" on the last).
+type Page[T any] struct {
+	Items         []T
+	NextPageToken string
+}
+
+// PageRequest asks for one page: Size items after the token's position.
+type PageRequest struct {
+	Size  int
+	Token string
+}
+
+const cursorPrefix = "c1:"
+
+// EncodeCursor makes an opaque page token.
+func EncodeCursor(c Cursor) string {
+	raw := cursorPrefix + strconv.Quote(c.Key) + " " + strconv.Quote(c.ID)
+	return base64.RawURLEncoding.EncodeToString([]byte(raw))
+}
+
+// DecodeCursor reads a page token made by EncodeCursor; "" is the first page.
+func DecodeCursor(token string) (Cursor, error) {
+	if token == "" {
+		return Cursor{}, nil
+	}
+	bad := FieldError("pageToken", "The page token is not valid.")
+	if len(token) > 2048 {
+		return Cursor{}, bad
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(token)
+	if err != nil || !strings.HasPrefix(string(raw), cursorPrefix) {
+		return Cursor{}, bad
+	}
+	rest := string(raw[len(cursorPrefix):])
+	keyPart, idPart, ok := strings.Cut(rest, "\" \"")
+	if !ok {
+		return Cursor{}, bad
+	}
+	key, err1 := strconv.Unquote(keyPart + "\"")
+	id, err2 := strconv.Unquote("\"" + idPart)
+	if err1 != nil || err2 != nil {
+		return Cursor{}, bad
+	}
+	return Cursor{Key: key, ID: id}, nil
+}
+
+// ParsePageSize reads a page size; "" means the default. Out of range is invalid.
+func ParsePageSize(s string) (int, error) {
+	if s == "" {
+		return DefaultPageSize, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > MaxPageSize {
+		return 0, FieldError("pageSize", "The page size must be a whole number from 1 to 1000.")
+	}
+	return n, nil
+}
+
+// pageOf turns up to size+1 fetched items into a page: the extra item only
+// tells that a next page exists.
+func pageOf[T any](items []T, size int, cursorOf func(T) Cursor) Page[T] {
+	if len(items) <= size {
+		return Page[T]{Items: items}
+	}
+	items = items[:size]
+	return Page[T]{Items: items, NextPageToken: EncodeCursor(cursorOf(items[len(items)-1]))}
+}
+
+// normalizePage validates a page request and returns its size and cursor.
+func normalizePage(req PageRequest) (int, Cursor, error) {
+	size := req.Size
+	if size == 0 {
+		size = DefaultPageSize
+	}
+	if size < 1 || size > MaxPageSize {
+		return 0, Cursor{}, FieldError("pageSize", "The page size must be a whole number from 1 to 1000.")
+	}
+	c, err := DecodeCursor(req.Token)
+	return size, c, err
+}

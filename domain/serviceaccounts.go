@@ -1,0 +1,371 @@
+package domain
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Audit actions of service accounts and keys.
+const (
+	ActionServiceAccountCreate = "serviceaccount.create"
+	ActionServiceAccountUpdate = "serviceaccount.update"
+	ActionServiceAccountDelete = "serviceaccount.delete"
+	ActionKeyCreate            = "serviceaccount.key.create"
+	ActionKeyDelete            = "serviceaccount.key.delete"
+	ActionMembershipUpdate     = "membership.update"
+	ActionMembershipDelete     = "membership.delete"
+)
+
+// ServiceAccounts manages service accounts and their keys. Only the owning
+// project grants rights over an account: its memberships elsewhere never do.
+type ServiceAccounts struct {
+	store       Store
+	sealer      *Sealer
+	now         func() time.Time
+	emailDomain string
+}
+
+// NewServiceAccounts returns the service; emailDomain is the part after
+// ".serviceaccount." in every account email.
+func NewServiceAccounts(store Store, sealer *Sealer, now func() time.Time, emailDomain string) *ServiceAccounts {
+	return &ServiceAccounts{store: store, sealer: sealer, now: now, emailDomain: emailDomain}
+}
+
+// ServiceAccountEmail is the system-made email of an account.
+func ServiceAccountEmail(accountID, projectID, domain string) string {
+	return accountID + "@" + projectID + ".serviceaccount." + domain
+}
+
+// ServiceAccountView is an account as its page shows it: with the viewer's
+// access to the owning project and the account's own role there.
+type ServiceAccountView struct {
+	Access  Access
+	Account ServiceAccount
+	// Role is the account's role in its owning project (RoleNone: no access).
+	Role Role
+}
+
+// account loads an account of the project after checking perm there. An
+// account of another project is not found, whatever the caller holds there.
+func (s *ServiceAccounts) account(ctx context.Context, r Reader, p Principal, projectID, accountID string, perm Permission) (Access, ServiceAccount, error) {
+	a, err := requireAccess(ctx, r, p, projectID, perm)
+	if err != nil {
+		return a, ServiceAccount{}, err
+	}
+	if !ValidID(accountID) {
+		return a, ServiceAccount{}, ErrNotFound("Service account")
+	}
+	sa, err := r.ServiceAccountByID(ctx, accountID)
+	if err != nil {
+		return a, sa, err
+	}
+	if sa.ProjectID != projectID {
+		return a, ServiceAccount{}, ErrNotFound("Service account")
+	}
+	return a, sa, nil
+}
+
+// List lists a project's service accounts, optionally searched by name or email.
+func (s *ServiceAccounts) List(ctx context.Context, p Principal, projectID, query string, req PageRequest) (Access, Page[ServiceAccount], error) {
+	a, err := requireAccess(ctx, s.store, p, projectID, PermServiceAccountRead)
+	if err != nil {
+		return a, Page[ServiceAccount]{}, err
+	}
+	size, after, err := normalizePage(req)
+	if err != nil {
+		return a, Page[ServiceAccount]{}, err
+	}
+	query = strings.TrimSpace(query)
+	if len(query) > MaxEmailLength {
+		return a, Page[ServiceAccount]{}, FieldError("query", "The search text is too long.")
+	}
+	items, err := s.store.ListServiceAccounts(ctx, ServiceAccountFilter{ProjectID: projectID, Query: query}, after, size+1)
+	if err != nil {
+		return a, Page[ServiceAccount]{}, err
+	}
+	return a, pageOf(items, size, ServiceAccountCursor), nil
+}
+
+// ServiceAccountCursor is the keyset position of an account in name order.
+func ServiceAccountCursor(sa ServiceAccount) Cursor {
+	return Cursor{Key: strings.ToLower(sa.DisplayName), ID: sa.ID}
+}
+
+// Get returns one account with its role in the owning project.
+func (s *ServiceAccounts) Get(ctx context.Context, p Principal, projectID, accountID string) (ServiceAccountView, error) {
+	a, sa, err := s.account(ctx, s.store, p, projectID, accountID, PermServiceAccountRead)
+	if err != nil {
+		return ServiceAccountView{}, err
+	}
+	v := ServiceAccountView{Access: a, Account: sa}
+	m, err := s.store.ProjectMembership(ctx, projectID, sa.Ref())
+	switch {
+	case err == nil:
+		v.Role = m.Role
+	case ErrorCode(err) != ENOTFOUND:
+		return v, err
+	}
+	return v, nil
+}
+
+// ServiceAccountInput is what a person or program sets on an account; nil
+// fields stay as they are.
+type ServiceAccountInput struct {
+	DisplayName     *string
+	EnableBasicAuth *bool
+}
+
+// Create makes a service account in the project. It has no access at all,
+// not even to its own project, until a role is granted.
+func (s *ServiceAccounts) Create(ctx context.Context, p Principal, projectID string, in ServiceAccountInput) (ServiceAccount, error) {
+	a, err := requireAccess(ctx, s.store, p, projectID, PermServiceAccountCreate)
+	if err != nil {
+		return ServiceAccount{}, err
+	}
+	var name string
+	if in.DisplayName != nil {
+		name = *in.DisplayName
+	}
+	if name, err = CleanDisplayName("displayName", name); err != nil {
+		return ServiceAccount{}, err
+	}
+	now := s.now()
+	sa := ServiceAccount{ID: NewID(now), ProjectID: projectID, DisplayName: name, CreateTime: now, UpdateTime: now}
+	sa.Email = ServiceAccountEmail(sa.ID, projectID, s.emailDomain)
+	if in.EnableBasicAuth != nil {
+		sa.EnableBasicAuth = *in.EnableBasicAuth
+	}
+	err = s.store.Update(ctx, func(tx Tx) error {
+		if err := tx.CreateServiceAccount(ctx, sa); err != nil {
+			return err
+		}
+		return tx.AddAudit(ctx, s.audit(p, a, now, ActionServiceAccountCreate, sa, ""))
+	})
+	return sa, err
+}
+
+func (s *ServiceAccounts) audit(p Principal, a Access, now time.Time, action string, sa ServiceAccount, detail string) AuditEntry {
+	e := auditEntry(p, now, action, "serviceaccount", sa.ID, sa.DisplayName)
+	e.OrganizationID, e.ProjectID, e.Detail = a.Project.OrganizationID, a.Project.ID, detail
+	return e
+}
+
+// Update renames an account or switches Basic Auth.
+func (s *ServiceAccounts) Update(ctx context.Context, p Principal, projectID, accountID string, in ServiceAccountInput) (ServiceAccount, error) {
+	a, sa, err := s.account(ctx, s.store, p, projectID, accountID, PermServiceAccountUpdate)
+	if err != nil {
+		return sa, err
+	}
+	var changes []string
+	if in.DisplayName != nil {
+		name, err := CleanDisplayName("displayName", *in.DisplayName)
+		if err != nil {
+			return sa, err
+		}
+		if name != sa.DisplayName {
+			changes = append(changes, fmt.Sprintf("name: %s → %s", sa.DisplayName, name))
+			sa.DisplayName = name
+		}
+	}
+	if in.EnableBasicAuth != nil && *in.EnableBasicAuth != sa.EnableBasicAuth {
+		sa.EnableBasicAuth = *in.EnableBasicAuth
+		changes = append(changes, map[bool]string{true: "Basic Auth on", false: "Basic Auth off"}[sa.EnableBasicAuth])
+	}
+	if len(changes) == 0 {
+		return sa, nil
+	}
+	now := s.now()
+	sa.UpdateTime = now
+	err = s.store.Update(ctx, func(tx Tx) error {
+		if err := tx.UpdateServiceAccount(ctx, sa); err != nil {
+			return err
+		}
+		return tx.AddAudit(ctx, s.audit(p, a, now, ActionServiceAccountUpdate, sa, strings.Join(changes, "; ")))
+	})
+	return sa, err
+}
+
+// SetProjectRole creates, changes or (with RoleNone) removes the account's
+// membership in its owning project.
+func (s *ServiceAccounts) SetProjectRole(ctx context.Context, p Principal, projectID, accountID string, role Role) error {
+	if role != RoleNone && !ValidProjectRole(role) {
+		return FieldError("role", "Choose No access, Project user, Project developer or Project admin.")
+	}
+	a, sa, err := s.account(ctx, s.store, p, projectID, accountID, PermServiceAccountUpdate)
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	return s.store.Update(ctx, func(tx Tx) error {
+		m, err := tx.ProjectMembership(ctx, projectID, sa.Ref())
+		exists := err == nil
+		if err != nil && ErrorCode(err) != ENOTFOUND {
+			return err
+		}
+		var action string
+		switch {
+		case !exists && role == RoleNone, exists && m.Role == role:
+			return nil
+		case !exists:
+			if err := a.Require(PermMembershipCreate); err != nil {
+				return err
+			}
+			m = Membership{OrganizationID: a.Project.OrganizationID, ProjectID: projectID, Account: sa.Ref(),
+				Role: role, Status: StatusAccepted, CreateTime: now}
+			err, action = tx.CreateMembership(ctx, &m), ActionMembershipCreate
+		case role == RoleNone:
+			if err := a.Require(PermMembershipDelete); err != nil {
+				return err
+			}
+			err, action = tx.DeleteMembership(ctx, m), ActionMembershipDelete
+		default:
+			if err := a.Require(PermMembershipUpdate); err != nil {
+				return err
+			}
+			err, action = tx.SetMembershipRole(ctx, m, role), ActionMembershipUpdate
+		}
+		if err != nil {
+			return err
+		}
+		e := auditEntry(p, now, action, "membership", fmt.Sprint(m.ID), sa.Email)
+		e.OrganizationID, e.ProjectID = a.Project.OrganizationID, projectID
+		e.Detail = fmt.Sprintf("%s → %s", RoleDisplayName(m.Role), RoleDisplayName(role))
+		if action == ActionMembershipCreate {
+			e.Detail = RoleDisplayName(role)
+		}
+		return tx.AddAudit(ctx, e)
+	})
+}
+
+// Memberships lists up to limit memberships the account holds anywhere,
+// for its page (read-only there).
+func (s *ServiceAccounts) Memberships(ctx context.Context, p Principal, projectID, accountID string, limit int) ([]Membership, error) {
+	_, sa, err := s.account(ctx, s.store, p, projectID, accountID, PermServiceAccountRead)
+	if err != nil {
+		return nil, err
+	}
+	return s.store.AccountMemberships(ctx, sa.Ref(), limit)
+}
+
+// Delete deletes an account, its keys (killing their tokens) and every
+// membership it holds in any project or organization.
+func (s *ServiceAccounts) Delete(ctx context.Context, p Principal, projectID, accountID string) error {
+	a, sa, err := s.account(ctx, s.store, p, projectID, accountID, PermServiceAccountDelete)
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	return s.store.Update(ctx, func(tx Tx) error {
+		keys, err := tx.CountKeys(ctx, sa.ID)
+		if err != nil {
+			return err
+		}
+		if err := tx.DeleteServiceAccount(ctx, sa.ID); err != nil {
+			return err
+		}
+		return tx.AddAudit(ctx, s.audit(p, a, now, ActionServiceAccountDelete, sa,
+			fmt.Sprintf("%s; %d key%s deleted with it", sa.Email, keys, plural(keys))))
+	})
+}
+
+// ListKeys lists an account's keys.
+func (s *ServiceAccounts) ListKeys(ctx context.Context, p Principal, projectID, accountID string, req PageRequest) (Page[Key], error) {
+	_, sa, err := s.account(ctx, s.store, p, projectID, accountID, PermKeyRead)
+	if err != nil {
+		return Page[Key]{}, err
+	}
+	size, after, err := normalizePage(req)
+	if err != nil {
+		return Page[Key]{}, err
+	}
+	keys, err := s.store.ListKeys(ctx, sa.ID, after.ID, size+1)
+	if err != nil {
+		return Page[Key]{}, err
+	}
+	return pageOf(keys, size, func(k Key) Cursor { return Cursor{ID: k.ID} }), nil
+}
+
+// GetKey returns one key of an account.
+func (s *ServiceAccounts) GetKey(ctx context.Context, p Principal, projectID, accountID, keyID string) (Key, error) {
+	_, sa, err := s.account(ctx, s.store, p, projectID, accountID, PermKeyRead)
+	if err != nil {
+		return Key{}, err
+	}
+	return s.keyOf(ctx, s.store, sa, keyID)
+}
+
+func (s *ServiceAccounts) keyOf(ctx context.Context, r Reader, sa ServiceAccount, keyID string) (Key, error) {
+	if !ValidID(keyID) {
+		return Key{}, ErrNotFound("Key")
+	}
+	k, err := r.KeyByID(ctx, keyID)
+	if err != nil {
+		return k, err
+	}
+	if k.ServiceAccountID != sa.ID {
+		return Key{}, ErrNotFound("Key")
+	}
+	return k, nil
+}
+
+// CreateKey makes a key and returns it with its secret, which is never
+// available again: only its sealed form is stored.
+func (s *ServiceAccounts) CreateKey(ctx context.Context, p Principal, projectID, accountID string) (Key, string, error) {
+	a, sa, err := s.account(ctx, s.store, p, projectID, accountID, PermKeyCreate)
+	if err != nil {
+		return Key{}, "", err
+	}
+	now := s.now()
+	secret := NewKeySecret()
+	k := Key{ID: NewID(now), ServiceAccountID: sa.ID, CreateTime: now}
+	k.Sealed = s.sealer.Seal([]byte(secret), []byte(k.ID))
+	err = s.store.Update(ctx, func(tx Tx) error {
+		// Counted inside the write transaction, so parallel requests cannot pass the limit.
+		n, err := tx.CountKeys(ctx, sa.ID)
+		if err != nil {
+			return err
+		}
+		if n >= MaxKeysPerAccount {
+			return Errorf(EINVALID, "This service account already has %d keys, the most it can have. Delete a key you no longer use first.", MaxKeysPerAccount)
+		}
+		if err := tx.CreateKey(ctx, k); err != nil {
+			return err
+		}
+		e := s.audit(p, a, now, ActionKeyCreate, sa, "key "+k.ID)
+		e.TargetType, e.TargetID, e.TargetName = "key", k.ID, sa.Email
+		return tx.AddAudit(ctx, e)
+	})
+	if err != nil {
+		return Key{}, "", err
+	}
+	return k, secret, nil
+}
+
+// DeleteKey deletes one key of an account.
+func (s *ServiceAccounts) DeleteKey(ctx context.Context, p Principal, projectID, accountID, keyID string) error {
+	a, sa, err := s.account(ctx, s.store, p, projectID, accountID, PermKeyDelete)
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	return s.store.Update(ctx, func(tx Tx) error {
+		k, err := s.keyOf(ctx, tx, sa, keyID)
+		if err != nil {
+			return err
+		}
+		if err := tx.DeleteKey(ctx, k.ID); err != nil {
+			return err
+		}
+		e := s.audit(p, a, now, ActionKeyDelete, sa, "key "+k.ID)
+		e.TargetType, e.TargetID, e.TargetName = "key", k.ID, sa.Email
+		return tx.AddAudit(ctx, e)
+	})
+}
+
+// KeySecret opens a key's sealed secret, for verifying API credentials.
+func (s *ServiceAccounts) KeySecret(k Key) (string, error) {
+	b, err := s.sealer.Open(k.Sealed, []byte(k.ID))
+	return string(b), err
+}

@@ -1,0 +1,129 @@
+package domain
+
+import (
+	"context"
+	"time"
+)
+
+// Store is the persistence the services need. Reads run on their own;
+// changes run inside Update, in one transaction, together with their audit entry.
+type Store interface {
+	Reader
+	Sessions
+	// Update runs fn in one write transaction; an error from fn rolls it back.
+	Update(ctx context.Context, fn func(Tx) error) error
+	// Ping checks that the database answers.
+	Ping(ctx context.Context) error
+}
+
+// ProjectFilter selects the projects of a list.
+type ProjectFilter struct {
+	OrganizationID string // "" for every organization
+	// Account limits the list to projects the account can read: its accepted
+	// project memberships, and every project of organizations it administers.
+	// The zero AccountRef lists every project (staff and internal use).
+	Account AccountRef
+	Query   string // case-insensitive substring of the display name
+}
+
+// AuditFilter selects audit entries.
+type AuditFilter struct {
+	OrganizationID string // "" for every organization
+}
+
+// Reader holds the lookups. A missing row is an ENOTFOUND *Error.
+type Reader interface {
+	CountUsers(ctx context.Context) (int, error)
+	UserByID(ctx context.Context, id int64) (User, error)
+	UserByEmail(ctx context.Context, email string) (User, error)
+
+	OrganizationByID(ctx context.Context, id string) (Organization, error)
+	// ListOrganizations lists, by display name, the organizations where the
+	// account is organization admin or holds an accepted project membership.
+	ListOrganizations(ctx context.Context, account AccountRef, after Cursor, limit int) ([]Organization, error)
+
+	ProjectByID(ctx context.Context, id string) (Project, error)
+	// ListProjects lists projects by display name (case-insensitive), then id.
+	ListProjects(ctx context.Context, f ProjectFilter, after Cursor, limit int) ([]Project, error)
+	// ProjectIsEmpty reports whether a project owns nothing that deleting it would destroy.
+	ProjectIsEmpty(ctx context.Context, projectID string) (bool, error)
+
+	// AccessIn returns the project and what the account holds in it
+	// (accepted memberships only).
+	AccessIn(ctx context.Context, account AccountRef, projectID string) (Access, error)
+	// IsOrgAdmin reports whether the account holds an accepted organization admin membership.
+	IsOrgAdmin(ctx context.Context, account AccountRef, orgID string) (bool, error)
+
+	ServiceAccountByID(ctx context.Context, id string) (ServiceAccount, error)
+	// ListServiceAccounts lists a project's service accounts by display name
+	// (case-insensitive), then id, with their key counts.
+	ListServiceAccounts(ctx context.Context, f ServiceAccountFilter, after Cursor, limit int) ([]ServiceAccount, error)
+	KeyByID(ctx context.Context, id string) (Key, error)
+	// ListKeys lists a service account's keys in creation order.
+	ListKeys(ctx context.Context, serviceAccountID string, afterID string, limit int) ([]Key, error)
+	CountKeys(ctx context.Context, serviceAccountID string) (int, error)
+	// ProjectMembership returns the account's membership in a project, of any status.
+	ProjectMembership(ctx context.Context, projectID string, account AccountRef) (Membership, error)
+	// AccountMemberships lists up to limit memberships an account holds
+	// anywhere: organization memberships first, then project memberships.
+	AccountMemberships(ctx context.Context, account AccountRef, limit int) ([]Membership, error)
+
+	// ListAudit lists entries newest first, with ids below beforeID (0: from the newest).
+	ListAudit(ctx context.Context, f AuditFilter, beforeID int64, limit int) ([]AuditEntry, error)
+}
+
+// Tx holds the changes, made inside Store.Update.
+type Tx interface {
+	Reader
+	// CreateUser stores a user and sets its ID. A taken email is ECONFLICT.
+	CreateUser(ctx context.Context, u *User) error
+	SetPassword(ctx context.Context, userID int64, hash string, at time.Time) error
+	SetLastSignIn(ctx context.Context, userID int64, at time.Time) error
+
+	CreateOrganization(ctx context.Context, o Organization) error
+	CreateProject(ctx context.Context, p Project) error
+	UpdateProject(ctx context.Context, p Project) error
+	DeleteProject(ctx context.Context, id string) error
+
+	// CreateMembership stores a membership and sets its ID. The same account
+	// in the same scope twice is ECONFLICT.
+	CreateMembership(ctx context.Context, m *Membership) error
+
+	SetMembershipRole(ctx context.Context, m Membership, role Role) error
+	DeleteMembership(ctx context.Context, m Membership) error
+
+	CreateServiceAccount(ctx context.Context, sa ServiceAccount) error
+	UpdateServiceAccount(ctx context.Context, sa ServiceAccount) error
+	// DeleteServiceAccount deletes the account with its keys and every membership.
+	DeleteServiceAccount(ctx context.Context, id string) error
+	CreateKey(ctx context.Context, k Key) error
+	DeleteKey(ctx context.Context, id string) error
+
+	AddAudit(ctx context.Context, e AuditEntry) error
+}
+
+// ServiceAccountFilter selects the service accounts of a list.
+type ServiceAccountFilter struct {
+	ProjectID string
+	Query     string // case-insensitive substring of the display name or email
+}
+
+// Session is a signed-in console session, stored server-side. Only a hash
+// of its id is kept, so a copy of the database holds no usable session.
+type Session struct {
+	IDHash     string
+	UserID     int64
+	Data       []byte
+	CreateTime time.Time
+	LastSeen   time.Time
+}
+
+// Sessions stores console sessions.
+type Sessions interface {
+	CreateSession(ctx context.Context, s Session) error
+	SessionByHash(ctx context.Context, idHash string) (Session, error)
+	UpdateSession(ctx context.Context, idHash string, data []byte, lastSeen time.Time) error
+	DeleteSession(ctx context.Context, idHash string) error
+	// DeleteUserSessions removes every session of a user except keepIDHash ("" keeps none).
+	DeleteUserSessions(ctx context.Context, userID int64, keepIDHash string) error
+}

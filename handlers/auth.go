@@ -1,0 +1,157 @@
+package handlers
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"studio/domain"
+	"studio/views"
+
+	"github.com/labstack/echo/v4"
+)
+
+// LoadUser reads the session and, when it names a valid user, makes that
+// user the request's user.
+func (h *Handlers) LoadUser(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		sess, err := h.sessions.Get(c.Request(), SessionCookieName)
+		if err != nil {
+			return err
+		}
+		if id, ok := sess.Values[sessionUserKey].(int64); ok && !sess.IsNew {
+			u, err := h.accounts.CurrentUser(c.Request().Context(), id)
+			switch {
+			case err == nil:
+				c.Set(userKey, &u)
+			case domain.ErrorCode(err) == domain.EUNAUTHORIZED || domain.ErrorCode(err) == domain.ENOTFOUND:
+				// A locked or removed user: end the session.
+				sess.Options.MaxAge = -1
+				if err := sess.Save(c.Request(), c.Response()); err != nil {
+					return err
+				}
+			default:
+				return err
+			}
+		}
+		return next(c)
+	}
+}
+
+// RequireUser sends anyone not signed in to the sign-in page (htmx requests
+// get a redirect header, since a 3xx would be followed inside the swap).
+func (h *Handlers) RequireUser(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if currentUser(c) != nil {
+			return next(c)
+		}
+		to := "/signin"
+		if c.Request().Method == http.MethodGet {
+			to += "?next=" + url.QueryEscape(c.Request().URL.RequestURI())
+		}
+		if c.Request().Header.Get("HX-Request") != "" {
+			c.Response().Header().Set("HX-Redirect", to)
+			return c.NoContent(http.StatusUnauthorized)
+		}
+		return redirect(c, to)
+	}
+}
+
+// safeNext keeps a post-sign-in redirect on this site.
+func safeNext(next string) string {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") ||
+		strings.ContainsAny(next, "\r\n") || len(next) > 2048 {
+		return "/"
+	}
+	return next
+}
+
+// SignInPage shows the sign-in form.
+func (h *Handlers) SignInPage(c echo.Context) error {
+	if currentUser(c) != nil {
+		return redirect(c, "/")
+	}
+	return render(c, http.StatusOK, views.SignIn(h.page(c, "Sign in"), views.SignInForm{Next: safeNext(c.QueryParam("next"))}))
+}
+
+// SignIn checks the credentials and starts a new session.
+func (h *Handlers) SignIn(c echo.Context) error {
+	form := views.SignInForm{Email: strings.TrimSpace(c.FormValue("email")), Next: safeNext(c.FormValue("next"))}
+	u, err := h.accounts.SignIn(c.Request().Context(), form.Email, c.FormValue("password"), c.RealIP())
+	if err != nil {
+		status := http.StatusUnauthorized
+		switch domain.ErrorCode(err) {
+		case domain.ERATELIMITED:
+			status = http.StatusTooManyRequests
+			var de *domain.Error
+			if errors.As(err, &de) {
+				c.Response().Header().Set("Retry-After", strconv.Itoa(de.RetryAfter))
+			}
+		case domain.EFORBIDDEN:
+			status = http.StatusForbidden
+		case domain.EUNAUTHORIZED:
+		default:
+			return err
+		}
+		Logger(c).Info("sign-in refused", "code", domain.ErrorCode(err))
+		form.Error = domain.ErrorMessage(err)
+		return render(c, status, views.SignIn(h.page(c, "Sign in"), form))
+	}
+	// A new session id at every sign-in: end the old session, whatever it was.
+	old, err := h.sessions.Get(c.Request(), SessionCookieName)
+	if err != nil {
+		return err
+	}
+	if old.ID != "" {
+		if err := h.sessions.rows.DeleteSession(c.Request().Context(), hashSessionID(old.ID)); err != nil {
+			return err
+		}
+	}
+	old.ID, old.IsNew = "", true
+	old.Values = map[any]any{sessionUserKey: u.ID}
+	if err := old.Save(c.Request(), c.Response()); err != nil {
+		return err
+	}
+	Logger(c).Info("signed in", "user_id", u.ID)
+	return redirect(c, form.Next)
+}
+
+// SignOut ends the session server-side, so a copied cookie stops working.
+func (h *Handlers) SignOut(c echo.Context) error {
+	sess, err := h.sessions.Get(c.Request(), SessionCookieName)
+	if err != nil {
+		return err
+	}
+	sess.Options.MaxAge = -1
+	if err := sess.Save(c.Request(), c.Response()); err != nil {
+		return err
+	}
+	h.setFlash(c, "success", "You are signed out.")
+	return redirect(c, "/signin")
+}
+
+// PasswordPage shows the change-password form.
+func (h *Handlers) PasswordPage(c echo.Context) error {
+	return render(c, http.StatusOK, views.ChangePassword(h.page(c, "Change password"), views.PasswordForm{}))
+}
+
+// ChangePassword sets a new password and signs out every other session.
+func (h *Handlers) ChangePassword(c echo.Context) error {
+	sess, err := h.sessions.Get(c.Request(), SessionCookieName)
+	if err != nil {
+		return err
+	}
+	err = h.accounts.ChangePassword(c.Request().Context(), principal(c),
+		c.FormValue("current"), c.FormValue("new"), c.FormValue("confirm"), hashSessionID(sess.ID))
+	if isInvalid(err) {
+		return render(c, http.StatusUnprocessableEntity, views.ChangePassword(h.page(c, "Change password"),
+			views.PasswordForm{Errors: domain.FieldErrors(err)}))
+	}
+	if err != nil {
+		return err
+	}
+	h.setFlash(c, "success", "Your password is changed. Other sessions are signed out.")
+	return redirect(c, "/")
+}

@@ -1,0 +1,150 @@
+// Package handlers holds the console's Echo handlers: each reads the
+// request, calls a domain service, and renders a view or redirects.
+package handlers
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"studio/domain"
+	"studio/views"
+
+	"github.com/a-h/templ"
+	"github.com/gorilla/securecookie"
+	"github.com/labstack/echo/v4"
+)
+
+// Config is what the handlers need, built by main.
+type Config struct {
+	Accounts        *domain.Accounts
+	Projects        *domain.Projects
+	Audit           *domain.AuditLog
+	ServiceAccounts *domain.ServiceAccounts
+	Sessions        domain.Sessions
+	// BaseURL is the console's public URL, without a trailing slash.
+	BaseURL string
+	// Health reports whether the database answers.
+	Health func(context.Context) error
+	// SessionKey signs session cookies; FlashKey signs flash cookies.
+	SessionKey   []byte
+	FlashKey     []byte
+	CookieSecure bool
+	Now          func() time.Time
+}
+
+// Handlers serves the console.
+type Handlers struct {
+	accounts        *domain.Accounts
+	projects        *domain.Projects
+	audit           *domain.AuditLog
+	serviceAccounts *domain.ServiceAccounts
+	baseURL         string
+	sessions        *SessionStore
+	flash           *securecookie.SecureCookie
+	health          func(context.Context) error
+	cookieSecure    bool
+}
+
+// New returns the console handlers.
+func New(cfg Config) *Handlers {
+	flash := securecookie.New(cfg.FlashKey, nil)
+	flash.MaxAge(300)
+	return &Handlers{
+		accounts:        cfg.Accounts,
+		projects:        cfg.Projects,
+		audit:           cfg.Audit,
+		serviceAccounts: cfg.ServiceAccounts,
+		baseURL:         cfg.BaseURL,
+		sessions:        NewSessionStore(cfg.Sessions, cfg.SessionKey, cfg.CookieSecure, cfg.Now),
+		flash:           flash,
+		health:          cfg.Health,
+		cookieSecure:    cfg.CookieSecure,
+	}
+}
+
+// Context keys set by middleware.
+const (
+	userKey   = "studio.user"
+	loggerKey = "studio.logger"
+	// CSRFKey is where the CSRF middleware leaves the request's token.
+	CSRFKey = "studio.csrf"
+)
+
+// SetLogger attaches the request-scoped logger.
+func SetLogger(c echo.Context, l *slog.Logger) { c.Set(loggerKey, l) }
+
+// Logger returns the request-scoped logger (with the request id).
+func Logger(c echo.Context) *slog.Logger {
+	if l, ok := c.Get(loggerKey).(*slog.Logger); ok {
+		return l
+	}
+	return slog.Default()
+}
+
+func currentUser(c echo.Context) *domain.User {
+	u, _ := c.Get(userKey).(*domain.User)
+	return u
+}
+
+// principal is the signed-in user as the domain sees it. Only called on
+// routes behind RequireUser.
+func principal(c echo.Context) domain.Principal {
+	return domain.UserPrincipal(*currentUser(c), c.RealIP())
+}
+
+// page fills what every page needs.
+func (h *Handlers) page(c echo.Context, title string) views.Page {
+	token, _ := c.Get(CSRFKey).(string)
+	return views.Page{Title: title, CSRF: token, User: currentUser(c), Flash: h.takeFlash(c)}
+}
+
+// projectPage fills a project page: the organization, the menu and the switcher.
+func (h *Handlers) projectPage(c echo.Context, title string, a domain.Access, menu string) views.Page {
+	p := h.page(c, title)
+	proj := a.Project
+	p.Project, p.Role, p.Menu = &proj, a.Role(), menu
+	p.Org = &domain.Organization{ID: proj.OrganizationID, DisplayName: proj.OrganizationDisplayName}
+	p.OrgAdm = a.OrgAdmin
+	if list, err := h.projects.ListProjects(c.Request().Context(), principal(c), proj.OrganizationID, "",
+		domain.PageRequest{Size: switcherSize}); err == nil {
+		p.Switcher, p.SwitcherMore = list.Items, list.NextPageToken != ""
+	}
+	return p
+}
+
+// switcherSize is how many projects the header's switcher lists.
+const switcherSize = 15
+
+// render writes a component with a status.
+func render(c echo.Context, status int, comp templ.Component) error {
+	c.Response().Header().Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
+	c.Response().Header().Add("Vary", "HX-Request")
+	if status >= 400 && c.Request().Method != http.MethodGet {
+		// A boosted form that failed shows its page again; the address bar
+		// must keep the page's URL, not the form's action (which has no GET).
+		c.Response().Header().Set("HX-Push-Url", "false")
+	}
+	c.Response().WriteHeader(status)
+	return comp.Render(c.Request().Context(), c.Response())
+}
+
+// redirect answers a form post: 303 See Other to the next page (post/redirect/get).
+func redirect(c echo.Context, to string) error {
+	return c.Redirect(http.StatusSeeOther, to)
+}
+
+// isInvalid reports whether err is a validation error to show beside the form.
+func isInvalid(err error) bool { return domain.ErrorCode(err) == domain.EINVALID }
+
+// Health answers GET /healthz with the database's state.
+func (h *Handlers) Health(c echo.Context) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
+	defer cancel()
+	if err := h.health(ctx); err != nil {
+		Logger(c).Error("health check failed", "err", err)
+		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "database": "error"})
+	}
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok", "database": "ok"})
+}

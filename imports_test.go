@@ -1,0 +1,57 @@
+package main
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// TestImportDirection enforces DESIGN.md's arrows: main → web → handlers →
+// views → domain, and main → db → domain. Test files are not checked.
+func TestImportDirection(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}}:{{join .Imports " "}}`, "./...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	allowed := map[string][]string{
+		"studio":          {"studio/web", "studio/handlers", "studio/db", "studio/domain"},
+		"studio/web":      {"studio/handlers", "studio/static", "studio/domain"},
+		"studio/handlers": {"studio/views", "studio/domain"},
+		"studio/views":    {"studio/domain"},
+		"studio/db":       {"studio/domain"},
+		"studio/domain":   {},
+		"studio/static":   {},
+	}
+	forbiddenInDomain := []string{"database/sql", "net/http", "github.com/labstack/echo", "modernc.org/sqlite", "github.com/a-h/templ"}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		pkg, imports, _ := strings.Cut(line, ":")
+		ok, known := allowed[pkg]
+		if !known {
+			t.Errorf("package %s has no entry in the allowed import table", pkg)
+			continue
+		}
+		for _, imp := range strings.Fields(imports) {
+			if strings.HasPrefix(imp, "studio/") || imp == "studio" {
+				if !contains(ok, imp) {
+					t.Errorf("%s imports %s, against the design's import direction", pkg, imp)
+				}
+			}
+			if pkg == "studio/domain" {
+				for _, f := range forbiddenInDomain {
+					if strings.HasPrefix(imp, f) {
+						t.Errorf("domain imports %s: it must stay free of web and SQL libraries", imp)
+					}
+				}
+			}
+		}
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,159 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func envFrom(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestConfigDefaultsFlagsAndEnvironment(t *testing.T) {
+	cfg, err := parseConfig(nil, envFrom(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.addr != ":8080" || cfg.dbPath != "./studio.db" || cfg.keyFile != "studio.key" ||
+		cfg.baseURL != "http://localhost:8080" || cfg.saEmailDomain != "d21s.com" || cfg.adminEmail != "admin@example.com" || cfg.cookieSecure {
+		t.Fatalf("defaults = %+v", cfg)
+	}
+	env := envFrom(map[string]string{"STUDIO_ADDR": "127.0.0.1:9000", "STUDIO_DB": "/data/s.db", "STUDIO_COOKIE_SECURE": "true",
+		"STUDIO_BASE_URL": "https://studio.example.com/", "STUDIO_SA_EMAIL_DOMAIN": "example.net", "STUDIO_ADMIN_EMAIL": "root@example.com"})
+	cfg, err = parseConfig(nil, env, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.addr != "127.0.0.1:9000" || cfg.dbPath != "/data/s.db" || cfg.keyFile != "/data/studio.key" || !cfg.cookieSecure ||
+		cfg.baseURL != "https://studio.example.com" || cfg.saEmailDomain != "example.net" || cfg.adminEmail != "root@example.com" {
+		t.Fatalf("from environment = %+v", cfg)
+	}
+	// Flags win over the environment.
+	cfg, err = parseConfig([]string{"--addr", ":7000", "--key-file", "/k"}, env, io.Discard)
+	if err != nil || cfg.addr != ":7000" || cfg.keyFile != "/k" {
+		t.Fatalf("flags: %+v %v", cfg, err)
+	}
+	if _, err := parseConfig(nil, envFrom(map[string]string{"STUDIO_COOKIE_SECURE": "maybe"}), io.Discard); err == nil {
+		t.Fatal("a bad boolean was accepted")
+	}
+	if _, err := parseConfig([]string{"frobnicate"}, envFrom(nil), io.Discard); err == nil {
+		t.Fatal("an unknown command was accepted")
+	}
+}
+
+func TestHelpListsEverySetting(t *testing.T) {
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"--help"}, envFrom(nil), io.Discard, &out); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"-addr", "STUDIO_ADDR", "-db", "STUDIO_DB", "-base-url", "-cookie-secure", "-key-file",
+		"-sa-email-domain", "STUDIO_ADMIN_EMAIL", "STUDIO_ADMIN_PASSWORD", "-demo"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("--help does not mention %s", want)
+		}
+	}
+}
+
+func TestServerKeyFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "studio.key")
+	key, err := loadOrCreateKey(path)
+	if err != nil || len(key) != 32 {
+		t.Fatalf("create: %v, %d bytes", err, len(key))
+	}
+	info, err := os.Stat(path)
+	if err != nil || info.Mode().Perm() != 0o600 {
+		t.Fatalf("key file mode = %v, want 0600", info.Mode().Perm())
+	}
+	again, err := loadOrCreateKey(path)
+	if err != nil || !bytes.Equal(again, key) {
+		t.Fatal("the key changed on the second start")
+	}
+	os.Chmod(path, 0o644)
+	if _, err := loadOrCreateKey(path); err == nil || !strings.Contains(err.Error(), "chmod 600") {
+		t.Fatalf("a world-readable key file was accepted: %v", err)
+	}
+}
+
+// TestServeFirstStartAndGracefulShutdown starts the real server, checks the
+// first start printed the generated password to the terminal (and not to
+// the logs), that /healthz answers, and that cancelling shuts it down cleanly.
+func TestServeFirstStartAndGracefulShutdown(t *testing.T) {
+	dir := t.TempDir()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cfg, err := parseConfig([]string{"--addr", addr, "--db", filepath.Join(dir, "studio.db")}, envFrom(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs, terminal syncWriter
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, cfg, slog.New(slog.NewTextHandler(&logs, nil)), &terminal) }()
+
+	var resp *http.Response
+	for i := 0; i < 100; i++ {
+		if resp, err = http.Get("http://" + addr + "/healthz"); err == nil {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("server did not start: %v\n%s", err, logs.String())
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("healthz status %d", resp.StatusCode)
+	}
+	out := terminal.String()
+	_, after, ok := strings.Cut(out, "with password: ")
+	password := strings.Fields(after)
+	if !ok || len(password) == 0 || len(password[0]) < 12 {
+		t.Fatalf("no generated password on the terminal: %q", out)
+	}
+	if strings.Contains(logs.String(), password[0]) {
+		t.Fatal("the generated password reached the logs")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "studio.key")); err != nil {
+		t.Fatal("no key file beside the database")
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("shutdown: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("server did not shut down")
+	}
+}
+
+type syncWriter struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (w *syncWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.Write(p)
+}
+
+func (w *syncWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
+}

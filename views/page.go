@@ -1,0 +1,82 @@
+// Package views holds the console's templ components. Components take
+// explicit view models and never touch the database.
+package views
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"time"
+
+	"studio/domain"
+)
+
+// Page is what every console page knows besides its own content.
+type Page struct {
+	Title  string
+	CSRF   string
+	User   *domain.User
+	Flash  []Flash
+	Org    *domain.Organization
+	OrgAdm bool
+	// Project and Menu are set on project pages; Menu names the active item.
+	Project  *domain.Project
+	Role     domain.Role
+	Menu     string
+	Switcher []domain.Project
+	// SwitcherMore tells that the organization has more projects than the switcher shows.
+	SwitcherMore bool
+}
+
+// Flash is a one-time message shown after a redirect.
+type Flash struct {
+	Kind string // "success" or "error"
+	Text string
+}
+
+// Menu items of the project pages.
+const (
+	MenuDashboard       = "dashboard"
+	MenuServiceAccounts = "serviceaccounts"
+	MenuMembers         = "members"
+	MenuGeneral         = "general"
+)
+
+func hxHeaders(csrf string) string {
+	b, _ := json.Marshal(map[string]string{"X-CSRF-Token": csrf})
+	return string(b)
+}
+
+// htmxConfig keeps htmx within a strict CSP (no inline styles, no eval) and
+// lets error responses swap, so validation messages and error toasts show.
+const htmxConfig = `{"includeIndicatorStyles":false,"allowEval":false,"allowScriptTags":false,"historyCacheSize":0,` +
+	`"responseHandling":[{"code":"204","swap":false},{"code":"[23]..","swap":true},{"code":"[45]..","swap":true,"error":true}]}`
+
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	return t.UTC().Format("2006-01-02 15:04 UTC")
+}
+
+func orgURL(id string) string      { return "/orgs/" + id }
+func projectURL(id string) string  { return "/projects/" + id }
+func settingsURL(id string) string { return "/projects/" + id + "/settings" }
+func orgAuditURL(id string) string { return "/orgs/" + id + "/audit" }
+func pageURL(base string, q url.Values, token string) string {
+	v := url.Values{}
+	for k, vs := range q {
+		v[k] = vs
+	}
+	v.Set("page", token)
+	return base + "?" + v.Encode()
+}
+
+func itoa(n int) string { return fmt.Sprint(n) }
+
+func toastRole(kind string) string {
+	if kind == "error" {
+		return "alert"
+	}
+	return "status"
+}

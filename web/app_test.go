@@ -1,0 +1,256 @@
+package web_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"studio/db"
+	"studio/domain"
+	"studio/handlers"
+	"studio/web"
+
+	"github.com/PuerkitoBio/goquery"
+	"github.com/labstack/echo/v4"
+)
+
+// adminPassword is the first administrator's password in every test app.
+const (
+	adminEmail    = "admin@example.com"
+	adminPassword = "correct horse battery"
+)
+
+// testApp is the whole server on a fresh database file, as main wires it.
+type testApp struct {
+	t     *testing.T
+	store *db.DB
+	echo  *echo.Echo
+	srv   *httptest.Server
+	org   domain.Organization // the first organization
+	logs  *syncBuffer
+	clock *testClock
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+type testClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+func newApp(t *testing.T) *testApp {
+	t.Helper()
+	ctx := context.Background()
+	store, err := db.Open(ctx, filepath.Join(t.TempDir(), "studio.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	clock := &testClock{now: time.Now().UTC()}
+	accounts := domain.NewAccounts(store, domain.NewHasher(2), clock.Now)
+	boot, err := accounts.Bootstrap(ctx, domain.BootstrapInput{AdminEmail: adminEmail, AdminPassword: adminPassword, OrgName: "Acme"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	sealer, err := domain.NewSealer([]byte("an AES-256 key of 32 bytes......"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := handlers.New(handlers.Config{
+		ServiceAccounts: domain.NewServiceAccounts(store, sealer, clock.Now, "d21s.com"),
+		BaseURL:         "http://studio.test",
+		Accounts:        accounts,
+		Projects:        domain.NewProjects(store, clock.Now),
+		Audit:           domain.NewAuditLog(store),
+		Sessions:        store,
+		Health:          store.Ping,
+		SessionKey:      []byte("0123456789abcdef0123456789abcdef"),
+		FlashKey:        []byte("fedcba9876543210fedcba9876543210"),
+		Now:             clock.Now,
+	})
+	e := web.New(web.Config{Logger: slog.New(slog.NewTextHandler(logs, nil))}, h)
+	srv := httptest.NewServer(e)
+	t.Cleanup(srv.Close)
+	return &testApp{t: t, store: store, echo: e, srv: srv, org: boot.Organization, logs: logs, clock: clock}
+}
+
+// addUser creates a user with a password and, when projectID is set, an
+// accepted membership with role there; orgAdmin adds an organization admin membership.
+func (a *testApp) addUser(email string, projectID string, role domain.Role, orgAdminOf string) domain.User {
+	a.t.Helper()
+	ctx := context.Background()
+	hash, err := domain.NewHasher(1).Hash(ctx, adminPassword)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	u := domain.User{Email: email, DisplayName: email, PasswordHash: hash, CreateTime: a.clock.Now()}
+	err = a.store.Update(ctx, func(tx domain.Tx) error {
+		if err := tx.CreateUser(ctx, &u); err != nil {
+			return err
+		}
+		ref := domain.AccountRef{Type: domain.AccountUser, ID: itoa(u.ID)}
+		if projectID != "" {
+			p, err := tx.ProjectByID(ctx, projectID)
+			if err != nil {
+				return err
+			}
+			m := domain.Membership{OrganizationID: p.OrganizationID, ProjectID: projectID, Account: ref, Role: role, Status: domain.StatusAccepted, CreateTime: a.clock.Now()}
+			if err := tx.CreateMembership(ctx, &m); err != nil {
+				return err
+			}
+		}
+		if orgAdminOf != "" {
+			m := domain.Membership{OrganizationID: orgAdminOf, Account: ref, Role: domain.RoleOrgAdmin, Status: domain.StatusAccepted, CreateTime: a.clock.Now()}
+			return tx.CreateMembership(ctx, &m)
+		}
+		return nil
+	})
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	return u
+}
+
+// addProject makes a project in org as the system.
+func (a *testApp) addProject(orgID, name string) domain.Project {
+	a.t.Helper()
+	ctx := context.Background()
+	now := a.clock.Now()
+	p := domain.Project{ID: domain.NewID(now), OrganizationID: orgID, DisplayName: name, CreateTime: now, UpdateTime: now}
+	if err := a.store.Update(ctx, func(tx domain.Tx) error { return tx.CreateProject(ctx, p) }); err != nil {
+		a.t.Fatal(err)
+	}
+	return p
+}
+
+// addOrg makes another organization with its inventory project and an admin.
+func (a *testApp) addOrg(name, adminEmail string) (domain.Organization, domain.User) {
+	a.t.Helper()
+	ctx := context.Background()
+	now := a.clock.Now()
+	o := domain.Organization{ID: domain.NewID(now), DisplayName: name, CreateTime: now}
+	if err := a.store.Update(ctx, func(tx domain.Tx) error { return tx.CreateOrganization(ctx, o) }); err != nil {
+		a.t.Fatal(err)
+	}
+	u := a.addUser(adminEmail, "", "", o.ID)
+	return o, u
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// client is a browser-like client: it keeps cookies and the CSRF token,
+// and does not follow redirects so tests see them.
+type client struct {
+	app  *testApp
+	http *http.Client
+	csrf string
+}
+
+func (a *testApp) client() *client {
+	jar, _ := cookiejar.New(nil)
+	return &client{app: a, http: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	}}}
+}
+
+type response struct {
+	status int
+	header http.Header
+	body   string
+	doc    *goquery.Document
+}
+
+func (c *client) do(req *http.Request) response {
+	c.app.t.Helper()
+	resp, err := c.http.Do(req)
+	if err != nil {
+		c.app.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	doc, err := goquery.NewDocumentFromReader(strings.NewReader(string(b)))
+	if err != nil {
+		c.app.t.Fatal(err)
+	}
+	if tok, ok := doc.Find(`input[name="_csrf"]`).First().Attr("value"); ok && tok != "" {
+		c.csrf = tok
+	}
+	return response{status: resp.StatusCode, header: resp.Header, body: string(b), doc: doc}
+}
+
+func (c *client) get(path string) response {
+	c.app.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, c.app.srv.URL+path, nil)
+	return c.do(req)
+}
+
+// post sends a form with the client's CSRF token (unless form sets _csrf).
+func (c *client) post(path string, form url.Values) response {
+	c.app.t.Helper()
+	if form == nil {
+		form = url.Values{}
+	}
+	if _, ok := form["_csrf"]; !ok {
+		if c.csrf == "" {
+			c.get("/signin")
+		}
+		form.Set("_csrf", c.csrf)
+	}
+	req, _ := http.NewRequest(http.MethodPost, c.app.srv.URL+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return c.do(req)
+}
+
+// signIn signs in and fails the test unless it worked.
+func (c *client) signIn(email, password string) {
+	c.app.t.Helper()
+	c.get("/signin")
+	r := c.post("/signin", url.Values{"email": {email}, "password": {password}})
+	if r.status != http.StatusSeeOther {
+		c.app.t.Fatalf("sign in as %s: status %d, body %s", email, r.status, r.doc.Find("[data-testid=signin-error]").Text())
+	}
+}
+
+func (a *testApp) signedIn(email string) *client {
+	c := a.client()
+	c.signIn(email, adminPassword)
+	return c
+}
