@@ -155,7 +155,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, terminal io.Wri
 		}
 	}
 	if cfg.demo {
-		pw, err := accounts.SeedDemo(ctx, cfg.adminEmail)
+		pw, err := accounts.SeedDemo(ctx, cfg.adminEmail, cfg.saEmailDomain)
 		if err != nil {
 			return err
 		}

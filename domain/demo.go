@@ -21,7 +21,7 @@ var DemoUsers = []struct {
 // SeedDemo makes a second organization with a few projects and users so a
 // newcomer can click around; admin becomes its organization admin. It
 // returns the demo users' shared password, or "" when the demo data exists.
-func (a *Accounts) SeedDemo(ctx context.Context, adminEmail string) (string, error) {
+func (a *Accounts) SeedDemo(ctx context.Context, adminEmail, saEmailDomain string) (string, error) {
 	if _, err := a.store.UserByEmail(ctx, DemoUsers[0].Email); err == nil {
 		return "", nil
 	}
@@ -53,6 +53,23 @@ func (a *Accounts) SeedDemo(ctx context.Context, adminEmail string) (string, err
 				return err
 			}
 			projects = append(projects, p)
+		}
+		for i, name := range []string{"Gateway uploader", "Reporting export"} {
+			sa := ServiceAccount{ID: NewID(now), ProjectID: projects[2].ID, DisplayName: name, EnableBasicAuth: i == 0, CreateTime: now, UpdateTime: now}
+			sa.Email = ServiceAccountEmail(sa.ID, sa.ProjectID, saEmailDomain)
+			if err := tx.CreateServiceAccount(ctx, sa); err != nil {
+				return err
+			}
+			m := Membership{OrganizationID: org.ID, ProjectID: sa.ProjectID, Account: sa.Ref(),
+				Role: []Role{RoleProjectDev, RoleProjectUser}[i], Status: StatusAccepted, CreateTime: now}
+			if err := tx.CreateMembership(ctx, &m); err != nil {
+				return err
+			}
+			e := auditEntry(System, now, ActionServiceAccountCreate, "serviceaccount", sa.ID, sa.DisplayName)
+			e.OrganizationID, e.ProjectID = org.ID, sa.ProjectID
+			if err := tx.AddAudit(ctx, e); err != nil {
+				return err
+			}
 		}
 		for _, du := range DemoUsers {
 			u := User{Email: du.Email, DisplayName: du.Name, PasswordHash: hash, CreateTime: now, PasswordChanged: now}

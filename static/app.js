@@ -11,6 +11,32 @@
     if (ev.key !== "Escape") return;
     document.querySelectorAll("details[open]").forEach(function (d) { d.removeAttribute("open"); });
   });
+  // Copy buttons: data-copy names the element whose text is copied.
+  document.addEventListener("click", function (ev) {
+    var btn = ev.target.closest && ev.target.closest("button[data-copy]");
+    if (!btn) return;
+    var src = document.querySelector(btn.getAttribute("data-copy"));
+    if (!src) return;
+    var text = src.textContent.trim();
+    function done() {
+      btn.classList.add("copied");
+      btn.textContent = "Copied";
+      setTimeout(function () { btn.classList.remove("copied"); btn.textContent = "Copy"; }, 2000);
+    }
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(done, function () { selectText(src); });
+    } else {
+      selectText(src);
+      try { if (document.execCommand("copy")) done(); } catch (e) { /* the text stays selected */ }
+    }
+  });
+  function selectText(el) {
+    var range = document.createRange();
+    range.selectNodeContents(el);
+    var sel = window.getSelection();
+    sel.removeAllRanges();
+    sel.addRange(range);
+  }
   // Toasts fade after a while.
   function ageToasts() {
     document.querySelectorAll(".toast:not([data-aging])").forEach(function (t) {

@@ -32,7 +32,7 @@ const (
 
 // testApp is the whole server on a fresh database file, as main wires it.
 type testApp struct {
-	t     *testing.T
+	t     testing.TB
 	store *db.DB
 	echo  *echo.Echo
 	srv   *httptest.Server
@@ -75,7 +75,7 @@ func (c *testClock) Advance(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
-func newApp(t *testing.T) *testApp {
+func newApp(t testing.TB) *testApp {
 	t.Helper()
 	ctx := context.Background()
 	store, err := db.Open(ctx, filepath.Join(t.TempDir(), "studio.db"))
@@ -225,9 +225,12 @@ func (c *client) get(path string) response {
 // post sends a form with the client's CSRF token (unless form sets _csrf).
 func (c *client) post(path string, form url.Values) response {
 	c.app.t.Helper()
-	if form == nil {
-		form = url.Values{}
+	// Copy, so a form shared between requests keeps no one's token.
+	sent := url.Values{}
+	for k, v := range form {
+		sent[k] = v
 	}
+	form = sent
 	if _, ok := form["_csrf"]; !ok {
 		if c.csrf == "" {
 			c.get("/signin")

@@ -1,0 +1,51 @@
+package web_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+
+	"studio/domain"
+)
+
+func TestDemoDataCanBeClickedThrough(t *testing.T) {
+	app := newApp(t)
+	ctx := context.Background()
+	accounts := domain.NewAccounts(app.store, domain.NewHasher(1), app.clock.Now)
+	password, err := accounts.SeedDemo(ctx, adminEmail, "d21s.com")
+	if err != nil || password == "" {
+		t.Fatalf("seed: %q %v", password, err)
+	}
+	if again, err := accounts.SeedDemo(ctx, adminEmail, "d21s.com"); err != nil || again != "" {
+		t.Fatalf("second seed made data again: %q %v", again, err)
+	}
+	admin := app.signedIn(adminEmail)
+	orgs := admin.get("/").doc.Find("[data-testid=org-link]")
+	if orgs.Length() != 2 || orgs.Last().Text() != domain.DemoOrganizationName {
+		t.Fatalf("admin sees organizations %q", orgs.Text())
+	}
+	demo := admin.get(orgs.Last().AttrOr("href", ""))
+	var warehouse string
+	for _, n := range demo.doc.Find("[data-testid=project-link]").Nodes {
+		if n.FirstChild != nil && n.FirstChild.Data == "Warehouse sensors" {
+			for _, a := range n.Attr {
+				if a.Key == "href" {
+					warehouse = a.Val
+				}
+			}
+		}
+	}
+	if warehouse == "" {
+		t.Fatalf("no Warehouse sensors project in %q", demo.doc.Find("[data-testid=project-link]").Text())
+	}
+	sas := admin.get(warehouse + "/serviceaccounts")
+	if n := sas.doc.Find("[data-testid=sa-row]").Length(); n != 2 {
+		t.Fatalf("%d demo service accounts listed, want 2", n)
+	}
+	alice := app.client()
+	alice.signIn(domain.DemoUsers[0].Email, password)
+	if r := alice.get("/"); r.status != http.StatusOK || !strings.Contains(r.doc.Find("[data-testid=org-link]").Text(), domain.DemoOrganizationName) {
+		t.Fatalf("alice sees %q", r.doc.Find("[data-testid=org-link]").Text())
+	}
+}
