@@ -389,11 +389,11 @@ func TestServiceAccountPermissionsInTheConsole(t *testing.T) {
 	app.addUser("elsewhere-admin@example.com", other.ID, domain.RoleProjectAdmin, "")
 	app.addOrg("Outside", "outsider@example.com")
 	writes := map[string]url.Values{
-		saPath(sa) + "/name":      {"displayName": {"Hijacked"}},
-		saPath(sa) + "/basicauth": {"enable": {"true"}},
-		saPath(sa) + "/role":      {"role": {string(domain.RoleProjectAdmin)}},
-		saPath(sa) + "/keys":      {},
-		saPath(sa) + "/delete":    {"confirm": {"Protected"}},
+		saPath(sa) + "/name":                       {"displayName": {"Hijacked"}},
+		saPath(sa) + "/basicauth":                  {"enable": {"true"}},
+		saPath(sa) + "/role":                       {"role": {string(domain.RoleProjectAdmin)}},
+		saPath(sa) + "/keys":                       {},
+		saPath(sa) + "/delete":                     {"confirm": {"Protected"}},
 		"/projects/" + inv.ID + "/serviceaccounts": {"displayName": {"Intruder"}},
 	}
 	for _, tc := range []struct {
