@@ -49,6 +49,7 @@ type config struct {
 	adminEmail    string
 	adminPassword string
 	demo          bool
+	inviteTTL     time.Duration
 }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -81,6 +82,11 @@ Environment only (read on the first start, when the database is empty):
 	fsf.StringVar(&cfg.keyFile, "key-file", env("STUDIO_KEY_FILE", ""), "server key file, created with mode 0600 when missing; default studio.key beside the database (STUDIO_KEY_FILE)")
 	fsf.StringVar(&cfg.saEmailDomain, "sa-email-domain", env("STUDIO_SA_EMAIL_DOMAIN", "d21s.com"), "domain of service account emails (STUDIO_SA_EMAIL_DOMAIN)")
 	fsf.BoolVar(&cfg.demo, "demo", false, "add a demo organization with projects and users on start")
+	ttlDefault, err := time.ParseDuration(env("STUDIO_INVITE_TTL", "168h"))
+	if err != nil || ttlDefault <= 0 {
+		return cfg, fmt.Errorf("STUDIO_INVITE_TTL: %q is not a duration such as 168h", getenv("STUDIO_INVITE_TTL"))
+	}
+	fsf.DurationVar(&cfg.inviteTTL, "invite-ttl", ttlDefault, "how long invite links work (STUDIO_INVITE_TTL)")
 	cfg.adminEmail = env("STUDIO_ADMIN_EMAIL", "admin@example.com")
 	cfg.adminPassword = getenv("STUDIO_ADMIN_PASSWORD")
 	if err := fsf.Parse(args); err != nil {
@@ -180,6 +186,8 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, terminal io.Wri
 		Projects:        projects,
 		Audit:           domain.NewAuditLog(store),
 		ServiceAccounts: domain.NewServiceAccounts(store, sealer, now, cfg.saEmailDomain),
+		Members:         domain.NewMembers(store, hasher, now, cfg.baseURL, cfg.inviteTTL),
+		Support:         domain.NewSupport(store, now),
 		BaseURL:         cfg.baseURL,
 		Sessions:        store,
 		Health:          store.Ping,

@@ -23,6 +23,26 @@ func (q queries) ListAudit(ctx context.Context, f domain.AuditFilter, beforeID i
 		query += " AND organization_id = ?"
 		args = append(args, f.OrganizationID)
 	}
+	if f.ProjectID != "" {
+		query += " AND project_id = ?"
+		args = append(args, f.ProjectID)
+	}
+	if f.Actor != "" {
+		query += " AND (actor_email = ? OR actor_id = ?)"
+		args = append(args, f.Actor, f.Actor)
+	}
+	if f.Action != "" {
+		query += " AND action = ?"
+		args = append(args, f.Action)
+	}
+	if !f.Since.IsZero() {
+		query += " AND time >= ?"
+		args = append(args, micros(f.Since))
+	}
+	if !f.Until.IsZero() {
+		query += " AND time < ?"
+		args = append(args, micros(f.Until))
+	}
 	if beforeID > 0 {
 		query += " AND id < ?"
 		args = append(args, beforeID)

@@ -185,7 +185,7 @@ func TestCreateProjectAndListWithSearch(t *testing.T) {
 		t.Errorf("CreateTime = %v, want %v in UTC", got.CreateTime, micro(e.clock.Now()))
 	}
 	// Audit entry of the creation.
-	page, err := e.audit.ListOrganization(e.ctx, b.principal, b.org.ID, domain.PageRequest{Size: 1})
+	page, err := e.audit.ListOrganization(e.ctx, b.principal, b.org.ID, domain.AuditFilter{}, domain.PageRequest{Size: 1})
 	if err != nil || len(page.Items) != 1 {
 		t.Fatalf("ListOrganization = %+v, %v", page, err)
 	}
@@ -409,7 +409,7 @@ func TestProjectMemberSeesOnlyItsProject(t *testing.T) {
 	wantCode(t, "project user DeleteProject", err, domain.EFORBIDDEN)
 	_, err = e.projects.CreateProject(e.ctx, s.userP, s.org.ID, domain.ProjectInput{DisplayName: strp("Mine")})
 	wantCode(t, "project user CreateProject", err, domain.EFORBIDDEN)
-	_, err = e.audit.ListOrganization(e.ctx, s.userP, s.org.ID, domain.PageRequest{})
+	_, err = e.audit.ListOrganization(e.ctx, s.userP, s.org.ID, domain.AuditFilter{}, domain.PageRequest{})
 	wantCode(t, "project user audit log", err, domain.EFORBIDDEN)
 	if got, _ := e.store.ProjectByID(e.ctx, s.alpha.ID); got.DisplayName != "Alpha" {
 		t.Errorf("refused update changed the name to %q", got.DisplayName)
@@ -424,7 +424,7 @@ func TestProjectMemberSeesOnlyItsProject(t *testing.T) {
 	wantCode(t, "project admin CreateProject", err, domain.EFORBIDDEN)
 	_, err = e.projects.UpdateProject(e.ctx, s.projAdminP, s.beta.ID, domain.ProjectInput{DisplayName: strp("x")})
 	wantCode(t, "project admin UpdateProject(other project)", err, domain.ENOTFOUND)
-	_, err = e.audit.ListOrganization(e.ctx, s.projAdminP, s.org.ID, domain.PageRequest{})
+	_, err = e.audit.ListOrganization(e.ctx, s.projAdminP, s.org.ID, domain.AuditFilter{}, domain.PageRequest{})
 	wantCode(t, "project admin audit log", err, domain.EFORBIDDEN)
 }
 
@@ -455,7 +455,7 @@ func TestOutsiderSeesNothing(t *testing.T) {
 			wantCode(t, "CreateProject", err, domain.ENOTFOUND)
 			_, err = e.projects.ListProjects(e.ctx, c.p, s.org.ID, "", domain.PageRequest{})
 			wantCode(t, "ListProjects(org)", err, domain.ENOTFOUND)
-			_, err = e.audit.ListOrganization(e.ctx, c.p, s.org.ID, domain.PageRequest{})
+			_, err = e.audit.ListOrganization(e.ctx, c.p, s.org.ID, domain.AuditFilter{}, domain.PageRequest{})
 			wantCode(t, "audit log", err, domain.ENOTFOUND)
 			if got := e.allProjects(c.p, "", "", 100); len(got) != 0 {
 				t.Errorf("ListProjects = %q, want none", projectNames(got))
@@ -599,7 +599,7 @@ func TestRenameWritesAuditEntry(t *testing.T) {
 		t.Errorf("search for the new name = %q", names)
 	}
 
-	page, err := e.audit.ListOrganization(e.ctx, s.principal, s.org.ID, domain.PageRequest{Size: 1})
+	page, err := e.audit.ListOrganization(e.ctx, s.principal, s.org.ID, domain.AuditFilter{}, domain.PageRequest{Size: 1})
 	if err != nil || len(page.Items) != 1 {
 		t.Fatalf("ListOrganization = %+v, %v", page, err)
 	}
@@ -736,7 +736,7 @@ func TestAuditLogPagination(t *testing.T) {
 	if want != 8 { // 3 from the first start, 5 project creations
 		t.Fatalf("setup: %d entries in the organization, want 8", want)
 	}
-	full, err := e.audit.ListOrganization(e.ctx, b.principal, b.org.ID, domain.PageRequest{})
+	full, err := e.audit.ListOrganization(e.ctx, b.principal, b.org.ID, domain.AuditFilter{}, domain.PageRequest{})
 	if err != nil || len(full.Items) != want || full.NextPageToken != "" {
 		t.Fatalf("one page = %d items, token %q, %v", len(full.Items), full.NextPageToken, err)
 	}
@@ -752,7 +752,7 @@ func TestAuditLogPagination(t *testing.T) {
 		var got []domain.AuditEntry
 		tok := ""
 		for pages := 0; pages < 20; pages++ {
-			page, err := e.audit.ListOrganization(e.ctx, b.principal, b.org.ID, domain.PageRequest{Size: size, Token: tok})
+			page, err := e.audit.ListOrganization(e.ctx, b.principal, b.org.ID, domain.AuditFilter{}, domain.PageRequest{Size: size, Token: tok})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -773,10 +773,10 @@ func TestAuditLogPagination(t *testing.T) {
 	}
 	for _, tok := range []string{"garbage!", domain.EncodeCursor(domain.Cursor{ID: "abc"}), domain.EncodeCursor(domain.Cursor{ID: "-5"}),
 		domain.EncodeCursor(domain.Cursor{ID: "0"})} {
-		_, err := e.audit.ListOrganization(e.ctx, b.principal, b.org.ID, domain.PageRequest{Token: tok})
+		_, err := e.audit.ListOrganization(e.ctx, b.principal, b.org.ID, domain.AuditFilter{}, domain.PageRequest{Token: tok})
 		wantCode(t, fmt.Sprintf("ListOrganization(token %q)", tok), err, domain.EINVALID)
 	}
 	// The bootstrap admin is not admin of the other organization.
-	_, err = e.audit.ListOrganization(e.ctx, b.principal, other.ID, domain.PageRequest{})
+	_, err = e.audit.ListOrganization(e.ctx, b.principal, other.ID, domain.AuditFilter{}, domain.PageRequest{})
 	wantCode(t, "audit log of another organization", err, domain.ENOTFOUND)
 }

@@ -45,25 +45,12 @@ type AuditLog struct {
 // NewAuditLog returns the audit log service.
 func NewAuditLog(store Store) *AuditLog { return &AuditLog{store: store} }
 
-// ListOrganization lists an organization's entries, newest first. Only its
-// organization admins may read it.
-func (a *AuditLog) ListOrganization(ctx context.Context, p Principal, orgID string, req PageRequest) (Page[AuditEntry], error) {
+// ListOrganization lists an organization's entries, newest first, with
+// filters. Only its organization admins may read it.
+func (a *AuditLog) ListOrganization(ctx context.Context, p Principal, orgID string, f AuditFilter, req PageRequest) (Page[AuditEntry], error) {
 	if _, err := requireOrgAdmin(ctx, a.store, p, orgID); err != nil {
 		return Page[AuditEntry]{}, err
 	}
-	size, after, err := normalizePage(req)
-	if err != nil {
-		return Page[AuditEntry]{}, err
-	}
-	var before int64
-	if !after.IsZero() {
-		if before, err = strconv.ParseInt(after.ID, 10, 64); err != nil || before <= 0 {
-			return Page[AuditEntry]{}, FieldError("pageToken", "The page token is not valid.")
-		}
-	}
-	items, err := a.store.ListAudit(ctx, AuditFilter{OrganizationID: orgID}, before, size+1)
-	if err != nil {
-		return Page[AuditEntry]{}, err
-	}
-	return pageOf(items, size, func(e AuditEntry) Cursor { return Cursor{ID: strconv.FormatInt(e.ID, 10)} }), nil
+	f.OrganizationID = orgID
+	return listAudit(ctx, a.store, f, req)
 }

@@ -148,3 +148,23 @@ type Key struct {
 
 // MaxKeysPerAccount is the contract's limit.
 const MaxKeysPerAccount = 10
+
+// Invitation lets a pending user set a name and password once. Only a hash
+// of its token is stored.
+type Invitation struct {
+	TokenHash  string
+	UserID     int64
+	CreateTime time.Time
+	ExpireTime time.Time
+}
+
+// OutboxMessage is an email waiting to be sent (or kept, when no SMTP server
+// is configured, for an administrator to read).
+type OutboxMessage struct {
+	ID         int64
+	To         string
+	Subject    string
+	Body       string
+	CreateTime time.Time
+	SentTime   time.Time
+}

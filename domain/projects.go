@@ -191,40 +191,48 @@ func (s *Projects) CreateProject(ctx context.Context, p Principal, orgID string,
 	return proj, err
 }
 
-// UpdateProject changes the fields given in in; nil fields stay.
+// UpdateProject changes the fields given in in; nil fields stay. The
+// project is read and checked inside the write transaction, so two changes
+// at once both land.
 func (s *Projects) UpdateProject(ctx context.Context, p Principal, projectID string, in ProjectInput) (Project, error) {
-	a, err := requireAccess(ctx, s.store, p, projectID, PermProjectUpdate)
-	if err != nil {
+	// Refuse an outsider before looking at the input, as a read would.
+	if _, err := requireAccess(ctx, s.store, p, projectID, PermProjectUpdate); err != nil {
 		return Project{}, err
 	}
-	proj := a.Project
-	var changes []string
+	var name string
+	var loc Location
+	var err error
 	if in.DisplayName != nil {
-		name, err := CleanDisplayName("displayName", *in.DisplayName)
-		if err != nil {
+		if name, err = CleanDisplayName("displayName", *in.DisplayName); err != nil {
 			return Project{}, err
-		}
-		if name != proj.DisplayName {
-			changes = append(changes, "name: "+proj.DisplayName+" → "+name)
-			proj.DisplayName = name
 		}
 	}
 	if in.Location != nil {
-		loc, err := cleanLocation(*in.Location)
-		if err != nil {
+		if loc, err = cleanLocation(*in.Location); err != nil {
 			return Project{}, err
 		}
-		if loc != proj.Location {
+	}
+	now := s.now()
+	var proj Project
+	err = s.store.Update(ctx, func(tx Tx) error {
+		a, err := requireAccess(ctx, tx, p, projectID, PermProjectUpdate)
+		if err != nil {
+			return err
+		}
+		proj = a.Project
+		var changes []string
+		if in.DisplayName != nil && name != proj.DisplayName {
+			changes = append(changes, "name: "+proj.DisplayName+" → "+name)
+			proj.DisplayName = name
+		}
+		if in.Location != nil && loc != proj.Location {
 			changes = append(changes, "location")
 			proj.Location = loc
 		}
-	}
-	if len(changes) == 0 {
-		return proj, nil
-	}
-	now := s.now()
-	proj.UpdateTime = now
-	err = s.store.Update(ctx, func(tx Tx) error {
+		if len(changes) == 0 {
+			return nil
+		}
+		proj.UpdateTime = now
 		if err := tx.UpdateProject(ctx, proj); err != nil {
 			return err
 		}

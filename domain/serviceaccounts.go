@@ -152,33 +152,41 @@ func (s *ServiceAccounts) audit(p Principal, a Access, now time.Time, action str
 	return e
 }
 
-// Update renames an account or switches Basic Auth.
+// Update renames an account or switches Basic Auth. The account is read
+// and checked inside the write transaction, so two changes at once both land.
 func (s *ServiceAccounts) Update(ctx context.Context, p Principal, projectID, accountID string, in ServiceAccountInput) (ServiceAccount, error) {
-	a, sa, err := s.account(ctx, s.store, p, projectID, accountID, PermServiceAccountUpdate)
-	if err != nil {
-		return sa, err
+	// Refuse an outsider before looking at the input, as a read would.
+	if _, _, err := s.account(ctx, s.store, p, projectID, accountID, PermServiceAccountUpdate); err != nil {
+		return ServiceAccount{}, err
 	}
-	var changes []string
+	var name string
 	if in.DisplayName != nil {
-		name, err := CleanDisplayName("displayName", *in.DisplayName)
-		if err != nil {
-			return sa, err
+		var err error
+		if name, err = CleanDisplayName("displayName", *in.DisplayName); err != nil {
+			return ServiceAccount{}, err
 		}
-		if name != sa.DisplayName {
+	}
+	now := s.now()
+	var sa ServiceAccount
+	err := s.store.Update(ctx, func(tx Tx) error {
+		a, cur, err := s.account(ctx, tx, p, projectID, accountID, PermServiceAccountUpdate)
+		if err != nil {
+			return err
+		}
+		sa = cur
+		var changes []string
+		if in.DisplayName != nil && name != sa.DisplayName {
 			changes = append(changes, fmt.Sprintf("name: %s → %s", sa.DisplayName, name))
 			sa.DisplayName = name
 		}
-	}
-	if in.EnableBasicAuth != nil && *in.EnableBasicAuth != sa.EnableBasicAuth {
-		sa.EnableBasicAuth = *in.EnableBasicAuth
-		changes = append(changes, map[bool]string{true: "Basic Auth on", false: "Basic Auth off"}[sa.EnableBasicAuth])
-	}
-	if len(changes) == 0 {
-		return sa, nil
-	}
-	now := s.now()
-	sa.UpdateTime = now
-	err = s.store.Update(ctx, func(tx Tx) error {
+		if in.EnableBasicAuth != nil && *in.EnableBasicAuth != sa.EnableBasicAuth {
+			sa.EnableBasicAuth = *in.EnableBasicAuth
+			changes = append(changes, map[bool]string{true: "Basic Auth on", false: "Basic Auth off"}[sa.EnableBasicAuth])
+		}
+		if len(changes) == 0 {
+			return nil
+		}
+		sa.UpdateTime = now
 		if err := tx.UpdateServiceAccount(ctx, sa); err != nil {
 			return err
 		}
@@ -193,12 +201,12 @@ func (s *ServiceAccounts) SetProjectRole(ctx context.Context, p Principal, proje
 	if role != RoleNone && !ValidProjectRole(role) {
 		return FieldError("role", "Choose No access, Project user, Project developer or Project admin.")
 	}
-	a, sa, err := s.account(ctx, s.store, p, projectID, accountID, PermServiceAccountUpdate)
-	if err != nil {
-		return err
-	}
 	now := s.now()
 	return s.store.Update(ctx, func(tx Tx) error {
+		a, sa, err := s.account(ctx, tx, p, projectID, accountID, PermServiceAccountUpdate)
+		if err != nil {
+			return err
+		}
 		m, err := tx.ProjectMembership(ctx, projectID, sa.Ref())
 		exists := err == nil
 		if err != nil && ErrorCode(err) != ENOTFOUND {
@@ -252,12 +260,12 @@ func (s *ServiceAccounts) Memberships(ctx context.Context, p Principal, projectI
 // Delete deletes an account, its keys (killing their tokens) and every
 // membership it holds in any project or organization.
 func (s *ServiceAccounts) Delete(ctx context.Context, p Principal, projectID, accountID string) error {
-	a, sa, err := s.account(ctx, s.store, p, projectID, accountID, PermServiceAccountDelete)
-	if err != nil {
-		return err
-	}
 	now := s.now()
 	return s.store.Update(ctx, func(tx Tx) error {
+		a, sa, err := s.account(ctx, tx, p, projectID, accountID, PermServiceAccountDelete)
+		if err != nil {
+			return err
+		}
 		keys, err := tx.CountKeys(ctx, sa.ID)
 		if err != nil {
 			return err
@@ -313,15 +321,15 @@ func (s *ServiceAccounts) keyOf(ctx context.Context, r Reader, sa ServiceAccount
 // CreateKey makes a key and returns it with its secret, which is never
 // available again: only its sealed form is stored.
 func (s *ServiceAccounts) CreateKey(ctx context.Context, p Principal, projectID, accountID string) (Key, string, error) {
-	a, sa, err := s.account(ctx, s.store, p, projectID, accountID, PermKeyCreate)
-	if err != nil {
-		return Key{}, "", err
-	}
 	now := s.now()
 	secret := NewKeySecret()
-	k := Key{ID: NewID(now), ServiceAccountID: sa.ID, CreateTime: now}
+	k := Key{ID: NewID(now), ServiceAccountID: accountID, CreateTime: now}
 	k.Sealed = s.sealer.Seal([]byte(secret), []byte(k.ID))
-	err = s.store.Update(ctx, func(tx Tx) error {
+	err := s.store.Update(ctx, func(tx Tx) error {
+		a, sa, err := s.account(ctx, tx, p, projectID, accountID, PermKeyCreate)
+		if err != nil {
+			return err
+		}
 		// Counted inside the write transaction, so parallel requests cannot pass the limit.
 		n, err := tx.CountKeys(ctx, sa.ID)
 		if err != nil {
@@ -345,12 +353,12 @@ func (s *ServiceAccounts) CreateKey(ctx context.Context, p Principal, projectID,
 
 // DeleteKey deletes one key of an account.
 func (s *ServiceAccounts) DeleteKey(ctx context.Context, p Principal, projectID, accountID, keyID string) error {
-	a, sa, err := s.account(ctx, s.store, p, projectID, accountID, PermKeyDelete)
-	if err != nil {
-		return err
-	}
 	now := s.now()
 	return s.store.Update(ctx, func(tx Tx) error {
+		a, sa, err := s.account(ctx, tx, p, projectID, accountID, PermKeyDelete)
+		if err != nil {
+			return err
+		}
 		k, err := s.keyOf(ctx, tx, sa, keyID)
 		if err != nil {
 			return err

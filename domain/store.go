@@ -26,9 +26,13 @@ type ProjectFilter struct {
 	Query   string // case-insensitive substring of the display name
 }
 
-// AuditFilter selects audit entries.
+// AuditFilter selects audit entries. Empty fields select everything.
 type AuditFilter struct {
-	OrganizationID string // "" for every organization
+	OrganizationID string
+	ProjectID      string
+	Actor          string // the actor's email or id
+	Action         string
+	Since, Until   time.Time
 }
 
 // Reader holds the lookups. A missing row is an ENOTFOUND *Error.
@@ -68,6 +72,24 @@ type Reader interface {
 	// anywhere: organization memberships first, then project memberships.
 	AccountMemberships(ctx context.Context, account AccountRef, limit int) ([]Membership, error)
 
+	ServiceAccountByEmail(ctx context.Context, email string) (ServiceAccount, error)
+	// OrgMembership returns the account's membership in an organization, of any status.
+	OrgMembership(ctx context.Context, orgID string, account AccountRef) (Membership, error)
+	// ListProjectMembers lists a project's memberships in id order, with the
+	// accounts' emails and names; query matches part of either.
+	ListProjectMembers(ctx context.Context, projectID, query string, afterID int64, limit int) ([]Membership, error)
+	// ListOrgMembers lists an organization's memberships in id order.
+	ListOrgMembers(ctx context.Context, orgID string, afterID int64, limit int) ([]Membership, error)
+	// CountOrgUserAdmins counts the accepted organization admins that are users.
+	CountOrgUserAdmins(ctx context.Context, orgID string) (int, error)
+	// AccountProjectMemberships lists the account's memberships in the
+	// organization's projects.
+	AccountProjectMemberships(ctx context.Context, orgID string, account AccountRef) ([]Membership, error)
+	InvitationByHash(ctx context.Context, tokenHash string) (Invitation, error)
+	// FindAccounts finds users and service accounts whose id or email is
+	// query, or whose email starts with it.
+	FindAccounts(ctx context.Context, query string, limit int) ([]AccountSummary, error)
+
 	// ListAudit lists entries newest first, with ids below beforeID (0: from the newest).
 	ListAudit(ctx context.Context, f AuditFilter, beforeID int64, limit int) ([]AuditEntry, error)
 }
@@ -99,7 +121,25 @@ type Tx interface {
 	CreateKey(ctx context.Context, k Key) error
 	DeleteKey(ctx context.Context, id string) error
 
+	CreateInvitation(ctx context.Context, inv Invitation) error
+	// DeleteInvitations removes every invitation of a user.
+	DeleteInvitations(ctx context.Context, userID int64) error
+	// AcceptMemberships makes every pending membership of a user accepted.
+	AcceptMemberships(ctx context.Context, userID int64) (int, error)
+	SetUserName(ctx context.Context, userID int64, name string) error
+	SetUserLocked(ctx context.Context, userID int64, locked bool) error
+	AddOutbox(ctx context.Context, m OutboxMessage) error
+
 	AddAudit(ctx context.Context, e AuditEntry) error
+}
+
+// AccountSummary is an account of either type as a search shows it.
+type AccountSummary struct {
+	Account     AccountRef
+	Email       string
+	DisplayName string
+	// ProjectID is the owning project of a service account.
+	ProjectID string
 }
 
 // ServiceAccountFilter selects the service accounts of a list.

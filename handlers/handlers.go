@@ -22,6 +22,8 @@ type Config struct {
 	Projects        *domain.Projects
 	Audit           *domain.AuditLog
 	ServiceAccounts *domain.ServiceAccounts
+	Members         *domain.Members
+	Support         *domain.Support
 	Sessions        domain.Sessions
 	// BaseURL is the console's public URL, without a trailing slash.
 	BaseURL string
@@ -40,6 +42,8 @@ type Handlers struct {
 	projects        *domain.Projects
 	audit           *domain.AuditLog
 	serviceAccounts *domain.ServiceAccounts
+	members         *domain.Members
+	support         *domain.Support
 	baseURL         string
 	sessions        *SessionStore
 	flash           *securecookie.SecureCookie
@@ -56,6 +60,8 @@ func New(cfg Config) *Handlers {
 		projects:        cfg.Projects,
 		audit:           cfg.Audit,
 		serviceAccounts: cfg.ServiceAccounts,
+		members:         cfg.Members,
+		support:         cfg.Support,
 		baseURL:         cfg.BaseURL,
 		sessions:        NewSessionStore(cfg.Sessions, cfg.SessionKey, cfg.CookieSecure, cfg.Now),
 		flash:           flash,

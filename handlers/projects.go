@@ -66,7 +66,7 @@ func (h *Handlers) CreateProject(c echo.Context) error {
 // OrganizationAudit shows an organization's audit log to its admins.
 func (h *Handlers) OrganizationAudit(c echo.Context) error {
 	ctx, p := c.Request().Context(), principal(c)
-	entries, err := h.audit.ListOrganization(ctx, p, c.Param("org"), pageRequest(c, consolePageSize))
+	entries, err := h.audit.ListOrganization(ctx, p, c.Param("org"), domain.AuditFilter{}, pageRequest(c, consolePageSize))
 	if err != nil {
 		return err
 	}

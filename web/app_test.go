@@ -96,6 +96,8 @@ func newApp(t testing.TB) *testApp {
 	}
 	h := handlers.New(handlers.Config{
 		ServiceAccounts: domain.NewServiceAccounts(store, sealer, clock.Now, "d21s.com"),
+		Members:         domain.NewMembers(store, domain.NewHasher(2), clock.Now, "http://studio.test", domain.DefaultInviteTTL),
+		Support:         domain.NewSupport(store, clock.Now),
 		BaseURL:         "http://studio.test",
 		Accounts:        accounts,
 		Projects:        domain.NewProjects(store, clock.Now),

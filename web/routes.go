@@ -42,4 +42,8 @@ func routes(e *echo.Echo, h *handlers.Handlers, cfg Config) {
 	signedIn.POST("/projects/:project/serviceaccounts/:sa/keys", h.CreateKey)
 	signedIn.GET("/projects/:project/serviceaccounts/:sa/keys/:key/delete", h.DeleteKeyPage)
 	signedIn.POST("/projects/:project/serviceaccounts/:sa/keys/:key/delete", h.DeleteKey)
+
+	// Members, organization admins, invitations and access overview.
+
+	// Support console and audit views.
 }

@@ -1,0 +1,412 @@
+package domain
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Audit actions of members and invitations.
+const (
+	ActionInvitationIssue  = "invitation.issue"
+	ActionInvitationAccept = "invitation.accept"
+)
+
+// DefaultInviteTTL is how long an invite link works.
+const DefaultInviteTTL = 7 * 24 * time.Hour
+
+// Members manages who holds which role where, and invitations.
+type Members struct {
+	store     Store
+	hasher    *Hasher
+	now       func() time.Time
+	baseURL   string
+	inviteTTL time.Duration
+}
+
+// NewMembers returns the members service. baseURL starts invite links.
+func NewMembers(store Store, hasher *Hasher, now func() time.Time, baseURL string, inviteTTL time.Duration) *Members {
+	if inviteTTL <= 0 {
+		inviteTTL = DefaultInviteTTL
+	}
+	return &Members{store: store, hasher: hasher, now: now, baseURL: strings.TrimRight(baseURL, "/"), inviteTTL: inviteTTL}
+}
+
+// ParseMemberID reads a member id: a user's number or a service account's id.
+func ParseMemberID(s string) (AccountRef, error) {
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil && n > 0 && strconv.FormatInt(n, 10) == s {
+		return AccountRef{Type: AccountUser, ID: s}, nil
+	}
+	if ValidID(s) {
+		return AccountRef{Type: AccountServiceAccount, ID: s}, nil
+	}
+	return AccountRef{}, ErrNotFound("Member")
+}
+
+// Invited is the result of an invitation: the membership and, for a
+// pending user, the link to accept it.
+type Invited struct {
+	Membership Membership
+	InviteURL  string
+}
+
+// ListProject lists a project's members; anyone who can read the project may.
+func (s *Members) ListProject(ctx context.Context, p Principal, projectID, query string, req PageRequest) (Access, Page[Membership], error) {
+	a, err := requireAccess(ctx, s.store, p, projectID, PermMembershipRead)
+	if err != nil {
+		return a, Page[Membership]{}, err
+	}
+	size, after, err := normalizePage(req)
+	if err != nil {
+		return a, Page[Membership]{}, err
+	}
+	afterID, err := cursorID(after)
+	if err != nil {
+		return a, Page[Membership]{}, err
+	}
+	query = strings.ToLower(strings.TrimSpace(query))
+	if len(query) > MaxEmailLength {
+		return a, Page[Membership]{}, FieldError("query", "The search text is too long.")
+	}
+	items, err := s.store.ListProjectMembers(ctx, projectID, query, afterID, size+1)
+	if err != nil {
+		return a, Page[Membership]{}, err
+	}
+	return a, pageOf(items, size, membershipCursor), nil
+}
+
+func membershipCursor(m Membership) Cursor { return Cursor{ID: strconv.FormatInt(m.ID, 10)} }
+
+func cursorID(c Cursor) (int64, error) {
+	if c.IsZero() {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(c.ID, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, FieldError("pageToken", "The page token is not valid.")
+	}
+	return n, nil
+}
+
+// resolveAccount finds the account an email names, creating a pending user
+// for an unknown email. It returns the status a new membership gets and
+// whether the account still has to accept.
+func (s *Members) resolveAccount(ctx context.Context, tx Tx, p Principal, email string, now time.Time, orgID, projectID string) (AccountSummary, MembershipStatus, error) {
+	if u, err := tx.UserByEmail(ctx, email); err == nil {
+		sum := AccountSummary{Account: userRef(u.ID), Email: u.Email, DisplayName: u.DisplayName}
+		if u.Pending() {
+			return sum, StatusPending, nil
+		}
+		return sum, StatusAccepted, nil
+	} else if ErrorCode(err) != ENOTFOUND {
+		return AccountSummary{}, "", err
+	}
+	if sa, err := tx.ServiceAccountByEmail(ctx, email); err == nil {
+		return AccountSummary{Account: sa.Ref(), Email: sa.Email, DisplayName: sa.DisplayName, ProjectID: sa.ProjectID}, StatusAccepted, nil
+	} else if ErrorCode(err) != ENOTFOUND {
+		return AccountSummary{}, "", err
+	}
+	u := User{Email: email, DisplayName: email, CreateTime: now}
+	if err := tx.CreateUser(ctx, &u); err != nil {
+		return AccountSummary{}, "", err
+	}
+	e := auditEntry(p, now, ActionUserCreate, "user", strconv.FormatInt(u.ID, 10), email)
+	e.OrganizationID, e.ProjectID, e.Detail = orgID, projectID, "invited"
+	if err := tx.AddAudit(ctx, e); err != nil {
+		return AccountSummary{}, "", err
+	}
+	return AccountSummary{Account: userRef(u.ID), Email: email, DisplayName: email}, StatusPending, nil
+}
+
+// issueInvitation makes a new invite link for a pending user and writes it
+// to the outbox. Earlier links stay valid until they expire or one is used.
+func (s *Members) issueInvitation(ctx context.Context, tx Tx, p Principal, now time.Time, userID int64, email, where string) (string, error) {
+	token := randomToken()
+	inv := Invitation{TokenHash: HashToken(token), UserID: userID, CreateTime: now, ExpireTime: now.Add(s.inviteTTL)}
+	if err := tx.CreateInvitation(ctx, inv); err != nil {
+		return "", err
+	}
+	link := s.baseURL + "/invite/" + token
+	body := fmt.Sprintf("%s invited you to %s on Studio.\n\nSet your name and password here (the link works once, until %s):\n%s\n",
+		p.Email, where, inv.ExpireTime.UTC().Format("2006-01-02 15:04 UTC"), link)
+	if err := tx.AddOutbox(ctx, OutboxMessage{To: email, Subject: "You are invited to Studio", Body: body, CreateTime: now}); err != nil {
+		return "", err
+	}
+	return link, nil
+}
+
+func randomToken() string {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic("crypto/rand failed: " + err.Error())
+	}
+	return hex.EncodeToString(b)
+}
+
+// HashToken is how invitation tokens (and later access tokens) are stored.
+func HashToken(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// InviteToProject makes the account with this email a member of the project.
+func (s *Members) InviteToProject(ctx context.Context, p Principal, projectID, email string, role Role) (Invited, error) {
+	a, err := requireAccess(ctx, s.store, p, projectID, PermMembershipCreate)
+	if err != nil {
+		return Invited{}, err
+	}
+	if email, err = CleanEmail("email", email); err != nil {
+		return Invited{}, err
+	}
+	if !ValidProjectRole(role) {
+		return Invited{}, FieldError("role", "Choose Project user, Project developer or Project admin.")
+	}
+	now := s.now()
+	var out Invited
+	err = s.store.Update(ctx, func(tx Tx) error {
+		acct, status, err := s.resolveAccount(ctx, tx, p, email, now, a.Project.OrganizationID, projectID)
+		if err != nil {
+			return err
+		}
+		m := Membership{OrganizationID: a.Project.OrganizationID, ProjectID: projectID, Account: acct.Account, Role: role,
+			Status: status, CreateTime: now, AccountEmail: acct.Email, AccountDisplayName: acct.DisplayName}
+		if err := tx.CreateMembership(ctx, &m); err != nil {
+			if ErrorCode(err) == ECONFLICT {
+				return &Error{Code: ECONFLICT, Message: email + " is already a member of this project.",
+					Fields: map[string]string{"email": email + " is already a member of this project."}}
+			}
+			return err
+		}
+		e := auditEntry(p, now, ActionMembershipCreate, "membership", acct.Account.ID, email)
+		e.OrganizationID, e.ProjectID, e.Detail = a.Project.OrganizationID, projectID, RoleDisplayName(role)+", "+string(status)
+		if err := tx.AddAudit(ctx, e); err != nil {
+			return err
+		}
+		out.Membership = m
+		if status == StatusPending && acct.Account.Type == AccountUser {
+			uid, _ := strconv.ParseInt(acct.Account.ID, 10, 64)
+			out.InviteURL, err = s.issueInvitation(ctx, tx, p, now, uid, email, "the project "+a.Project.DisplayName)
+		}
+		return err
+	})
+	return out, err
+}
+
+// ProjectMember returns one member of a project.
+func (s *Members) ProjectMember(ctx context.Context, p Principal, projectID, memberID string) (Membership, error) {
+	_, m, err := s.projectMember(ctx, s.store, p, projectID, memberID, PermMembershipRead)
+	return m, err
+}
+
+func (s *Members) projectMember(ctx context.Context, r Reader, p Principal, projectID, memberID string, perm Permission) (Access, Membership, error) {
+	a, err := requireAccess(ctx, r, p, projectID, perm)
+	if err != nil {
+		return a, Membership{}, err
+	}
+	ref, err := ParseMemberID(memberID)
+	if err != nil {
+		return a, Membership{}, err
+	}
+	m, err := r.ProjectMembership(ctx, projectID, ref)
+	if ErrorCode(err) == ENOTFOUND {
+		return a, m, ErrNotFound("Member")
+	}
+	return a, m, err
+}
+
+// SetProjectMemberRole changes a member's role.
+func (s *Members) SetProjectMemberRole(ctx context.Context, p Principal, projectID, memberID string, role Role) (Membership, error) {
+	if !ValidProjectRole(role) {
+		return Membership{}, FieldError("role", "Choose Project user, Project developer or Project admin.")
+	}
+	a, m, err := s.projectMember(ctx, s.store, p, projectID, memberID, PermMembershipUpdate)
+	if err != nil || m.Role == role {
+		return m, err
+	}
+	now := s.now()
+	err = s.store.Update(ctx, func(tx Tx) error {
+		if err := tx.SetMembershipRole(ctx, m, role); err != nil {
+			return err
+		}
+		e := auditEntry(p, now, ActionMembershipUpdate, "membership", m.Account.ID, m.AccountEmail)
+		e.OrganizationID, e.ProjectID = a.Project.OrganizationID, projectID
+		e.Detail = RoleDisplayName(m.Role) + " → " + RoleDisplayName(role)
+		return tx.AddAudit(ctx, e)
+	})
+	m.Role = role
+	return m, err
+}
+
+// RemoveProjectMember removes a membership; the account itself stays.
+func (s *Members) RemoveProjectMember(ctx context.Context, p Principal, projectID, memberID string) error {
+	a, m, err := s.projectMember(ctx, s.store, p, projectID, memberID, PermMembershipDelete)
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	return s.store.Update(ctx, func(tx Tx) error {
+		if err := tx.DeleteMembership(ctx, m); err != nil {
+			return err
+		}
+		e := auditEntry(p, now, ActionMembershipDelete, "membership", m.Account.ID, m.AccountEmail)
+		e.OrganizationID, e.ProjectID, e.Detail = a.Project.OrganizationID, projectID, RoleDisplayName(m.Role)
+		return tx.AddAudit(ctx, e)
+	})
+}
+
+// ProjectInviteURL issues a new invite link for a pending user member.
+func (s *Members) ProjectInviteURL(ctx context.Context, p Principal, projectID, memberID string) (string, error) {
+	a, m, err := s.projectMember(ctx, s.store, p, projectID, memberID, PermMembershipRead)
+	if err != nil {
+		return "", err
+	}
+	return s.reissue(ctx, p, m, a.Project.OrganizationID, projectID, "the project "+a.Project.DisplayName)
+}
+
+func (s *Members) reissue(ctx context.Context, p Principal, m Membership, orgID, projectID, where string) (string, error) {
+	if m.Account.Type != AccountUser || m.Status != StatusPending {
+		return "", Errorf(EINVALID, "Only a member who has not yet accepted an invitation has an invite link.")
+	}
+	uid, _ := strconv.ParseInt(m.Account.ID, 10, 64)
+	now := s.now()
+	var link string
+	err := s.store.Update(ctx, func(tx Tx) error {
+		var err error
+		if link, err = s.issueInvitation(ctx, tx, p, now, uid, m.AccountEmail, where); err != nil {
+			return err
+		}
+		e := auditEntry(p, now, ActionInvitationIssue, "user", m.Account.ID, m.AccountEmail)
+		e.OrganizationID, e.ProjectID = orgID, projectID
+		return tx.AddAudit(ctx, e)
+	})
+	return link, err
+}
+
+// ListOrgAdmins lists an organization's admins; only its admins may.
+func (s *Members) ListOrgAdmins(ctx context.Context, p Principal, orgID string, req PageRequest) (Organization, Page[Membership], error) {
+	org, err := requireOrgAdmin(ctx, s.store, p, orgID)
+	if err != nil {
+		return org, Page[Membership]{}, err
+	}
+	size, after, err := normalizePage(req)
+	if err != nil {
+		return org, Page[Membership]{}, err
+	}
+	afterID, err := cursorID(after)
+	if err != nil {
+		return org, Page[Membership]{}, err
+	}
+	items, err := s.store.ListOrgMembers(ctx, orgID, afterID, size+1)
+	if err != nil {
+		return org, Page[Membership]{}, err
+	}
+	return org, pageOf(items, size, membershipCursor), nil
+}
+
+// InviteOrgAdmin makes the account with this email an organization admin.
+func (s *Members) InviteOrgAdmin(ctx context.Context, p Principal, orgID, email string) (Invited, error) {
+	org, err := requireOrgAdmin(ctx, s.store, p, orgID)
+	if err != nil {
+		return Invited{}, err
+	}
+	if email, err = CleanEmail("email", email); err != nil {
+		return Invited{}, err
+	}
+	now := s.now()
+	var out Invited
+	err = s.store.Update(ctx, func(tx Tx) error {
+		acct, status, err := s.resolveAccount(ctx, tx, p, email, now, orgID, "")
+		if err != nil {
+			return err
+		}
+		m := Membership{OrganizationID: orgID, Account: acct.Account, Role: RoleOrgAdmin, Status: status, CreateTime: now,
+			AccountEmail: acct.Email, AccountDisplayName: acct.DisplayName}
+		if err := tx.CreateMembership(ctx, &m); err != nil {
+			if ErrorCode(err) == ECONFLICT {
+				return &Error{Code: ECONFLICT, Message: email + " is already an organization admin.",
+					Fields: map[string]string{"email": email + " is already an organization admin."}}
+			}
+			return err
+		}
+		e := auditEntry(p, now, ActionMembershipCreate, "membership", acct.Account.ID, email)
+		e.OrganizationID, e.Detail = orgID, RoleDisplayName(RoleOrgAdmin)+", "+string(status)
+		if err := tx.AddAudit(ctx, e); err != nil {
+			return err
+		}
+		out.Membership = m
+		if status == StatusPending && acct.Account.Type == AccountUser {
+			uid, _ := strconv.ParseInt(acct.Account.ID, 10, 64)
+			out.InviteURL, err = s.issueInvitation(ctx, tx, p, now, uid, email, "the organization "+org.DisplayName)
+		}
+		return err
+	})
+	return out, err
+}
+
+// OrgMember returns one organization membership.
+func (s *Members) OrgMember(ctx context.Context, p Principal, orgID, memberID string) (Membership, error) {
+	if _, err := requireOrgAdmin(ctx, s.store, p, orgID); err != nil {
+		return Membership{}, err
+	}
+	return s.orgMember(ctx, s.store, orgID, memberID)
+}
+
+func (s *Members) orgMember(ctx context.Context, r Reader, orgID, memberID string) (Membership, error) {
+	ref, err := ParseMemberID(memberID)
+	if err != nil {
+		return Membership{}, err
+	}
+	m, err := r.OrgMembership(ctx, orgID, ref)
+	if ErrorCode(err) == ENOTFOUND {
+		return m, ErrNotFound("Member")
+	}
+	return m, err
+}
+
+// RevokeOrgAdmin removes an organization admin. The last admin who is a
+// person stays: without one, no one could manage the organization.
+func (s *Members) RevokeOrgAdmin(ctx context.Context, p Principal, orgID, memberID string) error {
+	if _, err := requireOrgAdmin(ctx, s.store, p, orgID); err != nil {
+		return err
+	}
+	now := s.now()
+	return s.store.Update(ctx, func(tx Tx) error {
+		m, err := s.orgMember(ctx, tx, orgID, memberID)
+		if err != nil {
+			return err
+		}
+		if m.Account.Type == AccountUser && m.Status == StatusAccepted {
+			n, err := tx.CountOrgUserAdmins(ctx, orgID)
+			if err != nil {
+				return err
+			}
+			if n <= 1 {
+				return Errorf(EINVALID, "%s is the organization's last admin who is a person. Make someone else an organization admin first: without one, no one could manage the organization.", m.AccountEmail)
+			}
+		}
+		if err := tx.DeleteMembership(ctx, m); err != nil {
+			return err
+		}
+		e := auditEntry(p, now, ActionMembershipDelete, "membership", m.Account.ID, m.AccountEmail)
+		e.OrganizationID, e.Detail = orgID, RoleDisplayName(RoleOrgAdmin)
+		return tx.AddAudit(ctx, e)
+	})
+}
+
+// OrgInviteURL issues a new invite link for a pending organization admin.
+func (s *Members) OrgInviteURL(ctx context.Context, p Principal, orgID, memberID string) (string, error) {
+	org, err := requireOrgAdmin(ctx, s.store, p, orgID)
+	if err != nil {
+		return "", err
+	}
+	m, err := s.orgMember(ctx, s.store, orgID, memberID)
+	if err != nil {
+		return "", err
+	}
+	return s.reissue(ctx, p, m, orgID, "", "the organization "+org.DisplayName)
+}

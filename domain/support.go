@@ -1,0 +1,293 @@
+package domain
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Audit actions only support staff take.
+const (
+	ActionUserLock          = "user.lock"
+	ActionUserUnlock        = "user.unlock"
+	ActionAccessRemoveAll   = "access.remove_all"
+	ActionBasicAuthDisabled = "serviceaccount.basic_auth_off"
+)
+
+// Support is the platform staff's console: find any account and revoke its
+// access, always with a written reason. It is separate from organization roles.
+type Support struct {
+	store Store
+	now   func() time.Time
+}
+
+// NewSupport returns the support service.
+func NewSupport(store Store, now func() time.Time) *Support {
+	return &Support{store: store, now: now}
+}
+
+// requireStaff refuses anyone who is not support staff with not-found, so
+// the support console does not reveal itself.
+func requireStaff(p Principal) error {
+	if !p.IsUser() || !p.Staff {
+		return ErrNotFound("Page")
+	}
+	return nil
+}
+
+// cleanReason checks the written reason every staff action needs.
+func cleanReason(reason string) (string, error) {
+	reason = strings.TrimSpace(reason)
+	switch n := utf8.RuneCountInString(reason); {
+	case n < 5:
+		return "", FieldError("reason", "Write why you are doing this (at least 5 characters). It goes into the audit log.")
+	case n > 500:
+		return "", FieldError("reason", "The reason can be at most 500 characters long.")
+	}
+	return reason, nil
+}
+
+// Find looks accounts up by id or email (or the start of an email).
+func (s *Support) Find(ctx context.Context, p Principal, query string) ([]AccountSummary, error) {
+	if err := requireStaff(p); err != nil {
+		return nil, err
+	}
+	query = strings.ToLower(strings.TrimSpace(query))
+	if query == "" {
+		return nil, nil
+	}
+	if len(query) > MaxEmailLength {
+		return nil, FieldError("q", "The search text is too long.")
+	}
+	return s.store.FindAccounts(ctx, query, 50)
+}
+
+// SupportAccount is everything staff see about one account.
+type SupportAccount struct {
+	Summary     AccountSummary
+	User        *User           // for a user
+	Service     *ServiceAccount // for a service account
+	Keys        []Key
+	Memberships []Membership
+}
+
+// MaxSupportMemberships bounds the memberships the support page lists.
+const MaxSupportMemberships = 500
+
+// Account loads an account by member id.
+func (s *Support) Account(ctx context.Context, p Principal, memberID string) (SupportAccount, error) {
+	if err := requireStaff(p); err != nil {
+		return SupportAccount{}, err
+	}
+	ref, err := ParseMemberID(memberID)
+	if err != nil {
+		return SupportAccount{}, err
+	}
+	out := SupportAccount{Summary: AccountSummary{Account: ref}}
+	if ref.Type == AccountUser {
+		u, err := s.store.UserByID(ctx, mustInt(ref.ID))
+		if err != nil {
+			return out, err
+		}
+		out.User, out.Summary.Email, out.Summary.DisplayName = &u, u.Email, u.DisplayName
+	} else {
+		sa, err := s.store.ServiceAccountByID(ctx, ref.ID)
+		if err != nil {
+			return out, err
+		}
+		out.Service, out.Summary.Email, out.Summary.DisplayName, out.Summary.ProjectID = &sa, sa.Email, sa.DisplayName, sa.ProjectID
+		if out.Keys, err = s.store.ListKeys(ctx, sa.ID, "", MaxKeysPerAccount+1); err != nil {
+			return out, err
+		}
+	}
+	out.Memberships, err = s.store.AccountMemberships(ctx, ref, MaxSupportMemberships)
+	return out, err
+}
+
+func (s *Support) entry(p Principal, now time.Time, action string, acct SupportAccount, reason string) AuditEntry {
+	e := auditEntry(p, now, action, strings.ToLower(string(acct.Summary.Account.Type)), acct.Summary.Account.ID, acct.Summary.Email)
+	e.Reason, e.ActorStaff = reason, true
+	return e
+}
+
+// RemoveMembership removes one membership of the account: in a project
+// (projectID set) or in an organization.
+func (s *Support) RemoveMembership(ctx context.Context, p Principal, memberID, orgID, projectID, reason string) error {
+	acct, reason, err := s.prepare(ctx, p, memberID, reason)
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	return s.store.Update(ctx, func(tx Tx) error {
+		var m Membership
+		var err error
+		if projectID != "" {
+			m, err = tx.ProjectMembership(ctx, projectID, acct.Summary.Account)
+		} else {
+			m, err = tx.OrgMembership(ctx, orgID, acct.Summary.Account)
+		}
+		if err != nil {
+			return err
+		}
+		if err := tx.DeleteMembership(ctx, m); err != nil {
+			return err
+		}
+		e := s.entry(p, now, ActionMembershipDelete, acct, reason)
+		e.OrganizationID, e.ProjectID, e.Detail = m.OrganizationID, m.ProjectID, RoleDisplayName(m.Role)
+		return tx.AddAudit(ctx, e)
+	})
+}
+
+func (s *Support) prepare(ctx context.Context, p Principal, memberID, reason string) (SupportAccount, string, error) {
+	if err := requireStaff(p); err != nil {
+		return SupportAccount{}, "", err
+	}
+	reason, err := cleanReason(reason)
+	if err != nil {
+		return SupportAccount{}, "", err
+	}
+	acct, err := s.Account(ctx, p, memberID)
+	return acct, reason, err
+}
+
+// RemoveAllAccess removes every membership of the account, everywhere.
+func (s *Support) RemoveAllAccess(ctx context.Context, p Principal, memberID, reason string) (int, error) {
+	acct, reason, err := s.prepare(ctx, p, memberID, reason)
+	if err != nil {
+		return 0, err
+	}
+	now := s.now()
+	removed := 0
+	err = s.store.Update(ctx, func(tx Tx) error {
+		for {
+			// Re-read inside the transaction, in batches, until none is left.
+			ms, err := tx.AccountMemberships(ctx, acct.Summary.Account, MaxSupportMemberships)
+			if err != nil || len(ms) == 0 {
+				return err
+			}
+			for _, m := range ms {
+				if err := tx.DeleteMembership(ctx, m); err != nil {
+					return err
+				}
+				e := s.entry(p, now, ActionMembershipDelete, acct, reason)
+				e.OrganizationID, e.ProjectID, e.Detail = m.OrganizationID, m.ProjectID, RoleDisplayName(m.Role)+" (all access removed)"
+				if err := tx.AddAudit(ctx, e); err != nil {
+					return err
+				}
+				removed++
+			}
+		}
+	})
+	return removed, err
+}
+
+// DeleteKey deletes one key of a service account.
+func (s *Support) DeleteKey(ctx context.Context, p Principal, memberID, keyID, reason string) error {
+	acct, reason, err := s.prepare(ctx, p, memberID, reason)
+	if err != nil {
+		return err
+	}
+	if acct.Service == nil {
+		return ErrNotFound("Key")
+	}
+	now := s.now()
+	return s.store.Update(ctx, func(tx Tx) error {
+		k, err := tx.KeyByID(ctx, keyID)
+		if err != nil || k.ServiceAccountID != acct.Service.ID {
+			return ErrNotFound("Key")
+		}
+		if err := tx.DeleteKey(ctx, keyID); err != nil {
+			return err
+		}
+		e := s.entry(p, now, ActionKeyDelete, acct, reason)
+		e.TargetType, e.TargetID, e.ProjectID, e.Detail = "key", keyID, acct.Service.ProjectID, "key "+keyID
+		if proj, err := tx.ProjectByID(ctx, acct.Service.ProjectID); err == nil {
+			e.OrganizationID = proj.OrganizationID
+		}
+		return tx.AddAudit(ctx, e)
+	})
+}
+
+// DisableBasicAuth switches Basic Auth off for a service account.
+func (s *Support) DisableBasicAuth(ctx context.Context, p Principal, memberID, reason string) error {
+	acct, reason, err := s.prepare(ctx, p, memberID, reason)
+	if err != nil {
+		return err
+	}
+	if acct.Service == nil {
+		return Errorf(EINVALID, "Only service accounts have Basic Auth.")
+	}
+	sa := *acct.Service
+	if !sa.EnableBasicAuth {
+		return nil
+	}
+	now := s.now()
+	sa.EnableBasicAuth, sa.UpdateTime = false, now
+	return s.store.Update(ctx, func(tx Tx) error {
+		if err := tx.UpdateServiceAccount(ctx, sa); err != nil {
+			return err
+		}
+		e := s.entry(p, now, ActionBasicAuthDisabled, acct, reason)
+		e.ProjectID = sa.ProjectID
+		if proj, err := tx.ProjectByID(ctx, sa.ProjectID); err == nil {
+			e.OrganizationID = proj.OrganizationID
+		}
+		return tx.AddAudit(ctx, e)
+	})
+}
+
+// SetLocked locks a user (signed out everywhere, sign-in refused) or unlocks it.
+func (s *Support) SetLocked(ctx context.Context, p Principal, memberID string, locked bool, reason string) error {
+	acct, reason, err := s.prepare(ctx, p, memberID, reason)
+	if err != nil {
+		return err
+	}
+	if acct.User == nil {
+		return Errorf(EINVALID, "Only people can be locked; remove a service account's access or delete its keys instead.")
+	}
+	if acct.User.ID == p.UserID {
+		return Errorf(EINVALID, "You cannot lock yourself out.")
+	}
+	now := s.now()
+	action := ActionUserUnlock
+	if locked {
+		action = ActionUserLock
+	}
+	err = s.store.Update(ctx, func(tx Tx) error {
+		if err := tx.SetUserLocked(ctx, acct.User.ID, locked); err != nil {
+			return err
+		}
+		return tx.AddAudit(ctx, s.entry(p, now, action, acct, reason))
+	})
+	if err != nil || !locked {
+		return err
+	}
+	return s.store.DeleteUserSessions(ctx, acct.User.ID, "")
+}
+
+// Audit lists the global audit log for staff, filtered.
+func (s *Support) Audit(ctx context.Context, p Principal, f AuditFilter, req PageRequest) (Page[AuditEntry], error) {
+	if err := requireStaff(p); err != nil {
+		return Page[AuditEntry]{}, err
+	}
+	return listAudit(ctx, s.store, f, req)
+}
+
+// listAudit pages through the audit log, newest first.
+func listAudit(ctx context.Context, r Reader, f AuditFilter, req PageRequest) (Page[AuditEntry], error) {
+	size, after, err := normalizePage(req)
+	if err != nil {
+		return Page[AuditEntry]{}, err
+	}
+	before, err := cursorID(after)
+	if err != nil {
+		return Page[AuditEntry]{}, err
+	}
+	items, err := r.ListAudit(ctx, f, before, size+1)
+	if err != nil {
+		return Page[AuditEntry]{}, err
+	}
+	return pageOf(items, size, func(e AuditEntry) Cursor { return Cursor{ID: strconv.FormatInt(e.ID, 10)} }), nil
+}
