@@ -37,6 +37,11 @@
     sel.removeAllRanges();
     sel.addRange(range);
   }
+  // A one-time secret must not come back with the back/forward cache:
+  // remove it before the page is put away.
+  window.addEventListener("pagehide", function () {
+    document.querySelectorAll('[hx-history="false"]').forEach(function (e) { e.remove(); });
+  });
   // Toasts fade after a while.
   function ageToasts() {
     document.querySelectorAll(".toast:not([data-aging])").forEach(function (t) {

@@ -177,25 +177,24 @@ func browserSAStorage(bp *browserPage) string {
 func browserSAConfirm(bp *browserPage, sel string, accept bool) string {
 	bp.t.Helper()
 	wait, handle := bp.page.HandleDialog()
-	asked := make(chan string, 1)
-	failed := make(chan error, 1)
+	type answer struct {
+		question string
+		err      error
+	}
+	answered := make(chan answer, 1)
 	go func() {
 		e := wait()
-		asked <- e.Message
-		if err := handle(&proto.PageHandleJavaScriptDialog{Accept: accept}); err != nil {
-			failed <- err
-		}
+		err := handle(&proto.PageHandleJavaScriptDialog{Accept: accept})
+		answered <- answer{e.Message, err}
 	}()
 	// The click returns once the dialog is answered: the page is blocked until then.
 	bp.click(sel)
 	select {
-	case msg := <-asked:
-		select {
-		case err := <-failed:
-			bp.fatal("answer the confirm dialog: %v", err)
-		default:
+	case a := <-answered:
+		if a.err != nil {
+			bp.fatal("answer the confirm dialog %q: %v", a.question, a.err)
 		}
-		return msg
+		return a.question
 	case <-time.After(browserWaitBudget):
 		bp.fatal("clicking %s opened no confirm dialog", sel)
 		return ""
@@ -220,9 +219,6 @@ func TestBrowserServiceAccountKeyFlow(t *testing.T) {
 	inv := browserSAInventory(t, app)
 	bp := browserOpen(t, app)
 	keysWatch := browserSAWatchResponses(bp, "/keys")
-	if _, err := bp.page.EvalOnNewDocument(`window.addEventListener("pagehide", () => document.querySelectorAll('[hx-history="false"]').forEach(e => e.remove()))`); err != nil {
-		t.Fatal(err)
-	}
 
 	bp.signIn(false)
 	bp.openOrg()
