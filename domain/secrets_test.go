@@ -28,7 +28,7 @@ func TestSealerRoundTrip(t *testing.T) {
 	for _, plain := range []string{"", "x", "0123456789abcdef0123456789abcdef", string(bytes.Repeat([]byte{0, 255, 'a'}, 1000))} {
 		ad := []byte("c18rs36olv9021epsv2g")
 		sealed := s.Seal([]byte(plain), ad)
-		if len(plain) > 0 && bytes.Contains(sealed, []byte(plain)) {
+		if len(plain) >= 8 && bytes.Contains(sealed, []byte(plain)) {
 			t.Errorf("sealed form of %d bytes contains the plaintext", len(plain))
 		}
 		if len(sealed) <= len(plain) {

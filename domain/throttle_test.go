@@ -133,3 +133,89 @@ func TestThrottleConcurrentUse(t *testing.T) {
 		t.Errorf("Wait = %v after 1000 failures, want 1h (lost updates?)", w)
 	}
 }
+
+func TestThrottleTakeAndUndo(t *testing.T) {
+	const limit = 3
+	const window = time.Minute
+	th := domain.NewThrottle(limit, window)
+	times := []time.Time{t0, t0.Add(5 * time.Second), t0.Add(10 * time.Second)}
+	for i, at := range times {
+		if w := th.Take("k", at); w != 0 {
+			t.Fatalf("Take %d = %v, want 0", i+1, w)
+		}
+	}
+	now := t0.Add(20 * time.Second)
+	w := th.Take("k", now)
+	if want := t0.Add(window).Sub(now); w != want {
+		t.Errorf("Take over the limit = %v, want %v", w, want)
+	}
+	// A refused Take is not counted: Wait says the same, and after the
+	// wait one attempt is allowed again.
+	if ww := th.Wait("k", now); ww != w {
+		t.Errorf("Wait after a refused Take = %v, want %v", ww, w)
+	}
+	if w2 := th.Take("k", now.Add(w)); w2 != 0 {
+		t.Errorf("Take after waiting %v = %v, want 0", w, w2)
+	}
+
+	// Undo takes back exactly the attempt made at that time.
+	th2 := domain.NewThrottle(limit, window)
+	for _, at := range times {
+		th2.Take("k", at)
+	}
+	th2.Undo("k", times[1])
+	if w := th2.Wait("k", times[2]); w != 0 {
+		t.Errorf("Wait after Undo = %v, want 0", w)
+	}
+	if w := th2.Take("k", times[2]); w != 0 {
+		t.Errorf("Take after Undo = %v, want 0", w)
+	}
+	if w := th2.Take("k", times[2]); w <= 0 {
+		t.Errorf("limit reached again but Take = %v", w)
+	}
+	// Undo of a time never taken, or of an unknown key, changes nothing.
+	th2.Undo("k", t0.Add(-time.Hour))
+	th2.Undo("unknown", t0)
+	if w := th2.Wait("k", times[2]); w <= 0 {
+		t.Errorf("Undo of an unknown attempt freed a slot (Wait = %v)", w)
+	}
+
+	// Two attempts at the same instant: Undo removes one, not both.
+	th3 := domain.NewThrottle(2, window)
+	th3.Take("k", t0)
+	th3.Take("k", t0)
+	th3.Undo("k", t0)
+	if w := th3.Take("k", t0); w != 0 {
+		t.Errorf("Take after undoing one of two = %v, want 0", w)
+	}
+	if w := th3.Take("k", t0); w <= 0 {
+		t.Errorf("Undo removed both attempts at one instant (Take = %v)", w)
+	}
+}
+
+// Parallel Takes let exactly limit attempts through.
+func TestThrottleTakeIsAtomic(t *testing.T) {
+	const limit = 5
+	th := domain.NewThrottle(limit, time.Hour)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	allowed := 0
+	start := make(chan struct{})
+	for g := 0; g < 64; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			if th.Take("k", t0) == 0 {
+				mu.Lock()
+				allowed++
+				mu.Unlock()
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	if allowed != limit {
+		t.Errorf("%d of 64 parallel Takes allowed, want %d", allowed, limit)
+	}
+}
