@@ -14,13 +14,14 @@ func TestImportDirection(t *testing.T) {
 		t.Fatalf("go list: %v", err)
 	}
 	allowed := map[string][]string{
-		"studio":          {"studio/web", "studio/handlers", "studio/db", "studio/domain"},
-		"studio/web":      {"studio/handlers", "studio/static", "studio/domain"},
-		"studio/handlers": {"studio/views", "studio/domain"},
-		"studio/views":    {"studio/domain"},
-		"studio/db":       {"studio/domain"},
-		"studio/domain":   {},
-		"studio/static":   {},
+		"studio":              {"studio/web", "studio/handlers", "studio/handlers/api", "studio/db", "studio/domain"},
+		"studio/web":          {"studio/handlers", "studio/handlers/api", "studio/static", "studio/domain"},
+		"studio/handlers":     {"studio/views", "studio/domain"},
+		"studio/handlers/api": {"studio/domain"},
+		"studio/views":        {"studio/domain"},
+		"studio/db":           {"studio/domain"},
+		"studio/domain":       {},
+		"studio/static":       {},
 	}
 	forbiddenInDomain := []string{"database/sql", "net/http", "github.com/labstack/echo", "modernc.org/sqlite", "github.com/a-h/templ"}
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {

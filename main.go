@@ -28,6 +28,7 @@ import (
 	"studio/db"
 	"studio/domain"
 	"studio/handlers"
+	"studio/handlers/api"
 	"studio/web"
 )
 
@@ -50,6 +51,8 @@ type config struct {
 	adminPassword string
 	demo          bool
 	inviteTTL     time.Duration
+	rateLimit     int
+	rateWindow    time.Duration
 }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -87,6 +90,16 @@ Environment only (read on the first start, when the database is empty):
 		return cfg, fmt.Errorf("STUDIO_INVITE_TTL: %q is not a duration such as 168h", getenv("STUDIO_INVITE_TTL"))
 	}
 	fsf.DurationVar(&cfg.inviteTTL, "invite-ttl", ttlDefault, "how long invite links work (STUDIO_INVITE_TTL)")
+	limitDefault, err := strconv.Atoi(env("STUDIO_RATE_LIMIT", "25"))
+	if err != nil || limitDefault < 1 {
+		return cfg, fmt.Errorf("STUDIO_RATE_LIMIT: %q is not a positive whole number", getenv("STUDIO_RATE_LIMIT"))
+	}
+	fsf.IntVar(&cfg.rateLimit, "rate-limit", limitDefault, "API requests allowed per account in each rate window (STUDIO_RATE_LIMIT)")
+	windowDefault, err := time.ParseDuration(env("STUDIO_RATE_WINDOW", "5s"))
+	if err != nil || windowDefault <= 0 {
+		return cfg, fmt.Errorf("STUDIO_RATE_WINDOW: %q is not a duration such as 5s", getenv("STUDIO_RATE_WINDOW"))
+	}
+	fsf.DurationVar(&cfg.rateWindow, "rate-window", windowDefault, "the API rate limit's window (STUDIO_RATE_WINDOW)")
 	cfg.adminEmail = env("STUDIO_ADMIN_EMAIL", "admin@example.com")
 	cfg.adminPassword = getenv("STUDIO_ADMIN_PASSWORD")
 	if err := fsf.Parse(args); err != nil {
@@ -181,12 +194,14 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, terminal io.Wri
 	if err != nil {
 		return err
 	}
+	serviceAccounts := domain.NewServiceAccounts(store, sealer, now, cfg.saEmailDomain)
+	members := domain.NewMembers(store, hasher, now, cfg.baseURL, cfg.inviteTTL)
 	h := handlers.New(handlers.Config{
 		Accounts:        accounts,
 		Projects:        projects,
 		Audit:           domain.NewAuditLog(store),
-		ServiceAccounts: domain.NewServiceAccounts(store, sealer, now, cfg.saEmailDomain),
-		Members:         domain.NewMembers(store, hasher, now, cfg.baseURL, cfg.inviteTTL),
+		ServiceAccounts: serviceAccounts,
+		Members:         members,
 		Support:         domain.NewSupport(store, now),
 		BaseURL:         cfg.baseURL,
 		Sessions:        store,
@@ -196,7 +211,18 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, terminal io.Wri
 		CookieSecure:    cfg.cookieSecure,
 		Now:             now,
 	})
-	e := web.New(web.Config{Logger: logger, CookieSecure: cfg.cookieSecure}, h)
+	a := api.New(api.Config{
+		Auth:            domain.NewAPIAuth(store, sealer, now, cfg.baseURL+"/oauth2/token"),
+		Projects:        projects,
+		Members:         members,
+		ServiceAccounts: serviceAccounts,
+		RateLimit:       cfg.rateLimit,
+		RateWindow:      cfg.rateWindow,
+		BaseURL:         cfg.baseURL,
+		Now:             now,
+		Logger:          handlers.Logger,
+	})
+	e := web.New(web.Config{Logger: logger, CookieSecure: cfg.cookieSecure}, h, a)
 	srv := &http.Server{
 		Addr:              cfg.addr,
 		Handler:           e,
@@ -226,7 +252,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, terminal io.Wri
 	return srv.Shutdown(shutdownCtx)
 }
 
-// cleanSessions deletes expired session rows every hour.
+// cleanSessions deletes expired session rows and access tokens every hour.
 func cleanSessions(ctx context.Context, store *db.DB, logger *slog.Logger) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
@@ -238,6 +264,9 @@ func cleanSessions(ctx context.Context, store *db.DB, logger *slog.Logger) {
 			}
 		} else if n > 0 {
 			logger.Info("cleaned expired sessions", "count", n)
+		}
+		if _, err := store.DeleteExpiredTokens(ctx, now); err != nil && ctx.Err() == nil {
+			logger.Error("cleaning access tokens", "err", err)
 		}
 		select {
 		case <-ctx.Done():

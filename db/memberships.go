@@ -22,14 +22,14 @@ func (q queries) ProjectMembership(ctx context.Context, projectID string, accoun
 	if err != nil {
 		return domain.Membership{}, err
 	}
-	m := domain.Membership{ProjectID: projectID, Account: account}
-	var role, status string
-	var created int64
-	err = q.q.QueryRowContext(ctx, `SELECT m.id, p.organization_id, m.role, m.status, m.create_time
-		FROM project_members m JOIN projects p ON p.id = m.project_id
-		WHERE m.project_id = ? AND m.`+col+` = ?`, projectID, val).Scan(&m.ID, &m.OrganizationID, &role, &status, &created)
-	m.Role, m.Status, m.CreateTime = domain.Role(role), domain.MembershipStatus(status), fromMicros(created)
-	return m, notFound(err, "Membership")
+	ms, err := q.members(ctx, "project_members m", "m.project_id = ? AND m."+col+" = ?", []any{projectID, val}, 0, 1)
+	if err != nil {
+		return domain.Membership{}, err
+	}
+	if len(ms) == 0 {
+		return domain.Membership{}, domain.ErrNotFound("Membership")
+	}
+	return ms[0], nil
 }
 
 func (q queries) AccountMemberships(ctx context.Context, account domain.AccountRef, limit int) ([]domain.Membership, error) {

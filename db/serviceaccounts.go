@@ -71,21 +71,23 @@ func (t *writeTx) DeleteServiceAccount(ctx context.Context, id string) error {
 	return t.execOne(ctx, "Service account", "DELETE FROM service_accounts WHERE id = ?", id)
 }
 
+const keyColumns = "id, service_account_id, secret_sealed, create_time, last_used_time, last_used_via, last_used_from"
+
 func scanKey(row interface{ Scan(...any) error }) (domain.Key, error) {
 	var k domain.Key
-	var created int64
-	err := row.Scan(&k.ID, &k.ServiceAccountID, &k.Sealed, &created)
-	k.CreateTime = fromMicros(created)
+	var created, used int64
+	err := row.Scan(&k.ID, &k.ServiceAccountID, &k.Sealed, &created, &used, &k.LastUsedVia, &k.LastUsedFrom)
+	k.CreateTime, k.LastUsed = fromMicros(created), fromMicros(used)
 	return k, err
 }
 
 func (q queries) KeyByID(ctx context.Context, id string) (domain.Key, error) {
-	k, err := scanKey(q.q.QueryRowContext(ctx, "SELECT id, service_account_id, secret_sealed, create_time FROM keys WHERE id = ?", id))
+	k, err := scanKey(q.q.QueryRowContext(ctx, "SELECT "+keyColumns+" FROM keys WHERE id = ?", id))
 	return k, notFound(err, "Key")
 }
 
 func (q queries) ListKeys(ctx context.Context, serviceAccountID string, afterID string, limit int) ([]domain.Key, error) {
-	rows, err := q.q.QueryContext(ctx, `SELECT id, service_account_id, secret_sealed, create_time FROM keys
+	rows, err := q.q.QueryContext(ctx, "SELECT "+keyColumns+` FROM keys
 		WHERE service_account_id = ? AND id > ? ORDER BY id LIMIT ?`, serviceAccountID, afterID, limit)
 	if err != nil {
 		return nil, err

@@ -240,3 +240,16 @@ func (s *Members) AcceptInvitation(ctx context.Context, token, name, password, c
 	u.DisplayName, u.PasswordHash = name, hash
 	return u, nil
 }
+
+// MemberProjectMemberships lists an account's memberships in every project
+// of an organization, for its admins.
+func (s *Members) MemberProjectMemberships(ctx context.Context, p Principal, orgID, memberID string) ([]Membership, error) {
+	if _, err := requireOrgAdmin(ctx, s.store, p, orgID); err != nil {
+		return nil, err
+	}
+	acct, err := s.accountSummary(ctx, memberID)
+	if err != nil {
+		return nil, err
+	}
+	return s.store.AccountProjectMemberships(ctx, orgID, acct.Account)
+}

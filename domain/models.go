@@ -144,6 +144,11 @@ type Key struct {
 	ServiceAccountID string
 	Sealed           []byte
 	CreateTime       time.Time
+	// LastUsed is when the key last authenticated (zero: never), how
+	// (UsedBasic or UsedToken) and from which address.
+	LastUsed     time.Time
+	LastUsedVia  string
+	LastUsedFrom string
 }
 
 // MaxKeysPerAccount is the contract's limit.

@@ -90,6 +90,8 @@ type Reader interface {
 	// query, or whose email starts with it.
 	FindAccounts(ctx context.Context, query string, limit int) ([]AccountSummary, error)
 
+	AccessTokenByHash(ctx context.Context, hash string) (AccessToken, error)
+
 	// ListAudit lists entries newest first, with ids below beforeID (0: from the newest).
 	ListAudit(ctx context.Context, f AuditFilter, beforeID int64, limit int) ([]AuditEntry, error)
 }
@@ -129,6 +131,7 @@ type Tx interface {
 	SetUserName(ctx context.Context, userID int64, name string) error
 	SetUserLocked(ctx context.Context, userID int64, locked bool) error
 	AddOutbox(ctx context.Context, m OutboxMessage) error
+	SetKeyLastUse(ctx context.Context, keyID string, at time.Time, how, from string) error
 
 	AddAudit(ctx context.Context, e AuditEntry) error
 }
@@ -166,4 +169,6 @@ type Sessions interface {
 	DeleteSession(ctx context.Context, idHash string) error
 	// DeleteUserSessions removes every session of a user except keepIDHash ("" keeps none).
 	DeleteUserSessions(ctx context.Context, userID int64, keepIDHash string) error
+	// CreateAccessToken stores an issued token (outside any Update: it changes nothing else).
+	CreateAccessToken(ctx context.Context, t AccessToken) error
 }

@@ -18,11 +18,16 @@ import (
 	"studio/db"
 	"studio/domain"
 	"studio/handlers"
+	"studio/handlers/api"
 	"studio/web"
 
 	"github.com/PuerkitoBio/goquery"
 	"github.com/labstack/echo/v4"
 )
+
+// apiRateLimit is the test app's API limit per account and second: high,
+// so only the rate-limit test meets it.
+const apiRateLimit = 1000
 
 // adminPassword is the first administrator's password in every test app.
 const (
@@ -108,7 +113,18 @@ func newApp(t testing.TB) *testApp {
 		FlashKey:        []byte("fedcba9876543210fedcba9876543210"),
 		Now:             clock.Now,
 	})
-	e := web.New(web.Config{Logger: slog.New(slog.NewTextHandler(logs, nil))}, h)
+	a := api.New(api.Config{
+		Auth:            domain.NewAPIAuth(store, sealer, clock.Now, "http://studio.test/oauth2/token"),
+		Projects:        domain.NewProjects(store, clock.Now),
+		Members:         domain.NewMembers(store, domain.NewHasher(2), clock.Now, "http://studio.test", domain.DefaultInviteTTL),
+		ServiceAccounts: domain.NewServiceAccounts(store, sealer, clock.Now, "d21s.com"),
+		RateLimit:       apiRateLimit,
+		RateWindow:      time.Second,
+		BaseURL:         "http://studio.test",
+		Now:             clock.Now,
+		Logger:          handlers.Logger,
+	})
+	e := web.New(web.Config{Logger: slog.New(slog.NewTextHandler(logs, nil))}, h, a)
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
 	return &testApp{t: t, store: store, echo: e, srv: srv, org: boot.Organization, logs: logs, clock: clock}

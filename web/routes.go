@@ -2,14 +2,53 @@ package web
 
 import (
 	"studio/handlers"
+	"studio/handlers/api"
 
 	"github.com/labstack/echo/v4"
 )
 
 // routes lists every route of the server in one place.
-func routes(e *echo.Echo, h *handlers.Handlers, cfg Config) {
+func routes(e *echo.Echo, h *handlers.Handlers, a *api.API, cfg Config) {
 	e.GET("/healthz", h.Health)
 	e.GET("/static/*", staticHandler())
+
+	// The REST API v2 and the token endpoint (api-v2.md). No console session
+	// and no CSRF token here: every request carries its own credentials.
+	e.POST("/oauth2/token", a.Token)
+	e.GET("/docs/api-errors", a.ErrorsDoc)
+	v2 := e.Group("/v2", a.Authenticate)
+	v2.GET("/organizations", a.ListOrganizations)
+	v2.GET("/organizations/:org", a.GetOrganization)
+	v2.GET("/organizations/:org/members", a.ListOrganizationMembers)
+	v2.POST("/organizations/:org/members", a.CreateOrganizationMember)
+	v2.GET("/organizations/:org/members/:member", a.GetOrganizationMember) // and {m}:getInviteUrl
+	v2.DELETE("/organizations/:org/members/:member", a.DeleteOrganizationMember)
+	v2.GET("/organizations/:org/permissions", a.OrganizationPermissions)
+	v2.GET("/projects", a.ListProjects)
+	v2.POST("/projects", a.CreateProject)
+	v2.GET("/projects/:project", a.GetProject)
+	v2.PATCH("/projects/:project", a.UpdateProject)
+	v2.DELETE("/projects/:project", a.DeleteProject)
+	v2.GET("/projects/:project/members", a.ListProjectMembers) // and projects/-/members
+	v2.POST("/projects/:project/members", a.CreateProjectMember)
+	v2.POST("/projects/-/members\\:batchCreate", a.BatchCreateMembers)
+	v2.POST("/projects/-/members\\:batchDelete", a.BatchDeleteMembers)
+	v2.GET("/projects/:project/members/:member", a.GetProjectMember) // and {m}:getInviteUrl
+	v2.PATCH("/projects/:project/members/:member", a.UpdateProjectMember)
+	v2.DELETE("/projects/:project/members/:member", a.DeleteProjectMember)
+	v2.GET("/projects/:project/permissions", a.ProjectPermissions)
+	v2.GET("/projects/:project/serviceaccounts", a.ListServiceAccounts)
+	v2.POST("/projects/:project/serviceaccounts", a.CreateServiceAccount)
+	v2.GET("/projects/:project/serviceaccounts/:sa", a.GetServiceAccount)
+	v2.PATCH("/projects/:project/serviceaccounts/:sa", a.UpdateServiceAccount)
+	v2.DELETE("/projects/:project/serviceaccounts/:sa", a.DeleteServiceAccount)
+	v2.GET("/projects/:project/serviceaccounts/:sa/keys", a.ListKeys)
+	v2.POST("/projects/:project/serviceaccounts/:sa/keys", a.CreateKey)
+	v2.GET("/projects/:project/serviceaccounts/:sa/keys/:key", a.GetKey)
+	v2.DELETE("/projects/:project/serviceaccounts/:sa/keys/:key", a.DeleteKey)
+	v2.GET("/roles", a.ListRoles)
+	v2.GET("/roles/:role", a.GetRole)
+	v2.Any("/*", a.NotFound)
 
 	console := e.Group("", csrf(cfg.CookieSecure), h.LoadUser)
 	console.GET("/signin", h.SignInPage)
@@ -44,6 +83,30 @@ func routes(e *echo.Echo, h *handlers.Handlers, cfg Config) {
 	signedIn.POST("/projects/:project/serviceaccounts/:sa/keys/:key/delete", h.DeleteKey)
 
 	// Members, organization admins, invitations and access overview.
+	console.GET("/invite/:token", h.InvitePage)
+	console.POST("/invite/:token", h.AcceptInvite)
+	signedIn.GET("/projects/:project/members", h.ProjectMembers)
+	signedIn.POST("/projects/:project/members", h.InviteProjectMember)
+	signedIn.POST("/projects/:project/members/:member/role", h.SetProjectMemberRole)
+	signedIn.GET("/projects/:project/members/:member/remove", h.RemoveProjectMemberPage)
+	signedIn.POST("/projects/:project/members/:member/remove", h.RemoveProjectMember)
+	signedIn.POST("/projects/:project/members/:member/invite-link", h.ReissueProjectInvite)
+	signedIn.GET("/orgs/:org/admins", h.OrgAdmins)
+	signedIn.POST("/orgs/:org/admins", h.InviteOrgAdmin)
+	signedIn.GET("/orgs/:org/admins/:member/revoke", h.RevokeOrgAdminPage)
+	signedIn.POST("/orgs/:org/admins/:member/revoke", h.RevokeOrgAdmin)
+	signedIn.POST("/orgs/:org/admins/:member/invite-link", h.ReissueOrgAdminInvite)
+	signedIn.GET("/orgs/:org/members/:member/access", h.MemberAccess)
+	signedIn.POST("/orgs/:org/members/:member/access", h.SaveMemberAccess)
 
 	// Support console and audit views.
+	signedIn.GET("/support", h.Support)
+	signedIn.GET("/support/audit", h.SupportAudit)
+	signedIn.GET("/support/accounts/:member", h.SupportAccount)
+	signedIn.POST("/support/accounts/:member/memberships/remove", h.SupportRemoveMembership)
+	signedIn.POST("/support/accounts/:member/remove-all", h.SupportRemoveAllAccess)
+	signedIn.POST("/support/accounts/:member/keys/:key/delete", h.SupportDeleteKey)
+	signedIn.POST("/support/accounts/:member/basic-auth-off", h.SupportBasicAuthOff)
+	signedIn.POST("/support/accounts/:member/lock", h.SupportLock)
+	signedIn.POST("/support/accounts/:member/unlock", h.SupportUnlock)
 }

@@ -4,8 +4,10 @@ package web
 import (
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"studio/handlers"
+	"studio/handlers/api"
 	"studio/static"
 
 	"github.com/labstack/echo/v4"
@@ -21,22 +23,33 @@ type Config struct {
 // MaxConsoleBody bounds a console request body.
 const MaxConsoleBody = "1M"
 
-// New returns the Echo server with every route.
-func New(cfg Config, h *handlers.Handlers) *echo.Echo {
+// New returns the Echo server with every route: the console (h) and the API (a).
+func New(cfg Config, h *handlers.Handlers, a *api.API) *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	// The client address is the connection's: X-Forwarded-For is not trusted,
 	// or a rotating header would bypass the sign-in throttle.
 	e.IPExtractor = echo.ExtractIPDirect()
-	e.HTTPErrorHandler = h.HandleError
+	// One error handler per face: the API's JSON body for programs, pages for people.
+	e.HTTPErrorHandler = func(err error, c echo.Context) {
+		if isAPIPath(c.Request().URL.Path) {
+			a.WriteError(err, c)
+			return
+		}
+		h.HandleError(err, c)
+	}
 
 	e.Use(requestLog(cfg.Logger))
 	e.Use(middleware.Recover())
 	e.Use(securityHeaders)
 	e.Use(middleware.BodyLimit(MaxConsoleBody))
 
-	routes(e, h, cfg)
+	routes(e, h, a, cfg)
 	return e
+}
+
+func isAPIPath(path string) bool {
+	return path == "/v2" || strings.HasPrefix(path, "/v2/") || path == "/oauth2/token"
 }
 
 func staticHandler() echo.HandlerFunc {

@@ -1,0 +1,38 @@
+package db
+
+import (
+	"context"
+	"time"
+
+	"studio/domain"
+)
+
+func (d *DB) CreateAccessToken(ctx context.Context, t domain.AccessToken) error {
+	_, err := d.sql.ExecContext(ctx, "INSERT INTO access_tokens (token_hash, key_id, service_account_id, expire_time) VALUES (?, ?, ?, ?)",
+		t.Hash, t.KeyID, t.ServiceAccountID, micros(t.ExpireTime))
+	return err
+}
+
+func (q queries) AccessTokenByHash(ctx context.Context, hash string) (domain.AccessToken, error) {
+	t := domain.AccessToken{Hash: hash}
+	var exp int64
+	err := q.q.QueryRowContext(ctx, "SELECT key_id, service_account_id, expire_time FROM access_tokens WHERE token_hash = ?", hash).
+		Scan(&t.KeyID, &t.ServiceAccountID, &exp)
+	t.ExpireTime = fromMicros(exp)
+	return t, notFound(err, "Access token")
+}
+
+// DeleteExpiredTokens removes access tokens that expired before now.
+func (d *DB) DeleteExpiredTokens(ctx context.Context, now time.Time) (int64, error) {
+	res, err := d.sql.ExecContext(ctx, "DELETE FROM access_tokens WHERE expire_time < ?", micros(now))
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+func (t *writeTx) SetKeyLastUse(ctx context.Context, keyID string, at time.Time, how, from string) error {
+	_, err := t.q.ExecContext(ctx, "UPDATE keys SET last_used_time = ?, last_used_via = ?, last_used_from = ? WHERE id = ?",
+		micros(at), how, from, keyID)
+	return err
+}

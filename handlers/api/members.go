@@ -1,0 +1,290 @@
+package api
+
+import (
+	"strings"
+
+	"studio/domain"
+
+	"github.com/labstack/echo/v4"
+)
+
+const inviteURLSuffix = ":getInviteUrl"
+
+// memberBody is a member in a request; read-only fields are ignored.
+type memberBody struct {
+	Name        *string  `json:"name"`
+	DisplayName *string  `json:"displayName"`
+	Roles       []string `json:"roles"`
+	Status      *string  `json:"status"`
+	Email       *string  `json:"email"`
+	AccountType *string  `json:"accountType"`
+	CreateTime  *string  `json:"createTime"`
+}
+
+// oneRole reads the single role a membership takes.
+func (b memberBody) oneRole() (domain.Role, error) {
+	if len(b.Roles) != 1 {
+		return "", domain.FieldError("roles", "roles must hold exactly one role.")
+	}
+	return domain.Role(b.Roles[0]), nil
+}
+
+func membersPage(c echo.Context, page domain.Page[domain.Membership]) error {
+	return ok(c, map[string]any{"members": mapItems(page.Items, toMember), "nextPageToken": page.NextPageToken})
+}
+
+// ListProjectMembers is GET /v2/projects/{p}/members, and GET
+// /v2/projects/-/members?organization=…&memberId=… for organization admins.
+func (a *API) ListProjectMembers(c echo.Context) error {
+	req, err := pageRequest(c)
+	if err != nil {
+		return err
+	}
+	if c.Param("project") == "-" {
+		return a.listMemberships(c, req)
+	}
+	_, page, err := a.members.ListProject(c.Request().Context(), principal(c), c.Param("project"), "", req)
+	if err != nil {
+		return err
+	}
+	return membersPage(c, page)
+}
+
+// listMemberships lists one member's memberships across an organization's projects.
+func (a *API) listMemberships(c echo.Context, req domain.PageRequest) error {
+	orgID := trimName(c.QueryParam("organization"), "organizations/")
+	memberID := query(c, "memberId", "member_id")
+	if !domain.ValidID(orgID) || memberID == "" {
+		return domain.Errorf(domain.EINVALID, "Listing across projects needs organization=organizations/{id} and memberId.")
+	}
+	ms, err := a.members.MemberProjectMemberships(c.Request().Context(), principal(c), orgID, memberID)
+	if err != nil {
+		return err
+	}
+	cur, err := domain.DecodeCursor(req.Token)
+	if err != nil {
+		return err
+	}
+	start := 0
+	for start < len(ms) && !cur.IsZero() && ms[start].ProjectID <= cur.ID {
+		start++
+	}
+	end := min(start+req.Size, len(ms))
+	page := domain.Page[domain.Membership]{Items: ms[start:end]}
+	if end < len(ms) {
+		page.NextPageToken = domain.EncodeCursor(domain.Cursor{ID: ms[end-1].ProjectID})
+	}
+	return membersPage(c, page)
+}
+
+// CreateProjectMember is POST /v2/projects/{p}/members.
+func (a *API) CreateProjectMember(c echo.Context) error {
+	var body memberBody
+	if err := decode(c, &body); err != nil {
+		return err
+	}
+	role, err := body.oneRole()
+	if err != nil {
+		return err
+	}
+	if body.Email == nil {
+		return domain.FieldError("email", "email is required.")
+	}
+	inv, err := a.members.InviteToProject(c.Request().Context(), principal(c), c.Param("project"), *body.Email, role)
+	if err != nil {
+		return err
+	}
+	return ok(c, toMember(inv.Membership))
+}
+
+// GetProjectMember is GET /v2/projects/{p}/members/{m}, and {m}:getInviteUrl.
+func (a *API) GetProjectMember(c echo.Context) error {
+	ctx, p, member := c.Request().Context(), principal(c), c.Param("member")
+	if id, found := strings.CutSuffix(member, inviteURLSuffix); found {
+		link, err := a.members.ProjectInviteURL(ctx, p, c.Param("project"), id)
+		if err != nil {
+			return err
+		}
+		return ok(c, map[string]string{"inviteUrl": link})
+	}
+	m, err := a.members.ProjectMember(ctx, p, c.Param("project"), member)
+	if err != nil {
+		return err
+	}
+	return ok(c, toMember(m))
+}
+
+// UpdateProjectMember is PATCH /v2/projects/{p}/members/{m}.
+func (a *API) UpdateProjectMember(c echo.Context) error {
+	if _, err := updateMask(c, "roles"); err != nil {
+		return err
+	}
+	var body memberBody
+	if err := decode(c, &body); err != nil {
+		return err
+	}
+	role, err := body.oneRole()
+	if err != nil {
+		return err
+	}
+	m, err := a.members.SetProjectMemberRole(c.Request().Context(), principal(c), c.Param("project"), c.Param("member"), role)
+	if err != nil {
+		return err
+	}
+	return ok(c, toMember(m))
+}
+
+// DeleteProjectMember is DELETE /v2/projects/{p}/members/{m}; the account stays.
+func (a *API) DeleteProjectMember(c echo.Context) error {
+	if err := a.members.RemoveProjectMember(c.Request().Context(), principal(c), c.Param("project"), c.Param("member")); err != nil {
+		return err
+	}
+	return ok(c, struct{}{})
+}
+
+// MaxBatch bounds the items of one batch request.
+const MaxBatch = 100
+
+// BatchCreateMembers is POST /v2/projects/-/members:batchCreate. Every item
+// is checked (permission, role, email) before any is made.
+func (a *API) BatchCreateMembers(c echo.Context) error {
+	var body struct {
+		Members []struct {
+			Project string   `json:"project"`
+			Email   string   `json:"email"`
+			Roles   []string `json:"roles"`
+		} `json:"members"`
+	}
+	if err := decode(c, &body); err != nil {
+		return err
+	}
+	if len(body.Members) == 0 || len(body.Members) > MaxBatch {
+		return domain.Errorf(domain.EINVALID, "members must hold 1 to %d items.", MaxBatch)
+	}
+	ctx, p := c.Request().Context(), principal(c)
+	for i, m := range body.Members {
+		projectID := trimName(m.Project, "projects/")
+		if len(m.Roles) != 1 || !domain.ValidProjectRole(domain.Role(m.Roles[0])) {
+			return domain.Errorf(domain.EINVALID, "members[%d].roles must hold exactly one project role.", i)
+		}
+		if _, err := domain.CleanEmail("email", m.Email); err != nil {
+			return domain.Errorf(domain.EINVALID, "members[%d].email: %s", i, domain.ErrorMessage(err))
+		}
+		acc, err := a.projects.Access(ctx, p, projectID)
+		if err != nil {
+			return err
+		}
+		if err := acc.Require(domain.PermMembershipCreate); err != nil {
+			return err
+		}
+	}
+	out := make([]memberJSON, 0, len(body.Members))
+	for _, m := range body.Members {
+		inv, err := a.members.InviteToProject(ctx, p, trimName(m.Project, "projects/"), m.Email, domain.Role(m.Roles[0]))
+		if err != nil {
+			return err
+		}
+		out = append(out, toMember(inv.Membership))
+	}
+	return ok(c, map[string]any{"members": out})
+}
+
+// BatchDeleteMembers is POST /v2/projects/-/members:batchDelete.
+func (a *API) BatchDeleteMembers(c echo.Context) error {
+	var body struct {
+		Names []string `json:"names"`
+	}
+	if err := decode(c, &body); err != nil {
+		return err
+	}
+	if len(body.Names) == 0 || len(body.Names) > MaxBatch {
+		return domain.Errorf(domain.EINVALID, "names must hold 1 to %d items.", MaxBatch)
+	}
+	ctx, p := c.Request().Context(), principal(c)
+	type target struct{ project, member string }
+	targets := make([]target, 0, len(body.Names))
+	for i, name := range body.Names {
+		parts := strings.Split(name, "/")
+		if len(parts) != 4 || parts[0] != "projects" || parts[2] != "members" {
+			return domain.Errorf(domain.EINVALID, "names[%d] must be projects/{p}/members/{m}.", i)
+		}
+		if _, err := a.members.ProjectMember(ctx, p, parts[1], parts[3]); err != nil {
+			return err
+		}
+		acc, err := a.projects.Access(ctx, p, parts[1])
+		if err != nil {
+			return err
+		}
+		if err := acc.Require(domain.PermMembershipDelete); err != nil {
+			return err
+		}
+		targets = append(targets, target{parts[1], parts[3]})
+	}
+	for _, t := range targets {
+		if err := a.members.RemoveProjectMember(ctx, p, t.project, t.member); err != nil && domain.ErrorCode(err) != domain.ENOTFOUND {
+			return err
+		}
+	}
+	return ok(c, struct{}{})
+}
+
+// ListOrganizationMembers is GET /v2/organizations/{o}/members.
+func (a *API) ListOrganizationMembers(c echo.Context) error {
+	req, err := pageRequest(c)
+	if err != nil {
+		return err
+	}
+	_, page, err := a.members.ListOrgAdmins(c.Request().Context(), principal(c), c.Param("org"), req)
+	if err != nil {
+		return err
+	}
+	return membersPage(c, page)
+}
+
+// CreateOrganizationMember is POST /v2/organizations/{o}/members.
+func (a *API) CreateOrganizationMember(c echo.Context) error {
+	var body memberBody
+	if err := decode(c, &body); err != nil {
+		return err
+	}
+	role, err := body.oneRole()
+	if err != nil {
+		return err
+	}
+	if role != domain.RoleOrgAdmin {
+		return domain.FieldError("roles", "Organization memberships take roles/organization.admin only.")
+	}
+	if body.Email == nil {
+		return domain.FieldError("email", "email is required.")
+	}
+	inv, err := a.members.InviteOrgAdmin(c.Request().Context(), principal(c), c.Param("org"), *body.Email)
+	if err != nil {
+		return err
+	}
+	return ok(c, toMember(inv.Membership))
+}
+
+// GetOrganizationMember is GET /v2/organizations/{o}/members/{m}, and {m}:getInviteUrl.
+func (a *API) GetOrganizationMember(c echo.Context) error {
+	ctx, p, member := c.Request().Context(), principal(c), c.Param("member")
+	if id, found := strings.CutSuffix(member, inviteURLSuffix); found {
+		link, err := a.members.OrgInviteURL(ctx, p, c.Param("org"), id)
+		if err != nil {
+			return err
+		}
+		return ok(c, map[string]string{"inviteUrl": link})
+	}
+	m, err := a.members.OrgMember(ctx, p, c.Param("org"), member)
+	if err != nil {
+		return err
+	}
+	return ok(c, toMember(m))
+}
+
+// DeleteOrganizationMember is DELETE /v2/organizations/{o}/members/{m}.
+func (a *API) DeleteOrganizationMember(c echo.Context) error {
+	if err := a.members.RevokeOrgAdmin(c.Request().Context(), principal(c), c.Param("org"), c.Param("member")); err != nil {
+		return err
+	}
+	return ok(c, struct{}{})
+}
