@@ -55,18 +55,53 @@ type config struct {
 	rateWindow    time.Duration
 }
 
-func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
-	env := func(name, def string) string {
+// envLookup reads an environment variable with a default.
+type envLookup func(name, def string) string
+
+func envWithDefaults(getenv func(string) string) envLookup {
+	return func(name, def string) string {
 		if v := getenv(name); v != "" {
 			return v
 		}
 		return def
 	}
+}
+
+// addStoreFlags adds the settings every command that opens the database needs.
+func addStoreFlags(fsf *flag.FlagSet, cfg *config, env envLookup) {
+	fsf.StringVar(&cfg.dbPath, "db", env("STUDIO_DB", "./studio.db"), "SQLite database file, created when missing (STUDIO_DB)")
+	fsf.StringVar(&cfg.keyFile, "key-file", env("STUDIO_KEY_FILE", ""), "server key file, created with mode 0600 when missing; default studio.key beside the database (STUDIO_KEY_FILE)")
+	fsf.StringVar(&cfg.baseURL, "base-url", env("STUDIO_BASE_URL", ""), "public URL of the console, used in links and as token audience; default http://localhost:<port> (STUDIO_BASE_URL)")
+	fsf.StringVar(&cfg.saEmailDomain, "sa-email-domain", env("STUDIO_SA_EMAIL_DOMAIN", "d21s.com"), "domain of service account emails (STUDIO_SA_EMAIL_DOMAIN)")
+}
+
+// finish fills the defaults that depend on other settings.
+func (cfg *config) finish() {
+	if cfg.keyFile == "" {
+		cfg.keyFile = filepath.Join(filepath.Dir(cfg.dbPath), "studio.key")
+	}
+	if cfg.baseURL == "" {
+		port := "8080"
+		if _, p, err := net.SplitHostPort(cfg.addr); err == nil && p != "" {
+			port = p
+		}
+		cfg.baseURL = "http://localhost:" + port
+	}
+	cfg.baseURL = strings.TrimRight(cfg.baseURL, "/")
+}
+
+func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
+	env := envWithDefaults(getenv)
 	var cfg config
 	fsf := flag.NewFlagSet("studio", flag.ContinueOnError)
 	fsf.SetOutput(stderr)
 	fsf.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: studio [flags]\n\nServes the Studio console. Every flag can also be set by the environment variable shown.\n\nFlags:")
+		fmt.Fprintln(stderr, `Usage: studio [flags]
+       studio serviceaccount create --project PROJECT --name NAME [--org ORG] [--org-admin | --project-role ROLE]
+
+Serves the Studio console and API. Every flag can also be set by the environment variable shown.
+
+Flags:`)
 		fsf.PrintDefaults()
 		fmt.Fprintln(stderr, `
 Environment only (read on the first start, when the database is empty):
@@ -75,15 +110,12 @@ Environment only (read on the first start, when the database is empty):
                          generated and printed once to the terminal`)
 	}
 	fsf.StringVar(&cfg.addr, "addr", env("STUDIO_ADDR", ":8080"), "listen address (STUDIO_ADDR)")
-	fsf.StringVar(&cfg.dbPath, "db", env("STUDIO_DB", "./studio.db"), "SQLite database file, created when missing (STUDIO_DB)")
-	fsf.StringVar(&cfg.baseURL, "base-url", env("STUDIO_BASE_URL", ""), "public URL of the console, used in links and as token audience; default http://localhost:<port> (STUDIO_BASE_URL)")
+	addStoreFlags(fsf, &cfg, env)
 	secureDefault, err := parseBool(env("STUDIO_COOKIE_SECURE", "false"))
 	if err != nil {
 		return cfg, fmt.Errorf("STUDIO_COOKIE_SECURE: %w", err)
 	}
 	fsf.BoolVar(&cfg.cookieSecure, "cookie-secure", secureDefault, "mark cookies Secure; set when served over HTTPS (STUDIO_COOKIE_SECURE)")
-	fsf.StringVar(&cfg.keyFile, "key-file", env("STUDIO_KEY_FILE", ""), "server key file, created with mode 0600 when missing; default studio.key beside the database (STUDIO_KEY_FILE)")
-	fsf.StringVar(&cfg.saEmailDomain, "sa-email-domain", env("STUDIO_SA_EMAIL_DOMAIN", "d21s.com"), "domain of service account emails (STUDIO_SA_EMAIL_DOMAIN)")
 	fsf.BoolVar(&cfg.demo, "demo", false, "add a demo organization with projects and users on start")
 	ttlDefault, err := time.ParseDuration(env("STUDIO_INVITE_TTL", "168h"))
 	if err != nil || ttlDefault <= 0 {
@@ -108,17 +140,7 @@ Environment only (read on the first start, when the database is empty):
 	if fsf.NArg() > 0 && fsf.Arg(0) != "serve" {
 		return cfg, fmt.Errorf("unknown command %q (run studio --help)", fsf.Arg(0))
 	}
-	if cfg.keyFile == "" {
-		cfg.keyFile = filepath.Join(filepath.Dir(cfg.dbPath), "studio.key")
-	}
-	if cfg.baseURL == "" {
-		port := "8080"
-		if _, p, err := net.SplitHostPort(cfg.addr); err == nil && p != "" {
-			port = p
-		}
-		cfg.baseURL = "http://localhost:" + port
-	}
-	cfg.baseURL = strings.TrimRight(cfg.baseURL, "/")
+	cfg.finish()
 	return cfg, nil
 }
 
@@ -131,6 +153,9 @@ func parseBool(s string) (bool, error) {
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "serviceaccount" {
+		return serviceAccountCommand(ctx, args[1:], getenv, stdout, stderr)
+	}
 	cfg, err := parseConfig(args, getenv, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"studio/db"
+	"studio/domain"
+)
+
+// serviceAccountCommand runs `studio serviceaccount create`: it makes a
+// service account with one key and a role, and prints the credentials file
+// of api-v2.md on stdout (and nothing else there). It works beside a
+// running server: SQLite's WAL and busy timeout share the file.
+func serviceAccountCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "create" {
+		return errors.New("usage: studio serviceaccount create --project PROJECT --name NAME [--org ORG] [--org-admin | --project-role ROLE]")
+	}
+	var cfg config
+	var in domain.BootstrapAccountInput
+	var role string
+	fsf := flag.NewFlagSet("studio serviceaccount create", flag.ContinueOnError)
+	fsf.SetOutput(stderr)
+	addStoreFlags(fsf, &cfg, envWithDefaults(getenv))
+	fsf.StringVar(&in.Organization, "org", "", "organization id or name (may be left out when there is only one)")
+	fsf.StringVar(&in.Project, "project", "", "owning project id or name (required)")
+	fsf.StringVar(&in.Name, "name", "", "display name of the service account (required)")
+	fsf.BoolVar(&in.OrgAdmin, "org-admin", false, "make the account organization admin")
+	fsf.StringVar(&role, "project-role", "", "role in the owning project: user, developer or admin")
+	if err := fsf.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	if fsf.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fsf.Arg(0))
+	}
+	cfg.finish()
+	if role != "" {
+		r := domain.Role("roles/project." + strings.TrimPrefix(strings.TrimPrefix(role, "roles/"), "project."))
+		if !domain.ValidProjectRole(r) {
+			return fmt.Errorf("--project-role %q: use user, developer or admin", role)
+		}
+		in.ProjectRole = r
+	}
+	key, err := loadOrCreateKey(cfg.keyFile)
+	if err != nil {
+		return err
+	}
+	sealer, err := domain.NewSealer(deriveKey(key, "key secrets"))
+	if err != nil {
+		return err
+	}
+	store, err := db.Open(ctx, cfg.dbPath)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	now := func() time.Time { return time.Now().UTC() }
+	svc := domain.NewServiceAccounts(store, sealer, now, cfg.saEmailDomain)
+	sa, k, secret, err := svc.BootstrapAccount(ctx, in)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "created service account %s (%s) in project %s\n", sa.DisplayName, sa.Email, sa.ProjectID)
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(credentialsFile{ServiceAccount: credentials{
+		KeyID: k.ID, Secret: secret, Email: sa.Email, Algorithm: "HS256", TokenEndpoint: cfg.baseURL + "/oauth2/token",
+	}})
+}
+
+// credentialsFile is the file of api-v2.md that the official clients read.
+type credentialsFile struct {
+	ServiceAccount credentials `json:"serviceAccount"`
+}
+
+type credentials struct {
+	KeyID         string `json:"keyId"`
+	Secret        string `json:"secret"`
+	Email         string `json:"email"`
+	Algorithm     string `json:"algorithm"`
+	TokenEndpoint string `json:"tokenEndpoint"`
+}

@@ -1,0 +1,133 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// startServer runs the real server on a free loopback port until the test ends.
+func startServer(t *testing.T, dbPath string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cfg, err := parseConfig([]string{"--addr", addr, "--db", dbPath, "--base-url", "http://" + addr}, envFrom(map[string]string{"STUDIO_ADMIN_PASSWORD": "correct horse battery"}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), io.Discard) }()
+	t.Cleanup(func() { cancel(); <-done })
+	for i := 0; i < 100; i++ {
+		if resp, err := http.Get("http://" + addr + "/healthz"); err == nil {
+			resp.Body.Close()
+			return "http://" + addr
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatal("server did not start")
+	return ""
+}
+
+func signJWT(t *testing.T, keyID, secret string, claims map[string]any) string {
+	t.Helper()
+	seg := func(v any) string {
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return base64.RawURLEncoding.EncodeToString(b)
+	}
+	signing := seg(map[string]string{"alg": "HS256", "kid": keyID, "typ": "JWT"}) + "." + seg(claims)
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write([]byte(signing))
+	return signing + "." + base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+}
+
+// TestServiceAccountCommandWhileServing creates an account from the command
+// line beside a running server, then uses the printed credentials file
+// against that server: token exchange, then a Bearer call.
+func TestServiceAccountCommandWhileServing(t *testing.T) {
+	dbPath := filepath.Join(t.TempDir(), "studio.db")
+	base := startServer(t, dbPath)
+	var stdout, stderr bytes.Buffer
+	args := []string{"serviceaccount", "create", "--db", dbPath, "--base-url", base, "--project", "inventory", "--name", "CI robot", "--project-role", "developer"}
+	if err := run(context.Background(), args, envFrom(nil), &stdout, &stderr); err != nil {
+		t.Fatalf("command failed: %v\n%s", err, stderr.String())
+	}
+	var creds credentialsFile
+	dec := json.NewDecoder(&stdout)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&creds); err != nil {
+		t.Fatalf("stdout is not the credentials file: %v", err)
+	}
+	if dec.More() {
+		t.Fatal("stdout holds more than the credentials file")
+	}
+	c := creds.ServiceAccount
+	if c.Algorithm != "HS256" || c.TokenEndpoint != base+"/oauth2/token" || len(c.Secret) != 32 || !strings.Contains(c.Email, ".serviceaccount.d21s.com") {
+		t.Fatalf("credentials = %+v", c)
+	}
+	now := time.Now().Unix()
+	assertion := signJWT(t, c.KeyID, c.Secret, map[string]any{"iss": c.Email, "aud": c.TokenEndpoint, "iat": now, "exp": now + 3600})
+	resp, err := http.PostForm(c.TokenEndpoint, url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:jwt-bearer"}, "assertion": {assertion}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	json.NewDecoder(resp.Body).Decode(&tok)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || tok.AccessToken == "" {
+		t.Fatalf("token exchange: status %d", resp.StatusCode)
+	}
+	req, _ := http.NewRequest(http.MethodGet, base+"/v2/projects", nil)
+	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"inventory":true`) {
+		t.Fatalf("GET /v2/projects as the new account: %d %s", resp.StatusCode, body)
+	}
+}
+
+func TestServiceAccountCommandRefusesBadInput(t *testing.T) {
+	dbPath := filepath.Join(t.TempDir(), "studio.db")
+	startServer(t, dbPath)
+	for _, args := range [][]string{
+		{"--project", "inventory"},
+		{"--project", "no such project", "--name", "x"},
+		{"--project", "inventory", "--name", "x", "--project-role", "owner"},
+		{"--project", "inventory", "--name", "x", "--org", "Nope"},
+		{"--project", "inventory", "--name", "x", "--org-admin", "--project-role", "admin"},
+	} {
+		var stdout bytes.Buffer
+		full := append([]string{"serviceaccount", "create", "--db", dbPath}, args...)
+		if err := run(context.Background(), full, envFrom(nil), &stdout, io.Discard); err == nil {
+			t.Errorf("%v: accepted", args)
+		} else if stdout.Len() != 0 {
+			t.Errorf("%v: printed %q on stdout", args, stdout.String())
+		}
+	}
+}
