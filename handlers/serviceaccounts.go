@@ -71,7 +71,7 @@ func (h *Handlers) loadAccount(c echo.Context) (views.AccountPage, error) {
 	if err != nil {
 		return views.AccountPage{}, err
 	}
-	a := views.AccountPage{View: v, Keys: keys.Items, Memberships: ms, Name: v.Account.DisplayName}
+	a := views.AccountPage{View: v, Keys: keys.Items, Memberships: ms, Name: v.Account.DisplayName, BaseURL: h.baseURL}
 	if len(ms) > accountMembershipsShown {
 		a.Memberships, a.MoreMemberships = ms[:accountMembershipsShown], true
 	}

@@ -80,3 +80,33 @@ func toastRole(kind string) string {
 	}
 	return "status"
 }
+
+func lastUsedHow(via string) string {
+	switch via {
+	case "basic":
+		return "Basic Auth"
+	case "token":
+		return "token exchange"
+	}
+	return "used"
+}
+
+func exampleEnv(a AccountPage) string {
+	return "export DT_SERVICE_ACCOUNT_KEY_ID=KEY_ID\n" +
+		"export DT_SERVICE_ACCOUNT_SECRET=SECRET\n" +
+		"export DT_SERVICE_ACCOUNT_EMAIL=" + a.View.Account.Email + "\n" +
+		"# point the client at this server:\n" +
+		"#   API base URL:  " + a.BaseURL + "/v2\n" +
+		"#   token URL:     " + a.BaseURL + "/oauth2/token"
+}
+
+func exampleToken(a AccountPage) string {
+	return "curl -X POST " + a.BaseURL + "/oauth2/token \\\n" +
+		"  -d grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer \\\n" +
+		"  -d assertion=\"$JWT\"\n\n" +
+		"curl -H \"Authorization: Bearer $ACCESS_TOKEN\" " + a.BaseURL + "/v2/projects/" + a.View.Account.ProjectID
+}
+
+func exampleBasic(a AccountPage) string {
+	return "curl -u KEY_ID:SECRET " + a.BaseURL + "/v2/projects/" + a.View.Account.ProjectID + "/serviceaccounts"
+}

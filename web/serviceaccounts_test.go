@@ -458,3 +458,41 @@ func TestProjectWithServiceAccountsCannotBeDeleted(t *testing.T) {
 		t.Fatal("project deleted")
 	}
 }
+
+func TestAccountPageShowsLastUseAndExamples(t *testing.T) {
+	app := newApp(t)
+	inv := app.inventory()
+	sa := app.addServiceAccount(inv, "Reporter")
+	c := app.signedIn(adminEmail)
+	c.get(saPath(sa))
+	c.post(saPath(sa)+"/basicauth", url.Values{"enable": {"true"}})
+	r := c.post(saPath(sa)+"/keys", nil)
+	keyID, secret := r.doc.Find("[data-testid=new-key-id]").Text(), r.doc.Find("[data-testid=new-key-secret]").Text()
+	page := c.get(saPath(sa))
+	if got := page.doc.Find("[data-testid=key-last-used]").Text(); !strings.Contains(got, "never used") {
+		t.Fatalf("unused key shows %q", got)
+	}
+	for _, id := range []string{"example-env", "example-token", "example-basic"} {
+		text := page.doc.Find("[data-testid=" + id + "]").Text()
+		if !strings.Contains(text, "http://studio.test") || strings.Contains(text, secret) {
+			t.Errorf("%s = %q: want this server's URL and never the secret", id, text)
+		}
+	}
+	if !strings.Contains(page.doc.Find("[data-testid=example-env]").Text(), "DT_SERVICE_ACCOUNT_EMAIL="+sa.Email) {
+		t.Error("the SDK example lacks the account's email")
+	}
+	req, _ := http.NewRequest(http.MethodGet, app.srv.URL+"/v2/projects/"+inv.ID+"/serviceaccounts", nil)
+	req.SetBasicAuth(keyID, secret)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden && resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("a key without a role read the list: %d", resp.StatusCode)
+	}
+	page = c.get(saPath(sa))
+	if got := page.doc.Find("[data-testid=key-last-used]").Text(); !strings.Contains(got, "Basic Auth from 127.0.0.1") {
+		t.Fatalf("used key shows %q", got)
+	}
+}
