@@ -30,7 +30,7 @@ func (s *Members) AccountAccess(ctx context.Context, p Principal, orgID, memberI
 	if err != nil {
 		return AccountAccessView{}, err
 	}
-	acct, err := s.accountSummary(ctx, memberID)
+	acct, err := s.orgAccount(ctx, orgID, memberID)
 	if err != nil {
 		return AccountAccessView{}, err
 	}
@@ -62,6 +62,29 @@ func (s *Members) AccountAccess(ctx context.Context, p Principal, orgID, memberI
 	return v, nil
 }
 
+// orgAccount finds the account a member id names, if it holds some
+// membership in the organization: an organization admin must not be able
+// to look up accounts of other organizations by guessing ids.
+func (s *Members) orgAccount(ctx context.Context, orgID, memberID string) (AccountSummary, error) {
+	acct, err := s.accountSummary(ctx, memberID)
+	if err != nil {
+		return acct, err
+	}
+	if _, err := s.store.OrgMembership(ctx, orgID, acct.Account); err == nil {
+		return acct, nil
+	} else if ErrorCode(err) != ENOTFOUND {
+		return acct, err
+	}
+	ms, err := s.store.AccountProjectMemberships(ctx, orgID, acct.Account)
+	if err != nil {
+		return acct, err
+	}
+	if len(ms) == 0 {
+		return AccountSummary{}, ErrNotFound("Member")
+	}
+	return acct, nil
+}
+
 // accountSummary finds the account a member id names.
 func (s *Members) accountSummary(ctx context.Context, memberID string) (AccountSummary, error) {
 	ref, err := ParseMemberID(memberID)
@@ -90,7 +113,7 @@ func (s *Members) SetAccountAccess(ctx context.Context, p Principal, orgID, memb
 	if _, err := requireOrgAdmin(ctx, s.store, p, orgID); err != nil {
 		return 0, err
 	}
-	acct, err := s.accountSummary(ctx, memberID)
+	acct, err := s.orgAccount(ctx, orgID, memberID)
 	if err != nil {
 		return 0, err
 	}
@@ -247,7 +270,7 @@ func (s *Members) MemberProjectMemberships(ctx context.Context, p Principal, org
 	if _, err := requireOrgAdmin(ctx, s.store, p, orgID); err != nil {
 		return nil, err
 	}
-	acct, err := s.accountSummary(ctx, memberID)
+	acct, err := s.orgAccount(ctx, orgID, memberID)
 	if err != nil {
 		return nil, err
 	}

@@ -253,6 +253,9 @@ func (s *Members) RemoveProjectMember(ctx context.Context, p Principal, projectI
 		if err := tx.DeleteMembership(ctx, m); err != nil {
 			return err
 		}
+		if err := endUnusedInvitations(ctx, tx, m); err != nil {
+			return err
+		}
 		e := auditEntry(p, now, ActionMembershipDelete, "membership", m.Account.ID, m.AccountEmail)
 		e.OrganizationID, e.ProjectID, e.Detail = a.Project.OrganizationID, projectID, RoleDisplayName(m.Role)
 		return tx.AddAudit(ctx, e)
@@ -260,8 +263,12 @@ func (s *Members) RemoveProjectMember(ctx context.Context, p Principal, projectI
 }
 
 // ProjectInviteURL issues a new invite link for a pending user member.
+// Whoever holds a link can set the pending account's password (and so take
+// every pending membership of it), so only those who may add members may
+// issue one; the contract's membership.read would let a project user take
+// over a pending admin.
 func (s *Members) ProjectInviteURL(ctx context.Context, p Principal, projectID, memberID string) (string, error) {
-	a, m, err := s.projectMember(ctx, s.store, p, projectID, memberID, PermMembershipRead)
+	a, m, err := s.projectMember(ctx, s.store, p, projectID, memberID, PermMembershipCreate)
 	if err != nil {
 		return "", err
 	}
@@ -392,6 +399,9 @@ func (s *Members) RevokeOrgAdmin(ctx context.Context, p Principal, orgID, member
 		if err := tx.DeleteMembership(ctx, m); err != nil {
 			return err
 		}
+		if err := endUnusedInvitations(ctx, tx, m); err != nil {
+			return err
+		}
 		e := auditEntry(p, now, ActionMembershipDelete, "membership", m.Account.ID, m.AccountEmail)
 		e.OrganizationID, e.Detail = orgID, RoleDisplayName(RoleOrgAdmin)
 		return tx.AddAudit(ctx, e)
@@ -409,4 +419,17 @@ func (s *Members) OrgInviteURL(ctx context.Context, p Principal, orgID, memberID
 		return "", err
 	}
 	return s.reissue(ctx, p, m, orgID, "", "the organization "+org.DisplayName)
+}
+
+// endUnusedInvitations ends the invite links of a pending user whose last
+// membership was just removed: a link must not outlive what it invites to.
+func endUnusedInvitations(ctx context.Context, tx Tx, removed Membership) error {
+	if removed.Account.Type != AccountUser || removed.Status != StatusPending {
+		return nil
+	}
+	left, err := tx.AccountMemberships(ctx, removed.Account, 1)
+	if err != nil || len(left) > 0 {
+		return err
+	}
+	return tx.DeleteInvitations(ctx, mustInt(removed.Account.ID))
 }

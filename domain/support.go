@@ -219,13 +219,14 @@ func (s *Support) DisableBasicAuth(ctx context.Context, p Principal, memberID, r
 	if acct.Service == nil {
 		return Errorf(EINVALID, "Only service accounts have Basic Auth.")
 	}
-	sa := *acct.Service
-	if !sa.EnableBasicAuth {
-		return nil
-	}
 	now := s.now()
-	sa.EnableBasicAuth, sa.UpdateTime = false, now
 	return s.store.Update(ctx, func(tx Tx) error {
+		// Read again inside the transaction: a rename meanwhile must stay.
+		sa, err := tx.ServiceAccountByID(ctx, acct.Service.ID)
+		if err != nil || !sa.EnableBasicAuth {
+			return err
+		}
+		sa.EnableBasicAuth, sa.UpdateTime = false, now
 		if err := tx.UpdateServiceAccount(ctx, sa); err != nil {
 			return err
 		}
@@ -275,8 +276,10 @@ func (s *Support) Audit(ctx context.Context, p Principal, f AuditFilter, req Pag
 	return listAudit(ctx, s.store, f, req)
 }
 
-// listAudit pages through the audit log, newest first.
+// listAudit pages through the audit log, newest first. Emails are stored
+// lower-case, so the actor filter is too.
 func listAudit(ctx context.Context, r Reader, f AuditFilter, req PageRequest) (Page[AuditEntry], error) {
+	f.Actor = strings.ToLower(strings.TrimSpace(f.Actor))
 	size, after, err := normalizePage(req)
 	if err != nil {
 		return Page[AuditEntry]{}, err
