@@ -26,7 +26,8 @@ var migrationFiles embed.FS
 // DB is the SQLite store. It satisfies domain.Store.
 type DB struct {
 	queries
-	sql *sql.DB
+	sql   *sql.DB
+	cache *stmtCache
 }
 
 // Open opens (creating if needed) the database file at path, applies the
@@ -46,16 +47,24 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		sqldb.Close()
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
-	d := &DB{queries: queries{q: sqldb}, sql: sqldb}
+	d := &DB{sql: sqldb}
 	if err := d.migrate(ctx); err != nil {
 		sqldb.Close()
 		return nil, err
 	}
+	// Statements are cached only once the schema is final.
+	d.cache = newStmtCache(sqldb)
+	d.queries = queries{q: cachedDB{d.cache}}
 	return d, nil
 }
 
 // Close closes the database.
-func (d *DB) Close() error { return d.sql.Close() }
+func (d *DB) Close() error {
+	if d.cache != nil {
+		d.cache.close()
+	}
+	return d.sql.Close()
+}
 
 // Ping checks that the database answers a query.
 func (d *DB) Ping(ctx context.Context) error {
@@ -155,7 +164,7 @@ func (d *DB) update(ctx context.Context, fn func(*sql.Tx) error) error {
 
 // Update runs fn in one write transaction; see domain.Store.
 func (d *DB) Update(ctx context.Context, fn func(domain.Tx) error) error {
-	return d.update(ctx, func(tx *sql.Tx) error { return fn(&writeTx{queries{q: tx}}) })
+	return d.update(ctx, func(tx *sql.Tx) error { return fn(&writeTx{queries{q: cachedTx{tx: tx, cache: d.cache}}}) })
 }
 
 // queryer is what both *sql.DB and *sql.Tx offer.

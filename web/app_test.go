@@ -80,8 +80,22 @@ func (c *testClock) Advance(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
-func newApp(t testing.TB) *testApp {
+// appOption changes how newApp builds the server.
+type appOption func(*appSettings)
+
+type appSettings struct {
+	rateLimit int
+}
+
+// withRateLimit sets the API's per-account limit per second.
+func withRateLimit(n int) appOption { return func(s *appSettings) { s.rateLimit = n } }
+
+func newApp(t testing.TB, opts ...appOption) *testApp {
 	t.Helper()
+	settings := appSettings{rateLimit: apiRateLimit}
+	for _, o := range opts {
+		o(&settings)
+	}
 	ctx := context.Background()
 	store, err := db.Open(ctx, filepath.Join(t.TempDir(), "studio.db"))
 	if err != nil {
@@ -118,7 +132,7 @@ func newApp(t testing.TB) *testApp {
 		Projects:        domain.NewProjects(store, clock.Now),
 		Members:         domain.NewMembers(store, domain.NewHasher(2), clock.Now, "http://studio.test", domain.DefaultInviteTTL),
 		ServiceAccounts: domain.NewServiceAccounts(store, sealer, clock.Now, "d21s.com"),
-		RateLimit:       apiRateLimit,
+		RateLimit:       settings.rateLimit,
 		RateWindow:      time.Second,
 		BaseURL:         "http://studio.test",
 		Now:             clock.Now,
