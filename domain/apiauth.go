@@ -135,13 +135,15 @@ func (a *APIAuth) Bearer(ctx context.Context, token, remoteAddr string) (Princip
 	return servicePrincipal(sa, remoteAddr), nil
 }
 
-type jwtHeader struct {
+// JWTHeader is the header of an assertion.
+type JWTHeader struct {
 	Alg string `json:"alg"`
 	Kid string `json:"kid"`
 	Typ string `json:"typ"`
 }
 
-type jwtClaims struct {
+// JWTClaims are the claims of an assertion.
+type JWTClaims struct {
 	Iss string          `json:"iss"`
 	Aud json.RawMessage `json:"aud"`
 	Iat *json.Number    `json:"iat"`
@@ -159,7 +161,7 @@ func AssertionKeyID(assertion string) string {
 	if err != nil {
 		return ""
 	}
-	var h jwtHeader
+	var h JWTHeader
 	if json.Unmarshal(raw, &h) != nil {
 		return ""
 	}
@@ -178,22 +180,11 @@ func (a *APIAuth) Exchange(ctx context.Context, grantType, assertion, remoteAddr
 	if assertion == "" {
 		return "", &OAuthError{Code: "invalid_request", Description: "assertion is missing."}
 	}
-	parts := strings.Split(assertion, ".")
-	if len(parts) != 3 || len(assertion) > 8192 {
-		return "", invalidGrant("The assertion is not a JWT (three base64url parts).")
-	}
-	var h jwtHeader
-	var c jwtClaims
-	if err := decodeSegment(parts[0], &h); err != nil {
-		return "", invalidGrant("The JWT header is not valid base64url JSON.")
-	}
-	if err := decodeSegment(parts[1], &c); err != nil {
-		return "", invalidGrant("The JWT claims are not valid base64url JSON.")
-	}
-	sig, err := base64.RawURLEncoding.DecodeString(parts[2])
+	parsed, err := ParseAssertion(assertion)
 	if err != nil {
-		return "", invalidGrant("The JWT signature is not valid base64url.")
+		return "", err
 	}
+	h, c, sig := parsed.Header, parsed.Claims, parsed.Signature
 	if h.Alg != "HS256" {
 		return "", invalidGrant("The JWT must be signed with HS256.")
 	}
@@ -230,7 +221,7 @@ func (a *APIAuth) Exchange(ctx context.Context, grantType, assertion, remoteAddr
 		return "", err
 	}
 	mac := hmac.New(sha256.New, plain)
-	mac.Write([]byte(parts[0] + "." + parts[1]))
+	mac.Write([]byte(parsed.SigningInput))
 	if subtle.ConstantTimeCompare(mac.Sum(nil), sig) != 1 {
 		return "", invalidGrant("The JWT's signature does not match the key's secret.")
 	}
@@ -241,6 +232,35 @@ func (a *APIAuth) Exchange(ctx context.Context, grantType, assertion, remoteAddr
 	}
 	a.recordUse(ctx, k.ID, UsedToken, remoteAddr)
 	return token, nil
+}
+
+// Assertion is a JWT split into its parts, not yet checked.
+type Assertion struct {
+	Header       JWTHeader
+	Claims       JWTClaims
+	Signature    []byte
+	SigningInput string // header.claims, as signed
+}
+
+// ParseAssertion splits and decodes a compact JWT.
+func ParseAssertion(assertion string) (Assertion, error) {
+	parts := strings.Split(assertion, ".")
+	if len(parts) != 3 || len(assertion) > 8192 {
+		return Assertion{}, invalidGrant("The assertion is not a JWT (three base64url parts).")
+	}
+	var a Assertion
+	if err := decodeSegment(parts[0], &a.Header); err != nil {
+		return Assertion{}, invalidGrant("The JWT header is not valid base64url JSON.")
+	}
+	if err := decodeSegment(parts[1], &a.Claims); err != nil {
+		return Assertion{}, invalidGrant("The JWT claims are not valid base64url JSON.")
+	}
+	sig, err := base64.RawURLEncoding.DecodeString(parts[2])
+	if err != nil {
+		return Assertion{}, invalidGrant("The JWT signature is not valid base64url.")
+	}
+	a.Signature, a.SigningInput = sig, parts[0]+"."+parts[1]
+	return a, nil
 }
 
 func decodeSegment(seg string, v any) error {
