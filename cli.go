@@ -89,3 +89,38 @@ type credentials struct {
 	Algorithm     string `json:"algorithm"`
 	TokenEndpoint string `json:"tokenEndpoint"`
 }
+
+// backupCommand runs `studio backup DEST`: a consistent online copy of the
+// database, checked, while the server may be running.
+func backupCommand(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	var cfg config
+	fsf := flag.NewFlagSet("studio backup", flag.ContinueOnError)
+	fsf.SetOutput(stderr)
+	fsf.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: studio backup [--db FILE] DEST\n\nCopies the database to DEST (a new file) while the server runs, and checks the copy.")
+		fsf.PrintDefaults()
+	}
+	addStoreFlags(fsf, &cfg, envWithDefaults(getenv))
+	if err := fsf.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	if fsf.NArg() != 1 {
+		fsf.Usage()
+		return errors.New("give the backup file to write")
+	}
+	cfg.finish()
+	store, err := db.Open(ctx, cfg.dbPath)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	dest := fsf.Arg(0)
+	if err := store.Backup(ctx, dest); err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "backup written to %s and checked.\nKeep the server key (%s) with it, apart from the backup: key secrets cannot be read without it.\n", dest, cfg.keyFile)
+	return nil
+}

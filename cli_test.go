@@ -131,3 +131,23 @@ func TestServiceAccountCommandRefusesBadInput(t *testing.T) {
 		}
 	}
 }
+
+func TestBackupCommandWhileServing(t *testing.T) {
+	dir := t.TempDir()
+	dbPath := filepath.Join(dir, "studio.db")
+	startServer(t, dbPath)
+	dest := filepath.Join(dir, "copy.db")
+	var stderr bytes.Buffer
+	if err := run(context.Background(), []string{"backup", "--db", dbPath, dest}, envFrom(nil), io.Discard, &stderr); err != nil {
+		t.Fatalf("backup: %v\n%s", err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "checked") || !strings.Contains(stderr.String(), "studio.key") {
+		t.Fatalf("backup said %q", stderr.String())
+	}
+	if err := run(context.Background(), []string{"backup", "--db", dbPath, dest}, envFrom(nil), io.Discard, io.Discard); err == nil {
+		t.Fatal("backup overwrote an existing file")
+	}
+	if err := run(context.Background(), []string{"backup", "--db", dbPath}, envFrom(nil), io.Discard, io.Discard); err == nil {
+		t.Fatal("backup without a destination was accepted")
+	}
+}

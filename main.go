@@ -98,6 +98,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fsf.Usage = func() {
 		fmt.Fprintln(stderr, `Usage: studio [flags]
        studio serviceaccount create --project PROJECT --name NAME [--org ORG] [--org-admin | --project-role ROLE]
+       studio backup [--db FILE] DEST
 
 Serves the Studio console and API. Every flag can also be set by the environment variable shown.
 
@@ -153,8 +154,13 @@ func parseBool(s string) (bool, error) {
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if len(args) > 0 && args[0] == "serviceaccount" {
-		return serviceAccountCommand(ctx, args[1:], getenv, stdout, stderr)
+	if len(args) > 0 {
+		switch args[0] {
+		case "serviceaccount":
+			return serviceAccountCommand(ctx, args[1:], getenv, stdout, stderr)
+		case "backup":
+			return backupCommand(ctx, args[1:], getenv, stderr)
+		}
 	}
 	cfg, err := parseConfig(args, getenv, stderr)
 	if errors.Is(err, flag.ErrHelp) {
