@@ -16,6 +16,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"studio/db"
+	"studio/domain"
 )
 
 // startServer runs the real server on a free loopback port until the test ends.
@@ -149,5 +152,46 @@ func TestBackupCommandWhileServing(t *testing.T) {
 	}
 	if err := run(context.Background(), []string{"backup", "--db", dbPath}, envFrom(nil), io.Discard, io.Discard); err == nil {
 		t.Fatal("backup without a destination was accepted")
+	}
+}
+
+func TestSeedCommand(t *testing.T) {
+	dir := t.TempDir()
+	dbPath := filepath.Join(dir, "studio.db")
+	var stderr bytes.Buffer
+	env := envFrom(map[string]string{"STUDIO_ADMIN_PASSWORD": "correct horse battery"})
+	args := []string{"seed", "--db", dbPath, "--orgs", "2", "--projects", "3", "--accounts", "40", "--members", "25", "--keys", "1"}
+	if err := run(context.Background(), args, env, io.Discard, &stderr); err != nil {
+		t.Fatalf("seed: %v\n%s", err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "seeded 2 organizations, 6 projects, 240 service accounts, 150 memberships, 240 keys") {
+		t.Fatalf("seed said %q", stderr.String())
+	}
+	store, err := db.Open(context.Background(), dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	ctx := context.Background()
+	orgs, _ := store.ListOrganizations(ctx, domain.AccountRef{}, domain.Cursor{}, 10)
+	if len(orgs) != 3 {
+		t.Fatalf("%d organizations, want the first one and 2 seeded", len(orgs))
+	}
+	projects, _ := store.ListProjects(ctx, domain.ProjectFilter{OrganizationID: orgs[1].ID, Query: "project 0001"}, domain.Cursor{}, 10)
+	if len(projects) != 1 {
+		t.Fatalf("seeded project not found: %v", projects)
+	}
+	sas, _ := store.ListServiceAccounts(ctx, domain.ServiceAccountFilter{ProjectID: projects[0].ID}, domain.Cursor{}, 100)
+	if len(sas) != 40 || sas[0].KeyCount != 1 {
+		t.Fatalf("%d accounts (first with %d keys), want 40 with 1 key", len(sas), sas[0].KeyCount)
+	}
+	members, _ := store.ListProjectMembers(ctx, projects[0].ID, "", 0, 100)
+	if len(members) != 25 {
+		t.Fatalf("%d members, want 25", len(members))
+	}
+	for _, bad := range [][]string{{"--members", "50", "--accounts", "10"}, {"--orgs", "0"}, {"--keys", "11"}} {
+		if err := run(context.Background(), append([]string{"seed", "--db", dbPath}, bad...), env, io.Discard, io.Discard); err == nil {
+			t.Errorf("seed %v accepted", bad)
+		}
 	}
 }

@@ -99,6 +99,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		fmt.Fprintln(stderr, `Usage: studio [flags]
        studio serviceaccount create --project PROJECT --name NAME [--org ORG] [--org-admin | --project-role ROLE]
        studio backup [--db FILE] DEST
+       studio seed [--orgs N] [--projects N] [--accounts N] [--members N] [--keys N]
 
 Serves the Studio console and API. Every flag can also be set by the environment variable shown.
 
@@ -160,6 +161,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return serviceAccountCommand(ctx, args[1:], getenv, stdout, stderr)
 		case "backup":
 			return backupCommand(ctx, args[1:], getenv, stderr)
+		case "seed":
+			return seedCommand(ctx, args[1:], getenv, stderr)
 		}
 	}
 	cfg, err := parseConfig(args, getenv, stderr)
