@@ -63,22 +63,6 @@ func (h *Handlers) CreateProject(c echo.Context) error {
 	return redirect(c, "/projects/"+proj.ID)
 }
 
-// OrganizationAudit shows an organization's audit log to its admins.
-func (h *Handlers) OrganizationAudit(c echo.Context) error {
-	ctx, p := c.Request().Context(), principal(c)
-	entries, err := h.audit.ListOrganization(ctx, p, c.Param("org"), domain.AuditFilter{}, pageRequest(c, consolePageSize))
-	if err != nil {
-		return err
-	}
-	org, err := h.projects.Organization(ctx, p, c.Param("org"))
-	if err != nil {
-		return err
-	}
-	page := h.page(c, "Audit log · "+org.DisplayName)
-	page.Org, page.OrgAdm = &org.Organization, org.IsAdmin
-	return render(c, http.StatusOK, views.Audit(page, views.AuditPage{Org: org.Organization, Entries: entries}))
-}
-
 // Project shows a project's dashboard.
 func (h *Handlers) Project(c echo.Context) error {
 	a, err := h.projects.Access(c.Request().Context(), principal(c), c.Param("project"))
