@@ -164,7 +164,7 @@ func (d *DB) update(ctx context.Context, fn func(*sql.Tx) error) error {
 
 // Update runs fn in one write transaction; see domain.Store.
 func (d *DB) Update(ctx context.Context, fn func(domain.Tx) error) error {
-	return d.update(ctx, func(tx *sql.Tx) error { return fn(&writeTx{queries{q: cachedTx{tx: tx, cache: d.cache}}}) })
+	return d.update(ctx, func(tx *sql.Tx) error { return fn(&writeTx{queries{q: tx}}) })
 }
 
 // queryer is what both *sql.DB and *sql.Tx offer.
