@@ -22,6 +22,7 @@ func TestImportDirection(t *testing.T) {
 		"studio/db":           {"studio/domain"},
 		"studio/domain":       {},
 		"studio/static":       {},
+		"studio/loadtest":     {},
 	}
 	forbiddenInDomain := []string{"database/sql", "net/http", "github.com/labstack/echo", "modernc.org/sqlite", "github.com/a-h/templ"}
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {

@@ -207,6 +207,9 @@ func (s *Members) Invitation(ctx context.Context, token string) (User, error) {
 	if !u.Pending() {
 		return User{}, Errorf(ENOTFOUND, "This invitation was already accepted. Sign in with your email and password.")
 	}
+	if u.Locked {
+		return User{}, Errorf(EFORBIDDEN, "This account is locked. Contact your support team.")
+	}
 	return u, nil
 }
 
@@ -243,6 +246,10 @@ func (s *Members) AcceptInvitation(ctx context.Context, token, name, password, c
 			return err
 		}
 		if err := tx.SetPassword(ctx, u.ID, hash, now); err != nil {
+			return err
+		}
+		// Accepting signs the user in.
+		if err := tx.SetLastSignIn(ctx, u.ID, now); err != nil {
 			return err
 		}
 		n, err := tx.AcceptMemberships(ctx, u.ID)

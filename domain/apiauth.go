@@ -213,8 +213,8 @@ func (a *APIAuth) Exchange(ctx context.Context, grantType, assertion, remoteAddr
 	if !exp.After(now) {
 		return "", invalidGrant("The JWT has expired.")
 	}
-	if exp.Sub(iat) > MaxAssertionLife {
-		return "", invalidGrant("The JWT may live at most 3600 seconds (exp - iat).")
+	if !exp.After(iat) || exp.Sub(iat) > MaxAssertionLife {
+		return "", invalidGrant("The JWT's exp must be after its iat, by at most 3600 seconds.")
 	}
 	plain, err := a.sealer.Open(k.Sealed, []byte(k.ID))
 	if err != nil {

@@ -17,6 +17,16 @@ const (
 	ActionPasswordChange     = "user.password_change"
 )
 
+// AuditActions lists every action the audit log records, for filters.
+var AuditActions = []string{
+	ActionOrganizationCreate, ActionProjectCreate, ActionProjectUpdate, ActionProjectDelete,
+	ActionMembershipCreate, ActionMembershipUpdate, ActionMembershipDelete,
+	ActionInvitationIssue, ActionInvitationAccept, ActionUserCreate, ActionPasswordChange,
+	ActionUserLock, ActionUserUnlock,
+	ActionServiceAccountCreate, ActionServiceAccountUpdate, ActionServiceAccountDelete,
+	ActionKeyCreate, ActionKeyDelete, ActionBasicAuthDisabled,
+}
+
 // auditEntry starts an entry for a change made by p now.
 func auditEntry(p Principal, now time.Time, action, targetType, targetID, targetName string) AuditEntry {
 	actorID := p.Account.ID

@@ -156,44 +156,80 @@ func HashToken(token string) string {
 
 // InviteToProject makes the account with this email a member of the project.
 func (s *Members) InviteToProject(ctx context.Context, p Principal, projectID, email string, role Role) (Invited, error) {
-	a, err := requireAccess(ctx, s.store, p, projectID, PermMembershipCreate)
+	out, err := s.InviteToProjects(ctx, p, []ProjectInvite{{ProjectID: projectID, Email: email, Role: role}})
 	if err != nil {
 		return Invited{}, err
 	}
-	if email, err = CleanEmail("email", email); err != nil {
-		return Invited{}, err
-	}
-	if !ValidProjectRole(role) {
-		return Invited{}, FieldError("role", "Choose Project user, Project developer or Project admin.")
+	return out[0], nil
+}
+
+// ProjectInvite is one invitation of a batch.
+type ProjectInvite struct {
+	ProjectID string
+	Email     string
+	Role      Role
+}
+
+// InviteToProjects makes several memberships in one transaction: if any is
+// refused (permission, input, or already a member), none is made.
+func (s *Members) InviteToProjects(ctx context.Context, p Principal, invites []ProjectInvite) ([]Invited, error) {
+	for i := range invites {
+		// Refuse an outsider before looking at the input, as a read would.
+		if _, err := requireAccess(ctx, s.store, p, invites[i].ProjectID, PermMembershipCreate); err != nil {
+			return nil, err
+		}
+		email, err := CleanEmail("email", invites[i].Email)
+		if err != nil {
+			return nil, err
+		}
+		invites[i].Email = email
+		if !ValidProjectRole(invites[i].Role) {
+			return nil, FieldError("role", "Choose Project user, Project developer or Project admin.")
+		}
 	}
 	now := s.now()
-	var out Invited
-	err = s.store.Update(ctx, func(tx Tx) error {
-		acct, status, err := s.resolveAccount(ctx, tx, p, email, now, a.Project.OrganizationID, projectID)
-		if err != nil {
-			return err
-		}
-		m := Membership{OrganizationID: a.Project.OrganizationID, ProjectID: projectID, Account: acct.Account, Role: role,
-			Status: status, CreateTime: now, AccountEmail: acct.Email, AccountDisplayName: acct.DisplayName}
-		if err := tx.CreateMembership(ctx, &m); err != nil {
-			if ErrorCode(err) == ECONFLICT {
-				return &Error{Code: ECONFLICT, Message: email + " is already a member of this project.",
-					Fields: map[string]string{"email": email + " is already a member of this project."}}
+	var out []Invited
+	err := s.store.Update(ctx, func(tx Tx) error {
+		out = out[:0]
+		for _, in := range invites {
+			inv, err := s.inviteToProject(ctx, tx, p, now, in)
+			if err != nil {
+				return err
 			}
-			return err
+			out = append(out, inv)
 		}
-		e := auditEntry(p, now, ActionMembershipCreate, "membership", acct.Account.ID, email)
-		e.OrganizationID, e.ProjectID, e.Detail = a.Project.OrganizationID, projectID, RoleDisplayName(role)+", "+string(status)
-		if err := tx.AddAudit(ctx, e); err != nil {
-			return err
-		}
-		out.Membership = m
-		if status == StatusPending && acct.Account.Type == AccountUser {
-			uid, _ := strconv.ParseInt(acct.Account.ID, 10, 64)
-			out.InviteURL, err = s.issueInvitation(ctx, tx, p, now, uid, email, "the project "+a.Project.DisplayName)
-		}
-		return err
+		return nil
 	})
+	return out, err
+}
+
+func (s *Members) inviteToProject(ctx context.Context, tx Tx, p Principal, now time.Time, in ProjectInvite) (Invited, error) {
+	a, err := requireAccess(ctx, tx, p, in.ProjectID, PermMembershipCreate)
+	if err != nil {
+		return Invited{}, err
+	}
+	acct, status, err := s.resolveAccount(ctx, tx, p, in.Email, now, a.Project.OrganizationID, in.ProjectID)
+	if err != nil {
+		return Invited{}, err
+	}
+	m := Membership{OrganizationID: a.Project.OrganizationID, ProjectID: in.ProjectID, Account: acct.Account, Role: in.Role,
+		Status: status, CreateTime: now, AccountEmail: acct.Email, AccountDisplayName: acct.DisplayName}
+	if err := tx.CreateMembership(ctx, &m); err != nil {
+		if ErrorCode(err) == ECONFLICT {
+			msg := in.Email + " is already a member of this project."
+			return Invited{}, &Error{Code: ECONFLICT, Message: msg, Fields: map[string]string{"email": msg}}
+		}
+		return Invited{}, err
+	}
+	e := auditEntry(p, now, ActionMembershipCreate, "membership", acct.Account.ID, in.Email)
+	e.OrganizationID, e.ProjectID, e.Detail = a.Project.OrganizationID, in.ProjectID, RoleDisplayName(in.Role)+", "+string(status)
+	if err := tx.AddAudit(ctx, e); err != nil {
+		return Invited{}, err
+	}
+	out := Invited{Membership: m}
+	if status == StatusPending && acct.Account.Type == AccountUser {
+		out.InviteURL, err = s.issueInvitation(ctx, tx, p, now, mustInt(acct.Account.ID), in.Email, "the project "+a.Project.DisplayName)
+	}
 	return out, err
 }
 

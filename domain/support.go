@@ -12,7 +12,6 @@ import (
 const (
 	ActionUserLock          = "user.lock"
 	ActionUserUnlock        = "user.unlock"
-	ActionAccessRemoveAll   = "access.remove_all"
 	ActionBasicAuthDisabled = "serviceaccount.basic_auth_off"
 )
 
@@ -260,7 +259,23 @@ func (s *Support) SetLocked(ctx context.Context, p Principal, memberID string, l
 		if err := tx.SetUserLocked(ctx, acct.User.ID, locked); err != nil {
 			return err
 		}
-		return tx.AddAudit(ctx, s.entry(p, now, action, acct, reason))
+		// One entry in each organization the user belongs to, so its admins
+		// see it; one global entry for a user who belongs nowhere.
+		orgs := map[string]bool{}
+		for _, m := range acct.Memberships {
+			orgs[m.OrganizationID] = true
+		}
+		if len(orgs) == 0 {
+			orgs[""] = true
+		}
+		for orgID := range orgs {
+			e := s.entry(p, now, action, acct, reason)
+			e.OrganizationID = orgID
+			if err := tx.AddAudit(ctx, e); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil || !locked {
 		return err

@@ -571,3 +571,15 @@ func TestHealthz(t *testing.T) {
 		t.Fatalf("healthz with a closed database: %d", r.status)
 	}
 }
+
+func TestInviteTokensStayOutOfTheLogs(t *testing.T) {
+	app := newApp(t)
+	token := strings.Repeat("ab", 32)
+	if r := app.client().get("/invite/" + token); r.status != http.StatusNotFound {
+		t.Fatalf("unknown invite: status %d", r.status)
+	}
+	logs := app.logs.String()
+	if strings.Contains(logs, token) || !strings.Contains(logs, "/invite/[redacted]") {
+		t.Fatalf("logs = %q", logs)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"studio/domain"
@@ -28,11 +29,20 @@ func requestLog(base *slog.Logger) echo.MiddlewareFunc {
 			if err != nil {
 				c.Error(err)
 			}
-			l.Info("request", "method", c.Request().Method, "path", c.Request().URL.Path,
+			l.Info("request", "method", c.Request().Method, "path", loggedPath(c.Request().URL.Path),
 				"status", c.Response().Status, "duration_ms", time.Since(start).Milliseconds(), "remote", c.RealIP())
 			return nil
 		}
 	}
+}
+
+// loggedPath hides the token of an invite link: whoever reads the log
+// could otherwise set the invited account's password.
+func loggedPath(path string) string {
+	if strings.HasPrefix(path, "/invite/") {
+		return "/invite/[redacted]"
+	}
+	return path
 }
 
 // contentSecurityPolicy allows our own script and style files only: no

@@ -580,11 +580,15 @@ func TestSupportLockEndsSessionsAtOnce(t *testing.T) {
 	if r := user.get("/projects/" + w.proj.ID); r.status != http.StatusOK {
 		t.Fatalf("before lock: status %d", r.status)
 	}
-	created := len(w.app.auditActions(w.app.org.ID))
 	staff := w.app.signedIn(adminEmail)
 	path := supportAccountPath(itoa(w.user.ID))
 	if r := staff.post(path+"/lock", url.Values{"reason": {"Account takeover suspected"}}); r.status != http.StatusSeeOther {
 		t.Fatalf("lock: status %d", r.status)
+	}
+	// The lock is recorded in the organization the user belongs to, for its admins.
+	created := len(w.app.auditActions(w.app.org.ID))
+	if got := w.app.auditActions(w.app.org.ID)[0]; got != domain.ActionUserLock {
+		t.Fatalf("newest entry of the user's organization = %q, want the lock", got)
 	}
 	r := user.get("/projects/" + w.proj.ID)
 	if r.status != http.StatusSeeOther || !strings.HasPrefix(r.header.Get("Location"), "/signin") {

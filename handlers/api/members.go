@@ -1,6 +1,7 @@
 package api
 
 import (
+	"slices"
 	"strings"
 
 	"studio/domain"
@@ -61,6 +62,8 @@ func (a *API) listMemberships(c echo.Context, req domain.PageRequest) error {
 	if err != nil {
 		return err
 	}
+	// Pages follow project ids, so the list must be in that order.
+	slices.SortFunc(ms, func(x, y domain.Membership) int { return strings.Compare(x.ProjectID, y.ProjectID) })
 	cur, err := domain.DecodeCursor(req.Token)
 	if err != nil {
 		return err
@@ -145,8 +148,8 @@ func (a *API) DeleteProjectMember(c echo.Context) error {
 // MaxBatch bounds the items of one batch request.
 const MaxBatch = 100
 
-// BatchCreateMembers is POST /v2/projects/-/members:batchCreate. Every item
-// is checked (permission, role, email) before any is made.
+// BatchCreateMembers is POST /v2/projects/-/members:batchCreate. All the
+// memberships are made in one transaction: if one is refused, none is made.
 func (a *API) BatchCreateMembers(c echo.Context) error {
 	var body struct {
 		Members []struct {
@@ -161,32 +164,18 @@ func (a *API) BatchCreateMembers(c echo.Context) error {
 	if len(body.Members) == 0 || len(body.Members) > MaxBatch {
 		return domain.Errorf(domain.EINVALID, "members must hold 1 to %d items.", MaxBatch)
 	}
-	ctx, p := c.Request().Context(), principal(c)
+	invites := make([]domain.ProjectInvite, len(body.Members))
 	for i, m := range body.Members {
-		projectID := trimName(m.Project, "projects/")
-		if len(m.Roles) != 1 || !domain.ValidProjectRole(domain.Role(m.Roles[0])) {
-			return domain.Errorf(domain.EINVALID, "members[%d].roles must hold exactly one project role.", i)
+		if len(m.Roles) != 1 {
+			return domain.Errorf(domain.EINVALID, "members[%d].roles must hold exactly one role.", i)
 		}
-		if _, err := domain.CleanEmail("email", m.Email); err != nil {
-			return domain.Errorf(domain.EINVALID, "members[%d].email: %s", i, domain.ErrorMessage(err))
-		}
-		acc, err := a.projects.Access(ctx, p, projectID)
-		if err != nil {
-			return err
-		}
-		if err := acc.Require(domain.PermMembershipCreate); err != nil {
-			return err
-		}
+		invites[i] = domain.ProjectInvite{ProjectID: trimName(m.Project, "projects/"), Email: m.Email, Role: domain.Role(m.Roles[0])}
 	}
-	out := make([]memberJSON, 0, len(body.Members))
-	for _, m := range body.Members {
-		inv, err := a.members.InviteToProject(ctx, p, trimName(m.Project, "projects/"), m.Email, domain.Role(m.Roles[0]))
-		if err != nil {
-			return err
-		}
-		out = append(out, toMember(inv.Membership))
+	made, err := a.members.InviteToProjects(c.Request().Context(), principal(c), invites)
+	if err != nil {
+		return err
 	}
-	return ok(c, map[string]any{"members": out})
+	return ok(c, map[string]any{"members": mapItems(made, func(inv domain.Invited) memberJSON { return toMember(inv.Membership) })})
 }
 
 // BatchDeleteMembers is POST /v2/projects/-/members:batchDelete.

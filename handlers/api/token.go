@@ -47,8 +47,11 @@ func (a *API) Token(c echo.Context) error {
 		return oauthError(c, http.StatusBadRequest, "invalid_request", "The form body could not be read.")
 	}
 	assertion := req.PostForm.Get("assertion")
+	// Per key and address together: a key id is no secret (it is the Basic
+	// Auth user name), so junk sent with it from elsewhere must not lock out
+	// the key's own client.
 	if kid := domain.AssertionKeyID(assertion); kid != "" {
-		if ok, wait := a.perKey.Allow(kid, now); !ok {
+		if ok, wait := a.perKey.Allow(kid+"|"+remote, now); !ok {
 			c.Response().Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
 			return oauthError(c, http.StatusTooManyRequests, "slow_down", "Too many token requests for this key.")
 		}
