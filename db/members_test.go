@@ -432,6 +432,10 @@ func TestInviteValidation(t *testing.T) {
 	m := newMBEnv(t)
 	b := m.bootstrap()
 	alpha := m.createProject(b.principal, b.org.ID, "Alpha")
+	member, err := m.members.InviteToProject(m.ctx, b.principal, alpha.ID, "member@example.com", domain.RoleProjectUser)
+	if err != nil {
+		t.Fatal(err)
+	}
 	snap := m.mbSnapshot()
 	for _, c := range []struct {
 		email string
@@ -449,9 +453,9 @@ func TestInviteValidation(t *testing.T) {
 		_, err := m.members.InviteToProject(m.ctx, b.principal, alpha.ID, c.email, c.role)
 		mbWantField(t, fmt.Sprintf("InviteToProject(%q, %q)", c.email, c.role), err, c.field)
 	}
-	_, err := m.members.InviteOrgAdmin(m.ctx, b.principal, b.org.ID, "nope")
+	_, err = m.members.InviteOrgAdmin(m.ctx, b.principal, b.org.ID, "nope")
 	mbWantField(t, "InviteOrgAdmin(bad email)", err, "email")
-	_, err = m.members.SetProjectMemberRole(m.ctx, b.principal, alpha.ID, mbID(b.admin), domain.RoleOrgAdmin)
+	_, err = m.members.SetProjectMemberRole(m.ctx, b.principal, alpha.ID, member.Membership.Account.ID, domain.RoleOrgAdmin)
 	mbWantField(t, "SetProjectMemberRole(org admin role)", err, "role")
 	m.mbUnchanged(t, "invalid invitations", snap)
 }

@@ -24,13 +24,22 @@ func newStmtCache(db *sql.DB) *stmtCache {
 
 func (c *stmtCache) get(ctx context.Context, query string) (*sql.Stmt, error) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if s, ok := c.stmts[query]; ok {
+	s, ok := c.stmts[query]
+	c.mu.Unlock()
+	if ok {
 		return s, nil
 	}
+	// Prepared without the lock: preparing may wait for a connection, and
+	// nothing else may wait on the cache meanwhile.
 	s, err := c.db.PrepareContext(ctx, query)
 	if err != nil {
 		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if first, ok := c.stmts[query]; ok {
+		s.Close()
+		return first, nil
 	}
 	c.stmts[query] = s
 	return s, nil

@@ -257,12 +257,15 @@ func (s *Members) projectMember(ctx context.Context, r Reader, p Principal, proj
 
 // SetProjectMemberRole changes a member's role.
 func (s *Members) SetProjectMemberRole(ctx context.Context, p Principal, projectID, memberID string, role Role) (Membership, error) {
+	a, m, err := s.projectMember(ctx, s.store, p, projectID, memberID, PermMembershipUpdate)
+	if err != nil {
+		return m, err
+	}
 	if !ValidProjectRole(role) {
 		return Membership{}, FieldError("role", "Choose Project user, Project developer or Project admin.")
 	}
-	a, m, err := s.projectMember(ctx, s.store, p, projectID, memberID, PermMembershipUpdate)
-	if err != nil || m.Role == role {
-		return m, err
+	if m.Role == role {
+		return m, nil
 	}
 	now := s.now()
 	err = s.store.Update(ctx, func(tx Tx) error {

@@ -38,8 +38,12 @@ func (r *RateLimiter) Allow(key string, now time.Time) (bool, time.Duration) {
 		b = &bucket{tokens: r.limit, last: now}
 		r.buckets[key] = b
 	}
-	b.tokens = min(r.limit, b.tokens+now.Sub(b.last).Seconds()*perSecond)
-	b.last = now
+	// A caller may pass a time a little older than the last one (it read
+	// the clock before slow work): that is no time elapsed, not negative.
+	if now.After(b.last) {
+		b.tokens = min(r.limit, b.tokens+now.Sub(b.last).Seconds()*perSecond)
+		b.last = now
+	}
 	if b.tokens >= 1 {
 		b.tokens--
 		return true, 0

@@ -198,6 +198,10 @@ func (s *ServiceAccounts) Update(ctx context.Context, p Principal, projectID, ac
 // SetProjectRole creates, changes or (with RoleNone) removes the account's
 // membership in its owning project.
 func (s *ServiceAccounts) SetProjectRole(ctx context.Context, p Principal, projectID, accountID string, role Role) error {
+	// Refuse who may not change the account before looking at the input.
+	if _, _, err := s.account(ctx, s.store, p, projectID, accountID, PermServiceAccountUpdate); err != nil {
+		return err
+	}
 	if role != RoleNone && !ValidProjectRole(role) {
 		return FieldError("role", "Choose No access, Project user, Project developer or Project admin.")
 	}

@@ -159,11 +159,19 @@ func (h *Handlers) RemoveProjectMemberPage(c echo.Context) error {
 
 // RemoveProjectMember removes a membership once confirmed; the account stays.
 func (h *Handlers) RemoveProjectMember(c echo.Context) error {
+	ctx, p := c.Request().Context(), principal(c)
+	projectID, memberID := c.Param("project"), c.Param("member")
+	// Refuse who may not remove members before looking at the form.
+	acc, err := h.projects.Access(ctx, p, projectID)
+	if err != nil {
+		return err
+	}
+	if err := acc.Require(domain.PermMembershipDelete); err != nil {
+		return err
+	}
 	if c.FormValue("confirm") != "yes" {
 		return domain.FieldError("confirm", "Confirm the removal of the member.")
 	}
-	ctx, p := c.Request().Context(), principal(c)
-	projectID, memberID := c.Param("project"), c.Param("member")
 	m, err := h.members.ProjectMember(ctx, p, projectID, memberID)
 	if err != nil {
 		return err
@@ -267,12 +275,12 @@ func (h *Handlers) RevokeOrgAdminPage(c echo.Context) error {
 // refuses to remove the last admin who is a person; that message shows
 // beside the row (htmx) or at the top of the list.
 func (h *Handlers) RevokeOrgAdmin(c echo.Context) error {
-	if c.FormValue("confirm") != "yes" {
-		return domain.FieldError("confirm", "Confirm the revocation.")
-	}
 	ctx, p := c.Request().Context(), principal(c)
 	orgID, memberID := c.Param("org"), c.Param("member")
 	m, err := h.members.OrgMember(ctx, p, orgID, memberID)
+	if err == nil && c.FormValue("confirm") != "yes" {
+		err = domain.FieldError("confirm", "Confirm the revocation.")
+	}
 	if err != nil {
 		return err
 	}

@@ -130,6 +130,14 @@ func (h *Handlers) RenameServiceAccount(c echo.Context) error {
 
 // SetServiceAccountBasicAuth switches Basic Auth on or off.
 func (h *Handlers) SetServiceAccountBasicAuth(c echo.Context) error {
+	// Refuse who may not change the account before looking at the form.
+	v, err := h.serviceAccounts.Get(c.Request().Context(), principal(c), c.Param("project"), c.Param("sa"))
+	if err != nil {
+		return err
+	}
+	if err := v.Access.Require(domain.PermServiceAccountUpdate); err != nil {
+		return err
+	}
 	var enable bool
 	switch c.FormValue("enable") {
 	case "true":
@@ -225,6 +233,13 @@ func (h *Handlers) DeleteKeyPage(c echo.Context) error {
 
 // DeleteKey deletes a key once confirmed.
 func (h *Handlers) DeleteKey(c echo.Context) error {
+	v, err := h.serviceAccounts.Get(c.Request().Context(), principal(c), c.Param("project"), c.Param("sa"))
+	if err != nil {
+		return err
+	}
+	if err := v.Access.Require(domain.PermKeyDelete); err != nil {
+		return err
+	}
 	if c.FormValue("confirm") != "yes" {
 		return domain.FieldError("confirm", "Confirm the deletion of the key.")
 	}
