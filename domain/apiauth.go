@@ -7,6 +7,8 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
+	"io"
 	"strings"
 	"sync"
 	"time"
@@ -151,21 +153,15 @@ type JWTClaims struct {
 }
 
 // AssertionKeyID reads the key id of an assertion without checking it, so
-// the token endpoint can rate-limit per key before doing the work.
+// the token endpoint can rate-limit per key before doing the work. It reads
+// the header exactly as Exchange does, so no header can slip past the limit
+// and still name a key.
 func AssertionKeyID(assertion string) string {
-	head, _, ok := strings.Cut(assertion, ".")
-	if !ok || len(head) > 1024 {
-		return ""
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(head)
+	parsed, err := ParseAssertion(assertion)
 	if err != nil {
 		return ""
 	}
-	var h JWTHeader
-	if json.Unmarshal(raw, &h) != nil {
-		return ""
-	}
-	return h.Kid
+	return parsed.Header.Kid
 }
 
 // Exchange checks a JWT-bearer grant (RFC 7523) in the contract's order and
@@ -270,7 +266,13 @@ func decodeSegment(seg string, v any) error {
 	}
 	dec := json.NewDecoder(strings.NewReader(string(raw)))
 	dec.UseNumber()
-	return dec.Decode(v)
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("data after the JSON object")
+	}
+	return nil
 }
 
 func claimTime(n *json.Number) (time.Time, error) {

@@ -56,12 +56,14 @@ func DecodeCursor(token string) (Cursor, error) {
 		return Cursor{}, bad
 	}
 	rest := string(raw[len(cursorPrefix):])
-	keyPart, idPart, ok := strings.Cut(rest, "\" \"")
-	if !ok {
+	// The key is a quoted string (which may itself hold quotes and spaces),
+	// then one space, then the quoted id.
+	keyQuoted, err := strconv.QuotedPrefix(rest)
+	if err != nil || keyQuoted[0] != '"' || !strings.HasPrefix(rest[len(keyQuoted):], " ") {
 		return Cursor{}, bad
 	}
-	key, err1 := strconv.Unquote(keyPart + "\"")
-	id, err2 := strconv.Unquote("\"" + idPart)
+	key, err1 := strconv.Unquote(keyQuoted)
+	id, err2 := strconv.Unquote(rest[len(keyQuoted)+1:])
 	if err1 != nil || err2 != nil {
 		return Cursor{}, bad
 	}
