@@ -44,6 +44,8 @@ type testApp struct {
 	org   domain.Organization // the first organization
 	logs  *syncBuffer
 	clock *testClock
+	// dbPath is the database file.
+	dbPath string
 }
 
 type syncBuffer struct {
@@ -97,7 +99,8 @@ func newApp(t testing.TB, opts ...appOption) *testApp {
 		o(&settings)
 	}
 	ctx := context.Background()
-	store, err := db.Open(ctx, filepath.Join(t.TempDir(), "studio.db"))
+	dbPath := filepath.Join(t.TempDir(), "studio.db")
+	store, err := db.Open(ctx, dbPath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +144,7 @@ func newApp(t testing.TB, opts ...appOption) *testApp {
 	e := web.New(web.Config{Logger: slog.New(slog.NewTextHandler(logs, nil))}, h, a)
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
-	return &testApp{t: t, store: store, echo: e, srv: srv, org: boot.Organization, logs: logs, clock: clock}
+	return &testApp{t: t, store: store, echo: e, srv: srv, org: boot.Organization, logs: logs, clock: clock, dbPath: dbPath}
 }
 
 // addUser creates a user with a password and, when projectID is set, an

@@ -1,0 +1,154 @@
+package web_test
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"studio/domain"
+)
+
+// TestNoSecretLeaks runs a scenario that makes every kind of secret: key
+// secrets (console and API), access tokens, passwords (right, wrong, new,
+// invited) and invite links. Then it greps the logs, the audit table, the
+// database files and every page and API answer seen after each secret's one
+// legitimate showing: none may appear anywhere.
+func TestNoSecretLeaks(t *testing.T) {
+	app := newApp(t)
+	ctx := context.Background()
+	inv := app.inventory()
+	var seen []string // bodies of every response that must not hold a secret
+	keep := func(r response) response { seen = append(seen, r.body); return r }
+	secrets := map[string]string{"admin password": adminPassword}
+
+	// Failed sign-ins with passwords that must not be logged.
+	for _, pw := range []string{"wrong-password-one", "Wrong Password Two!"} {
+		c := app.client()
+		c.get("/signin")
+		keep(c.post("/signin", url.Values{"email": {adminEmail}, "password": {pw}}))
+		secrets["wrong password "+pw] = pw
+	}
+	admin := app.signedIn(adminEmail)
+
+	// A key made in the console, and one through the API.
+	sa := app.addServiceAccount(inv, "Leaky")
+	keep(admin.get(saPath(sa)))
+	admin.post(saPath(sa)+"/role", url.Values{"role": {string(domain.RoleProjectAdmin)}})
+	admin.post(saPath(sa)+"/basicauth", url.Values{"enable": {"true"}})
+	r := admin.post(saPath(sa)+"/keys", nil) // the one showing of this secret
+	keyID, secret := r.doc.Find("[data-testid=new-key-id]").Text(), r.doc.Find("[data-testid=new-key-secret]").Text()
+	secrets["console key secret"] = secret
+	apiCall := func(method, path, auth, body string) (int, string) {
+		req, _ := http.NewRequest(method, app.srv.URL+path, strings.NewReader(body))
+		req.Header.Set("Authorization", auth)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b := new(strings.Builder)
+		if _, err := io.Copy(b, resp.Body); err != nil {
+			t.Fatal(err)
+		}
+		return resp.StatusCode, b.String()
+	}
+	basic := "Basic " + base64Std(keyID+":"+secret)
+	status, body := apiCall(http.MethodPost, "/v2/projects/"+inv.ID+"/serviceaccounts/"+sa.ID+"/keys", basic, "")
+	var made struct{ Secret string }
+	if status != http.StatusOK || json.Unmarshal([]byte(body), &made) != nil || made.Secret == "" {
+		t.Fatalf("API key creation: %d %s", status, body)
+	}
+	secrets["API key secret"] = made.Secret
+	// Wrong secrets over Basic Auth.
+	apiCall(http.MethodGet, "/v2/projects", "Basic "+base64Std(keyID+":"+"0123456789abcdef0123456789abcdef"), "")
+	secrets["wrong key secret"] = "0123456789abcdef0123456789abcdef"
+
+	// A token exchange.
+	now := app.clock.Now().Unix()
+	assertion := apiJWT(t, map[string]any{"alg": "HS256", "kid": keyID}, map[string]any{"iss": sa.Email,
+		"aud": "http://studio.test/oauth2/token", "iat": now, "exp": now + 3600}, []byte(secret))
+	resp, err := http.PostForm(app.srv.URL+"/oauth2/token", url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:jwt-bearer"}, "assertion": {assertion}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	json.NewDecoder(resp.Body).Decode(&tok)
+	resp.Body.Close()
+	if tok.AccessToken == "" {
+		t.Fatal("no access token")
+	}
+	secrets["access token"] = tok.AccessToken
+	secrets["signed assertion"] = assertion
+	_, listed := apiCall(http.MethodGet, "/v2/projects/"+inv.ID+"/serviceaccounts/"+sa.ID+"/keys", "Bearer "+tok.AccessToken, "")
+	seen = append(seen, listed)
+
+	// An invitation, accepted with a new password; and a password change.
+	r = admin.post("/projects/"+inv.ID+"/members", url.Values{"email": {"newcomer@example.com"}, "role": {string(domain.RoleProjectUser)}})
+	link := r.doc.Find("[data-copy]").First().AttrOr("data-copy", "")
+	link = strings.TrimSpace(r.doc.Find(link).Text())
+	if !strings.Contains(link, "/invite/") {
+		t.Fatalf("no invite link on the page: %q", link)
+	}
+	token := link[strings.LastIndex(link, "/")+1:]
+	secrets["invite token"] = token
+	newcomer := app.client()
+	path := "/invite/" + token
+	newcomer.get(path) // the link's own page posts back to the link: the only other place it may be
+	keep(newcomer.post(path, url.Values{"name": {"Newcomer"}, "password": {"newcomer password 1"}, "confirm": {"newcomer password 1"}}))
+	secrets["newcomer password"] = "newcomer password 1"
+	keep(admin.post("/account/password", url.Values{"current": {adminPassword}, "new": {"admin password two"}, "confirm": {"admin password two"}}))
+	secrets["new admin password"] = "admin password two"
+
+	// Every page an administrator would open afterwards.
+	for _, p := range []string{"/", "/orgs/" + app.org.ID, "/orgs/" + app.org.ID + "/audit", "/projects/" + inv.ID,
+		"/projects/" + inv.ID + "/serviceaccounts", saPath(sa), "/projects/" + inv.ID + "/members", "/support/audit",
+		"/support/accounts/" + sa.ID} {
+		keep(admin.get(p))
+	}
+
+	// The database files, after a checkpoint so the WAL's content is in the main file too.
+	dbFiles, _ := filepath.Glob(app.dbPath + "*")
+	raw, err := sql.Open("sqlite", "file:"+app.dbPath)
+	if err == nil {
+		raw.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
+		raw.Close()
+	}
+	var stored []string
+	for _, f := range dbFiles {
+		b, _ := os.ReadFile(f)
+		stored = append(stored, string(b))
+	}
+	entries, _ := app.store.ListAudit(ctx, domain.AuditFilter{}, 0, 10_000)
+	var audit []string
+	for _, e := range entries {
+		audit = append(audit, strings.Join([]string{e.ActorEmail, e.Action, e.TargetID, e.TargetName, e.Detail, e.Reason}, "|"))
+	}
+	places := map[string][]string{"logs": {app.logs.String()}, "audit log": audit, "database files": stored, "pages and API answers": seen}
+	for what, secret := range secrets {
+		for where, texts := range places {
+			if what == "invite token" && where == "database files" {
+				continue // the outbox keeps the invitation email, link included, to send it
+			}
+			for _, text := range texts {
+				if strings.Contains(text, secret) {
+					i := strings.Index(text, secret)
+					t.Errorf("the %s appears in the %s: …%s…", what, where, text[max(0, i-120):min(len(text), i+80)])
+					break
+				}
+			}
+		}
+	}
+	if len(stored) == 0 || len(seen) < 15 || len(audit) < 5 {
+		t.Fatalf("looked in too little: %d database files, %d responses, %d audit entries", len(stored), len(seen), len(audit))
+	}
+}
