@@ -53,6 +53,7 @@ type config struct {
 	inviteTTL     time.Duration
 	rateLimit     int
 	rateWindow    time.Duration
+	smtp          smtpConfig
 }
 
 // envLookup reads an environment variable with a default.
@@ -109,7 +110,8 @@ Flags:`)
 Environment only (read on the first start, when the database is empty):
   STUDIO_ADMIN_EMAIL     email of the first administrator (default admin@example.com)
   STUDIO_ADMIN_PASSWORD  password of the first administrator; when empty, one is
-                         generated and printed once to the terminal`)
+                         generated and printed once to the terminal
+  STUDIO_SMTP_USER, STUDIO_SMTP_PASSWORD  SMTP credentials, when the server needs them`)
 	}
 	fsf.StringVar(&cfg.addr, "addr", env("STUDIO_ADDR", ":8080"), "listen address (STUDIO_ADDR)")
 	addStoreFlags(fsf, &cfg, env)
@@ -134,6 +136,10 @@ Environment only (read on the first start, when the database is empty):
 		return cfg, fmt.Errorf("STUDIO_RATE_WINDOW: %q is not a duration such as 5s", getenv("STUDIO_RATE_WINDOW"))
 	}
 	fsf.DurationVar(&cfg.rateWindow, "rate-window", windowDefault, "the API rate limit's window (STUDIO_RATE_WINDOW)")
+	fsf.StringVar(&cfg.smtp.Addr, "smtp-addr", env("STUDIO_SMTP_ADDR", ""), "SMTP server (host:port) for invitation emails; empty keeps them in the outbox table (STUDIO_SMTP_ADDR)")
+	fsf.StringVar(&cfg.smtp.From, "smtp-from", env("STUDIO_SMTP_FROM", "studio@localhost"), "sender address of emails (STUDIO_SMTP_FROM)")
+	cfg.smtp.User = getenv("STUDIO_SMTP_USER")
+	cfg.smtp.Password = getenv("STUDIO_SMTP_PASSWORD")
 	cfg.adminEmail = env("STUDIO_ADMIN_EMAIL", "admin@example.com")
 	cfg.adminPassword = getenv("STUDIO_ADMIN_PASSWORD")
 	if err := fsf.Parse(args); err != nil {
@@ -273,6 +279,9 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, terminal io.Wri
 	logger.Info("studio listening", "addr", ln.Addr().String(), "url", cfg.baseURL, "db", cfg.dbPath)
 
 	go cleanSessions(ctx, store, logger)
+	if cfg.smtp.Addr != "" {
+		go sendOutbox(ctx, store, cfg.smtp, 10*time.Second, logger)
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
