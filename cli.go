@@ -20,7 +20,7 @@ import (
 // running server: SQLite's WAL and busy timeout share the file.
 func serviceAccountCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "create" {
-		return errors.New("usage: studio serviceaccount create --project PROJECT --name NAME [--org ORG] [--org-admin | --project-role ROLE]")
+		return errors.New("usage: studio serviceaccount create --project PROJECT --name NAME [--org ORG] [--org-admin | --project-role ROLE] [--expires-in DURATION]")
 	}
 	var cfg config
 	var in domain.BootstrapAccountInput
@@ -33,6 +33,8 @@ func serviceAccountCommand(ctx context.Context, args []string, getenv func(strin
 	fsf.StringVar(&in.Name, "name", "", "display name of the service account (required)")
 	fsf.BoolVar(&in.OrgAdmin, "org-admin", false, "make the account organization admin")
 	fsf.StringVar(&role, "project-role", "", "role in the owning project: user, developer or admin")
+	var expiresIn string
+	fsf.StringVar(&expiresIn, "expires-in", "", "the key's lifetime, such as 90d or 36h; default: the organization's default key lifetime (within its maximum)")
 	if err := fsf.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -43,6 +45,13 @@ func serviceAccountCommand(ctx context.Context, args []string, getenv func(strin
 		return fmt.Errorf("unexpected argument %q", fsf.Arg(0))
 	}
 	cfg.finish()
+	if expiresIn != "" {
+		d, err := domain.ParseLifetime(expiresIn)
+		if err != nil {
+			return fmt.Errorf("--expires-in: %v", err)
+		}
+		in.ExpiresIn = d
+	}
 	if role != "" {
 		r := domain.Role("roles/project." + strings.TrimPrefix(strings.TrimPrefix(role, "roles/"), "project."))
 		if !domain.ValidProjectRole(r) {
@@ -70,6 +79,9 @@ func serviceAccountCommand(ctx context.Context, args []string, getenv func(strin
 		return err
 	}
 	fmt.Fprintf(stderr, "created service account %s (%s) in project %s\n", sa.DisplayName, sa.Email, sa.ProjectID)
+	if !k.ExpireTime.IsZero() {
+		fmt.Fprintf(stderr, "its key %s expires at %s\n", k.ID, k.ExpireTime.Format(time.RFC3339))
+	}
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
 	return enc.Encode(credentialsFile{ServiceAccount: credentials{

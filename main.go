@@ -98,7 +98,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fsf.SetOutput(stderr)
 	fsf.Usage = func() {
 		fmt.Fprintln(stderr, `Usage: studio [flags]
-       studio serviceaccount create --project PROJECT --name NAME [--org ORG] [--org-admin | --project-role ROLE]
+       studio serviceaccount create --project PROJECT --name NAME [--org ORG] [--org-admin | --project-role ROLE] [--expires-in DURATION]
        studio backup [--db FILE] DEST
        studio seed [--orgs N] [--projects N] [--accounts N] [--members N] [--keys N]
 
@@ -243,6 +243,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, terminal io.Wri
 		ServiceAccounts: serviceAccounts,
 		Members:         members,
 		Support:         domain.NewSupport(store, now),
+		Hygiene:         domain.NewHygiene(store, store, now),
 		BaseURL:         cfg.baseURL,
 		Sessions:        store,
 		Health:          store.Ping,

@@ -7,13 +7,13 @@ import (
 	"studio/domain"
 )
 
-const serviceAccountColumns = "sa.id, sa.project_id, sa.email, sa.display_name, sa.enable_basic_auth, sa.create_time, sa.update_time"
+const serviceAccountColumns = "sa.id, sa.project_id, sa.email, sa.display_name, sa.enable_basic_auth, sa.create_time, sa.update_time, sa.disabled_time"
 
 func scanServiceAccount(row interface{ Scan(...any) error }, extra ...any) (domain.ServiceAccount, error) {
 	var sa domain.ServiceAccount
-	var created, updated int64
-	err := row.Scan(append([]any{&sa.ID, &sa.ProjectID, &sa.Email, &sa.DisplayName, &sa.EnableBasicAuth, &created, &updated}, extra...)...)
-	sa.CreateTime, sa.UpdateTime = fromMicros(created), fromMicros(updated)
+	var created, updated, disabled int64
+	err := row.Scan(append([]any{&sa.ID, &sa.ProjectID, &sa.Email, &sa.DisplayName, &sa.EnableBasicAuth, &created, &updated, &disabled}, extra...)...)
+	sa.CreateTime, sa.UpdateTime, sa.DisabledTime = fromMicros(created), fromMicros(updated), fromMicros(disabled)
 	return sa, err
 }
 
@@ -52,8 +52,9 @@ func (q queries) ListServiceAccounts(ctx context.Context, f domain.ServiceAccoun
 
 func (t *writeTx) CreateServiceAccount(ctx context.Context, sa domain.ServiceAccount) error {
 	_, err := t.q.ExecContext(ctx, `INSERT INTO service_accounts (id, project_id, email, display_name, name_key,
-		enable_basic_auth, create_time, update_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		sa.ID, sa.ProjectID, sa.Email, sa.DisplayName, nameKey(sa.DisplayName), sa.EnableBasicAuth, micros(sa.CreateTime), micros(sa.UpdateTime))
+		enable_basic_auth, create_time, update_time, disabled_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		sa.ID, sa.ProjectID, sa.Email, sa.DisplayName, nameKey(sa.DisplayName), sa.EnableBasicAuth, micros(sa.CreateTime), micros(sa.UpdateTime),
+		micros(sa.DisabledTime))
 	if isUnique(err) {
 		return domain.Errorf(domain.ECONFLICT, "A service account with this id or email already exists.")
 	}
@@ -62,8 +63,8 @@ func (t *writeTx) CreateServiceAccount(ctx context.Context, sa domain.ServiceAcc
 
 func (t *writeTx) UpdateServiceAccount(ctx context.Context, sa domain.ServiceAccount) error {
 	return t.execOne(ctx, "Service account", `UPDATE service_accounts SET display_name = ?, name_key = ?,
-		enable_basic_auth = ?, update_time = ? WHERE id = ?`,
-		sa.DisplayName, nameKey(sa.DisplayName), sa.EnableBasicAuth, micros(sa.UpdateTime), sa.ID)
+		enable_basic_auth = ?, update_time = ?, disabled_time = ? WHERE id = ?`,
+		sa.DisplayName, nameKey(sa.DisplayName), sa.EnableBasicAuth, micros(sa.UpdateTime), micros(sa.DisabledTime), sa.ID)
 }
 
 func (t *writeTx) DeleteServiceAccount(ctx context.Context, id string) error {
@@ -71,13 +72,16 @@ func (t *writeTx) DeleteServiceAccount(ctx context.Context, id string) error {
 	return t.execOne(ctx, "Service account", "DELETE FROM service_accounts WHERE id = ?", id)
 }
 
-const keyColumns = "id, service_account_id, secret_sealed, create_time, last_used_time, last_used_via, last_used_from"
+const keyColumns = "id, service_account_id, secret_sealed, create_time, last_used_time, last_used_via, last_used_from, " +
+	"disabled_time, compromised_time, expire_time, rotated_to, grace_end"
 
-func scanKey(row interface{ Scan(...any) error }) (domain.Key, error) {
+func scanKey(row interface{ Scan(...any) error }, extra ...any) (domain.Key, error) {
 	var k domain.Key
-	var created, used int64
-	err := row.Scan(&k.ID, &k.ServiceAccountID, &k.Sealed, &created, &used, &k.LastUsedVia, &k.LastUsedFrom)
+	var created, used, disabled, compromised, expire, grace int64
+	err := row.Scan(append([]any{&k.ID, &k.ServiceAccountID, &k.Sealed, &created, &used, &k.LastUsedVia, &k.LastUsedFrom,
+		&disabled, &compromised, &expire, &k.RotatedTo, &grace}, extra...)...)
 	k.CreateTime, k.LastUsed = fromMicros(created), fromMicros(used)
+	k.DisabledTime, k.CompromisedTime, k.ExpireTime, k.GraceEnd = fromMicros(disabled), fromMicros(compromised), fromMicros(expire), fromMicros(grace)
 	return k, err
 }
 
@@ -111,8 +115,10 @@ func (q queries) CountKeys(ctx context.Context, serviceAccountID string) (int, e
 }
 
 func (t *writeTx) CreateKey(ctx context.Context, k domain.Key) error {
-	_, err := t.q.ExecContext(ctx, "INSERT INTO keys (id, service_account_id, secret_sealed, create_time) VALUES (?, ?, ?, ?)",
-		k.ID, k.ServiceAccountID, k.Sealed, micros(k.CreateTime))
+	_, err := t.q.ExecContext(ctx, `INSERT INTO keys (id, service_account_id, secret_sealed, create_time,
+		disabled_time, compromised_time, expire_time, rotated_to, grace_end) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		k.ID, k.ServiceAccountID, k.Sealed, micros(k.CreateTime),
+		micros(k.DisabledTime), micros(k.CompromisedTime), micros(k.ExpireTime), k.RotatedTo, micros(k.GraceEnd))
 	return err
 }
 

@@ -108,6 +108,9 @@ func (a *APIAuth) Basic(ctx context.Context, keyID, secret, remoteAddr string) (
 	if !a.secretMatches(k, secret) {
 		return Principal{}, errBadCredentials401
 	}
+	if why := credentialRefusal(k, sa, a.now()); why != "" {
+		return Principal{}, Errorf(EUNAUTHORIZED, "%s", why)
+	}
 	if !sa.EnableBasicAuth {
 		return Principal{}, Errorf(EUNAUTHORIZED, "Basic Auth is off for this service account: use the OAuth2 token exchange, or switch Basic Auth on.")
 	}
@@ -115,7 +118,9 @@ func (a *APIAuth) Basic(ctx context.Context, keyID, secret, remoteAddr string) (
 	return servicePrincipal(sa, remoteAddr), nil
 }
 
-// Bearer authenticates an access token. A token dies with its key or account.
+// Bearer authenticates an access token. A token dies with its key or
+// account, and is refused while either is disabled, or once its key has
+// expired or its rotation grace has ended: both are read on every request.
 func (a *APIAuth) Bearer(ctx context.Context, token, remoteAddr string) (Principal, error) {
 	if len(token) != 64 {
 		return Principal{}, errBadCredentials401
@@ -130,11 +135,24 @@ func (a *APIAuth) Bearer(ctx context.Context, token, remoteAddr string) (Princip
 	if !a.now().Before(t.ExpireTime) {
 		return Principal{}, Errorf(EUNAUTHORIZED, "The access token is not valid or has expired.")
 	}
-	sa, err := a.store.ServiceAccountByID(ctx, t.ServiceAccountID)
-	if err != nil {
+	k, sa, err := a.keyAccount(ctx, t.KeyID)
+	if err != nil || sa.ID != t.ServiceAccountID {
+		if err != nil && ErrorCode(err) != ENOTFOUND {
+			return Principal{}, err
+		}
 		return Principal{}, errBadCredentials401
 	}
+	if why := credentialRefusal(k, sa, a.now()); why != "" {
+		return Principal{}, Errorf(EUNAUTHORIZED, "The access token is refused: %s", lowerFirst(why))
+	}
 	return servicePrincipal(sa, remoteAddr), nil
+}
+
+func lowerFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToLower(s[:1]) + s[1:]
 }
 
 // JWTHeader is the header of an assertion.
@@ -220,6 +238,10 @@ func (a *APIAuth) Exchange(ctx context.Context, grantType, assertion, remoteAddr
 	mac.Write([]byte(parsed.SigningInput))
 	if subtle.ConstantTimeCompare(mac.Sum(nil), sig) != 1 {
 		return "", invalidGrant("The JWT's signature does not match the key's secret.")
+	}
+	// The key's and account's state, told only to who proved the secret.
+	if why := credentialRefusal(k, sa, now); why != "" {
+		return "", invalidGrant(why)
 	}
 	token := randomToken()
 	t := AccessToken{Hash: HashToken(token), KeyID: k.ID, ServiceAccountID: sa.ID, ExpireTime: now.Add(AccessTokenTTL)}

@@ -25,6 +25,9 @@ var AuditActions = []string{
 	ActionUserLock, ActionUserUnlock,
 	ActionServiceAccountCreate, ActionServiceAccountUpdate, ActionServiceAccountDelete,
 	ActionKeyCreate, ActionKeyDelete, ActionBasicAuthDisabled,
+	// Credential lifecycle.
+	ActionKeyRotate, ActionKeyDisable, ActionKeyEnable, ActionKeyCompromised, ActionKeyPurge,
+	ActionServiceAccountDisable, ActionServiceAccountEnable, ActionKeyPolicyUpdate,
 }
 
 // auditEntry starts an entry for a change made by p now.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // CommandLine is the principal of changes made with the studio command on
@@ -17,6 +18,9 @@ type BootstrapAccountInput struct {
 	Name         string
 	OrgAdmin     bool
 	ProjectRole  Role // RoleNone for none
+	// ExpiresIn is the key's lifetime; zero takes the organization's
+	// default. It must be within the organization's maximum.
+	ExpiresIn time.Duration
 }
 
 // BootstrapAccount creates a service account with one key and the role
@@ -47,6 +51,17 @@ func (s *ServiceAccounts) BootstrapAccount(ctx context.Context, in BootstrapAcco
 	secret := NewKeySecret()
 	k := Key{ID: NewID(now), ServiceAccountID: sa.ID, CreateTime: now}
 	k.Sealed = s.sealer.Seal([]byte(secret), []byte(k.ID))
+	pol, err := keyPolicyOf(ctx, s.store, org.ID)
+	if err != nil {
+		return ServiceAccount{}, Key{}, "", err
+	}
+	var opts KeyOptions
+	if in.ExpiresIn > 0 {
+		opts.ExpireTime = now.Add(in.ExpiresIn)
+	}
+	if k.ExpireTime, err = pol.Expiry(now, opts); err != nil {
+		return ServiceAccount{}, Key{}, "", fmt.Errorf("--expires-in: %s", ErrorMessage(err))
+	}
 	access := Access{Project: proj}
 	err = s.store.Update(ctx, func(tx Tx) error {
 		if err := tx.CreateServiceAccount(ctx, sa); err != nil {
@@ -58,7 +73,7 @@ func (s *ServiceAccounts) BootstrapAccount(ctx context.Context, in BootstrapAcco
 		if err := tx.CreateKey(ctx, k); err != nil {
 			return err
 		}
-		e := s.audit(CommandLine, access, now, ActionKeyCreate, sa, "key "+k.ID)
+		e := s.audit(CommandLine, access, now, ActionKeyCreate, sa, "key "+k.ID+expiryDetail(k.ExpireTime))
 		e.TargetType, e.TargetID, e.TargetName = "key", k.ID, sa.Email
 		if err := tx.AddAudit(ctx, e); err != nil {
 			return err

@@ -130,9 +130,15 @@ type ServiceAccount struct {
 	EnableBasicAuth bool
 	CreateTime      time.Time
 	UpdateTime      time.Time
+	// DisabledTime is when the account was disabled (zero: enabled). A
+	// disabled account is refused on every path, with all its keys and tokens.
+	DisabledTime time.Time
 	// KeyCount is filled by lists.
 	KeyCount int
 }
+
+// Disabled reports whether the account is disabled.
+func (sa ServiceAccount) Disabled() bool { return !sa.DisabledTime.IsZero() }
 
 // Ref names the service account as an account.
 func (sa ServiceAccount) Ref() AccountRef { return AccountRef{Type: AccountServiceAccount, ID: sa.ID} }
@@ -149,6 +155,15 @@ type Key struct {
 	LastUsed     time.Time
 	LastUsedVia  string
 	LastUsedFrom string
+	// Lifecycle (see Key.Status): DisabledTime zero means enabled;
+	// CompromisedTime is set when the key was reported compromised (it is
+	// disabled for good); ExpireTime zero means never; RotatedTo names the
+	// key that replaced this one, which keeps working until GraceEnd.
+	DisabledTime    time.Time
+	CompromisedTime time.Time
+	ExpireTime      time.Time
+	RotatedTo       string
+	GraceEnd        time.Time
 }
 
 // MaxKeysPerAccount is the contract's limit.

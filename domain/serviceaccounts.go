@@ -323,36 +323,10 @@ func (s *ServiceAccounts) keyOf(ctx context.Context, r Reader, sa ServiceAccount
 }
 
 // CreateKey makes a key and returns it with its secret, which is never
-// available again: only its sealed form is stored.
+// available again: only its sealed form is stored. Its expiry is the
+// organization's default, if any (see CreateKeyWith).
 func (s *ServiceAccounts) CreateKey(ctx context.Context, p Principal, projectID, accountID string) (Key, string, error) {
-	now := s.now()
-	secret := NewKeySecret()
-	k := Key{ID: NewID(now), ServiceAccountID: accountID, CreateTime: now}
-	k.Sealed = s.sealer.Seal([]byte(secret), []byte(k.ID))
-	err := s.store.Update(ctx, func(tx Tx) error {
-		a, sa, err := s.account(ctx, tx, p, projectID, accountID, PermKeyCreate)
-		if err != nil {
-			return err
-		}
-		// Counted inside the write transaction, so parallel requests cannot pass the limit.
-		n, err := tx.CountKeys(ctx, sa.ID)
-		if err != nil {
-			return err
-		}
-		if n >= MaxKeysPerAccount {
-			return Errorf(EINVALID, "This service account already has %d keys, the most it can have. Delete a key you no longer use first.", MaxKeysPerAccount)
-		}
-		if err := tx.CreateKey(ctx, k); err != nil {
-			return err
-		}
-		e := s.audit(p, a, now, ActionKeyCreate, sa, "key "+k.ID)
-		e.TargetType, e.TargetID, e.TargetName = "key", k.ID, sa.Email
-		return tx.AddAudit(ctx, e)
-	})
-	if err != nil {
-		return Key{}, "", err
-	}
-	return k, secret, nil
+	return s.CreateKeyWith(ctx, p, projectID, accountID, KeyOptions{})
 }
 
 // DeleteKey deletes one key of an account.

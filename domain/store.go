@@ -92,6 +92,13 @@ type Reader interface {
 
 	AccessTokenByHash(ctx context.Context, hash string) (AccessToken, error)
 
+	// KeyPolicy returns an organization's key lifetime policy (the zero
+	// policy when none was set).
+	KeyPolicy(ctx context.Context, orgID string) (KeyPolicy, error)
+	// ListExpiredKeys lists up to limit keys of the organization's service
+	// accounts that are past their expiry or their rotation grace end at now.
+	ListExpiredKeys(ctx context.Context, orgID string, now time.Time, limit int) ([]ExpiredKey, error)
+
 	// ListAudit lists entries newest first, with ids below beforeID (0: from the newest).
 	ListAudit(ctx context.Context, f AuditFilter, beforeID int64, limit int) ([]AuditEntry, error)
 }
@@ -132,6 +139,12 @@ type Tx interface {
 	SetUserLocked(ctx context.Context, userID int64, locked bool) error
 	AddOutbox(ctx context.Context, m OutboxMessage) error
 	SetKeyLastUse(ctx context.Context, keyID string, at time.Time, how, from string) error
+	// UpdateKeyLifecycle writes a key's disabled, compromised, expiry and
+	// rotation fields.
+	UpdateKeyLifecycle(ctx context.Context, k Key) error
+	// DeleteKeyTokens deletes every access token of a key and counts them.
+	DeleteKeyTokens(ctx context.Context, keyID string) (int, error)
+	SetKeyPolicy(ctx context.Context, orgID string, pol KeyPolicy) error
 
 	AddAudit(ctx context.Context, e AuditEntry) error
 }

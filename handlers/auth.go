@@ -111,6 +111,7 @@ func (h *Handlers) SignIn(c echo.Context) error {
 	}
 	old.ID, old.IsNew = "", true
 	old.Values = map[any]any{sessionUserKey: u.ID}
+	h.markAuthenticated(old) // the password was just proved
 	if err := old.Save(c.Request(), c.Response()); err != nil {
 		return err
 	}

@@ -24,6 +24,7 @@ type Config struct {
 	ServiceAccounts *domain.ServiceAccounts
 	Members         *domain.Members
 	Support         *domain.Support
+	Hygiene         *domain.Hygiene
 	Sessions        domain.Sessions
 	// BaseURL is the console's public URL, without a trailing slash.
 	BaseURL string
@@ -44,6 +45,7 @@ type Handlers struct {
 	serviceAccounts *domain.ServiceAccounts
 	members         *domain.Members
 	support         *domain.Support
+	hygiene         *domain.Hygiene
 	baseURL         string
 	sessions        *SessionStore
 	flash           *securecookie.SecureCookie
@@ -62,6 +64,7 @@ func New(cfg Config) *Handlers {
 		serviceAccounts: cfg.ServiceAccounts,
 		members:         cfg.Members,
 		support:         cfg.Support,
+		hygiene:         cfg.Hygiene,
 		baseURL:         cfg.BaseURL,
 		sessions:        NewSessionStore(cfg.Sessions, cfg.SessionKey, cfg.CookieSecure, cfg.Now),
 		flash:           flash,

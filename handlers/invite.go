@@ -89,5 +89,6 @@ func (h *Handlers) startSession(c echo.Context, userID int64) error {
 	}
 	sess.ID, sess.IsNew = "", true
 	sess.Values = map[any]any{sessionUserKey: userID}
+	h.markAuthenticated(sess) // the password was just proved
 	return sess.Save(c.Request(), c.Response())
 }

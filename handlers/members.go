@@ -62,6 +62,9 @@ func (h *Handlers) renderProjectMembers(c echo.Context, status int, m views.Memb
 		return err
 	}
 	m.Access, m.Members, m.Query, m.First = a, list, query, req.Token == ""
+	if m.Effective, err = h.hygiene.EffectiveRoles(c.Request().Context(), principal(c), a.Project.ID, list.Items); err != nil {
+		return err
+	}
 	if m.Role == domain.RoleNone {
 		m.Role = domain.RoleProjectUser
 	}
@@ -123,7 +126,7 @@ func (h *Handlers) SetProjectMemberRole(c echo.Context) error {
 		if merr != nil {
 			return merr
 		}
-		return render(c, http.StatusUnprocessableEntity, views.ProjectMemberRow(h.page(c, ""), a, cur, domain.ErrorMessage(err)))
+		return render(c, http.StatusUnprocessableEntity, views.ProjectMemberRow(h.page(c, ""), a, cur, domain.ErrorMessage(err), h.effectiveRole(c, cur)))
 	}
 	if err != nil {
 		return err
@@ -137,7 +140,7 @@ func (h *Handlers) SetProjectMemberRole(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return render(c, http.StatusOK, views.WithToast(views.ProjectMemberRow(h.page(c, ""), a, m, ""), msg))
+	return render(c, http.StatusOK, views.WithToast(views.ProjectMemberRow(h.page(c, ""), a, m, "", h.effectiveRole(c, m)), msg))
 }
 
 // RemoveProjectMemberPage asks for confirmation (without JavaScript).
@@ -396,4 +399,15 @@ func (h *Handlers) SaveMemberAccess(c echo.Context) error {
 		back += "?page=" + url.QueryEscape(token)
 	}
 	return redirect(c, back)
+}
+
+// effectiveRole is a member's effective role in its project when an
+// organization admin membership grants more, for the role picker; RoleNone
+// when it does not, or when the viewer may not know.
+func (h *Handlers) effectiveRole(c echo.Context, m domain.Membership) domain.Role {
+	eff, err := h.hygiene.EffectiveRoles(c.Request().Context(), principal(c), c.Param("project"), []domain.Membership{m})
+	if err != nil {
+		return domain.RoleNone
+	}
+	return eff[m.Account]
 }

@@ -71,7 +71,12 @@ func (h *Handlers) loadAccount(c echo.Context) (views.AccountPage, error) {
 	if err != nil {
 		return views.AccountPage{}, err
 	}
-	a := views.AccountPage{View: v, Keys: keys.Items, Memberships: ms, Name: v.Account.DisplayName, BaseURL: h.baseURL}
+	pol, err := h.serviceAccounts.ProjectKeyPolicy(ctx, p, projectID)
+	if err != nil {
+		return views.AccountPage{}, err
+	}
+	a := views.AccountPage{View: v, Keys: keys.Items, Memberships: ms, Name: v.Account.DisplayName, BaseURL: h.baseURL,
+		Now: h.serviceAccounts.Now(), Policy: pol}
 	if len(ms) > accountMembershipsShown {
 		a.Memberships, a.MoreMemberships = ms[:accountMembershipsShown], true
 	}
@@ -146,6 +151,11 @@ func (h *Handlers) SetServiceAccountBasicAuth(c echo.Context) error {
 	default:
 		return domain.FieldError("enable", "Say whether to enable Basic Auth.")
 	}
+	if enable && !v.Account.EnableBasicAuth {
+		if ok, err := h.recentAuth(c, "switch Basic Auth on", accountURL(v.Account)); !ok {
+			return err
+		}
+	}
 	if _, err := h.serviceAccounts.Update(c.Request().Context(), principal(c), c.Param("project"), c.Param("sa"),
 		domain.ServiceAccountInput{EnableBasicAuth: &enable}); err != nil {
 		return err
@@ -160,6 +170,21 @@ func (h *Handlers) SetServiceAccountBasicAuth(c echo.Context) error {
 // SetServiceAccountRole sets the account's role in its owning project.
 func (h *Handlers) SetServiceAccountRole(c echo.Context) error {
 	role := domain.Role(c.FormValue("role"))
+	if role == domain.RoleProjectAdmin {
+		// Granting admin asks for the password, after the permission check.
+		v, err := h.serviceAccounts.Get(c.Request().Context(), principal(c), c.Param("project"), c.Param("sa"))
+		if err != nil {
+			return err
+		}
+		if err := v.Access.Require(domain.PermServiceAccountUpdate); err != nil {
+			return err
+		}
+		if v.Role != domain.RoleProjectAdmin {
+			if ok, err := h.recentAuth(c, "grant Project admin", accountURL(v.Account)); !ok {
+				return err
+			}
+		}
+	}
 	err := h.serviceAccounts.SetProjectRole(c.Request().Context(), principal(c), c.Param("project"), c.Param("sa"), role)
 	if isInvalid(err) {
 		a, lerr := h.loadAccount(c)
@@ -183,20 +208,47 @@ func (h *Handlers) SetServiceAccountRole(c echo.Context) error {
 // never stored in the session, the URL, a cache or htmx's history.
 func (h *Handlers) CreateKey(c echo.Context) error {
 	ctx, p := c.Request().Context(), principal(c)
-	k, secret, err := h.serviceAccounts.CreateKey(ctx, p, c.Param("project"), c.Param("sa"))
+	v, err := h.serviceAccounts.Get(ctx, p, c.Param("project"), c.Param("sa"))
+	if err != nil {
+		return err
+	}
+	if err := v.Access.Require(domain.PermKeyCreate); err != nil {
+		return err
+	}
+	if ok, err := h.recentAuth(c, "create a key", accountURL(v.Account)); !ok {
+		return err
+	}
+	var k domain.Key
+	var secret string
+	opts, err := keyOptions(c.FormValue("expires"), h.serviceAccounts.Now())
+	if err == nil {
+		k, secret, err = h.serviceAccounts.CreateKeyWith(ctx, p, c.Param("project"), c.Param("sa"), opts)
+	}
 	if err != nil && !isInvalid(err) {
 		return err
 	}
-	a, lerr := h.loadAccount(c)
-	if lerr != nil {
-		return lerr
+	var dialog *views.NewKeyDialog
+	if err == nil {
+		dialog = &views.NewKeyDialog{KeyID: k.ID, Secret: secret, ExpireTime: k.ExpireTime}
+	}
+	return h.renderKeys(c, dialog, err)
+}
+
+// renderKeys answers a key creation or rotation: the keys (with the
+// one-time secret dialog, or the error) as a fragment for htmx, the whole
+// account page otherwise. Never cached.
+func (h *Handlers) renderKeys(c echo.Context, dialog *views.NewKeyDialog, keyErr error) error {
+	a, err := h.loadAccount(c)
+	if err != nil {
+		return err
 	}
 	status := http.StatusOK
-	if err != nil {
-		a.KeyError, status = domain.ErrorMessage(err), http.StatusUnprocessableEntity
-	} else {
-		a.NewKey = &views.NewKeyDialog{KeyID: k.ID, Secret: secret, Email: a.View.Account.Email,
-			Credentials: credentialsDataURL(k.ID, secret, a.View.Account.Email, h.baseURL+"/oauth2/token")}
+	if keyErr != nil {
+		a.KeyError, status = domain.ErrorMessage(keyErr), http.StatusUnprocessableEntity
+	} else if dialog != nil {
+		dialog.Email = a.View.Account.Email
+		dialog.Credentials = credentialsDataURL(dialog.KeyID, dialog.Secret, a.View.Account.Email, h.baseURL+"/oauth2/token")
+		a.NewKey = dialog
 	}
 	c.Response().Header().Set("Cache-Control", "no-store")
 	c.Response().Header().Set("Pragma", "no-cache")

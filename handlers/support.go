@@ -38,6 +38,7 @@ func (h *Handlers) SupportAccount(c echo.Context) error {
 
 func (h *Handlers) renderSupportAccount(c echo.Context, status int, a views.SupportAccountPage) error {
 	a.Self = a.Account.User != nil && a.Account.User.ID == currentUser(c).ID
+	a.Now = h.serviceAccounts.Now()
 	title := a.Account.Summary.Email + " · Support"
 	return render(c, status, views.SupportAccount(h.page(c, title), a))
 }

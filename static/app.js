@@ -42,6 +42,20 @@
   window.addEventListener("pagehide", function () {
     document.querySelectorAll('[hx-history="false"]').forEach(function (e) { e.remove(); });
   });
+  // Rotation countdowns ("stops working in 23 h 12 min") keep counting.
+  function left(ms) {
+    var m = Math.floor(ms / 60000);
+    if (m < 1) return "less than a minute";
+    if (m < 60) return m + " min";
+    if (m < 48 * 60) return Math.floor(m / 60) + " h " + (m % 60) + " min";
+    return Math.floor(m / 1440) + " d " + Math.floor((m % 1440) / 60) + " h";
+  }
+  setInterval(function () {
+    document.querySelectorAll("[data-countdown-until]").forEach(function (e) {
+      var ms = Date.parse(e.getAttribute("data-countdown-until")) - Date.now();
+      e.textContent = ms > 0 ? "stops working in " + left(ms) : "stopped working: reload the page";
+    });
+  }, 30000);
   // Toasts fade after a while.
   function ageToasts() {
     document.querySelectorAll(".toast:not([data-aging])").forEach(function (t) {

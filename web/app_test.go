@@ -120,6 +120,7 @@ func newApp(t testing.TB, opts ...appOption) *testApp {
 		ServiceAccounts: domain.NewServiceAccounts(store, sealer, clock.Now, "d21s.com"),
 		Members:         domain.NewMembers(store, domain.NewHasher(2), clock.Now, "http://studio.test", domain.DefaultInviteTTL),
 		Support:         domain.NewSupport(store, clock.Now),
+		Hygiene:         domain.NewHygiene(store, store, clock.Now),
 		BaseURL:         "http://studio.test",
 		Accounts:        accounts,
 		Projects:        domain.NewProjects(store, clock.Now),

@@ -46,6 +46,13 @@ func routes(e *echo.Echo, h *handlers.Handlers, a *api.API, cfg Config) {
 	v2.POST("/projects/:project/serviceaccounts/:sa/keys", a.CreateKey)
 	v2.GET("/projects/:project/serviceaccounts/:sa/keys/:key", a.GetKey)
 	v2.DELETE("/projects/:project/serviceaccounts/:sa/keys/:key", a.DeleteKey)
+	// Credential lifecycle (beyond the contract): {k}:rotate, :disable, :enable,
+	// :reportCompromised; {sa}:disable, :enable; the key policy and the purge.
+	v2.POST("/projects/:project/serviceaccounts/:sa/keys/:key", a.KeyAction)
+	v2.POST("/projects/:project/serviceaccounts/:sa", a.ServiceAccountAction)
+	v2.GET("/organizations/:org/keyPolicy", a.GetKeyPolicy)
+	v2.PATCH("/organizations/:org/keyPolicy", a.UpdateKeyPolicy)
+	v2.POST("/organizations/:org/keys\\:purgeExpired", a.PurgeExpiredKeys)
 	v2.GET("/roles", a.ListRoles)
 	v2.GET("/roles/:role", a.GetRole)
 	v2.Any("/*", a.NotFound)
@@ -82,6 +89,22 @@ func routes(e *echo.Echo, h *handlers.Handlers, a *api.API, cfg Config) {
 	signedIn.GET("/projects/:project/serviceaccounts/:sa/keys/:key/delete", h.DeleteKeyPage)
 	signedIn.POST("/projects/:project/serviceaccounts/:sa/keys/:key/delete", h.DeleteKey)
 
+	// Credential lifecycle.
+	signedIn.POST("/projects/:project/serviceaccounts/:sa/disable", h.DisableServiceAccount)
+	signedIn.POST("/projects/:project/serviceaccounts/:sa/enable", h.EnableServiceAccount)
+	signedIn.POST("/projects/:project/serviceaccounts/:sa/keys/:key/rotate", h.RotateKey)
+	signedIn.POST("/projects/:project/serviceaccounts/:sa/keys/:key/disable", h.DisableKey)
+	signedIn.POST("/projects/:project/serviceaccounts/:sa/keys/:key/enable", h.EnableKey)
+	signedIn.GET("/projects/:project/serviceaccounts/:sa/keys/:key/compromised", h.ReportCompromisedPage)
+	signedIn.POST("/projects/:project/serviceaccounts/:sa/keys/:key/compromised", h.ReportCompromised)
+	signedIn.GET("/orgs/:org/settings", h.OrgSettings)
+	signedIn.POST("/orgs/:org/settings", h.SaveOrgSettings)
+	signedIn.POST("/orgs/:org/keys/purge", h.PurgeExpiredKeys)
+	signedIn.POST("/support/accounts/:member/disable", h.SupportDisableServiceAccount)
+	signedIn.POST("/support/accounts/:member/enable", h.SupportEnableServiceAccount)
+	signedIn.POST("/support/accounts/:member/keys/:key/disable", h.SupportDisableKey)
+	signedIn.POST("/support/accounts/:member/keys/:key/enable", h.SupportEnableKey)
+
 	// Members, organization admins, invitations and access overview.
 	console.GET("/invite/:token", h.InvitePage)
 	console.POST("/invite/:token", h.AcceptInvite)
@@ -109,4 +132,12 @@ func routes(e *echo.Echo, h *handlers.Handlers, a *api.API, cfg Config) {
 	signedIn.POST("/support/accounts/:member/basic-auth-off", h.SupportBasicAuthOff)
 	signedIn.POST("/support/accounts/:member/lock", h.SupportLock)
 	signedIn.POST("/support/accounts/:member/unlock", h.SupportUnlock)
+
+	// Credential hygiene.
+	signedIn.GET("/orgs/:org/hygiene", h.OrgHygiene)
+	signedIn.POST("/orgs/:org/hygiene/confirm", h.OrgHygieneConfirm)
+	signedIn.POST("/orgs/:org/hygiene/apply", h.OrgHygieneApply)
+	signedIn.GET("/support/hygiene", h.SupportHygiene)
+	signedIn.POST("/support/hygiene/confirm", h.SupportHygieneConfirm)
+	signedIn.POST("/support/hygiene/apply", h.SupportHygieneApply)
 }

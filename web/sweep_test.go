@@ -69,15 +69,37 @@ var consoleExpect = map[string]string{
 	"POST /projects/:project/serviceaccounts/:sa/keys":             "snffaan",
 	"GET /projects/:project/serviceaccounts/:sa/keys/:key/delete":  "snffaan",
 	"POST /projects/:project/serviceaccounts/:sa/keys/:key/delete": "snffaan",
-	"GET /support":                                                 "snnnnna",
-	"GET /support/audit":                                           "snnnnna",
-	"GET /support/accounts/:member":                                "snnnnna",
-	"POST /support/accounts/:member/memberships/remove":            "snnnnna",
-	"POST /support/accounts/:member/remove-all":                    "snnnnna",
-	"POST /support/accounts/:member/keys/:key/delete":              "snnnnna",
-	"POST /support/accounts/:member/basic-auth-off":                "snnnnna",
-	"POST /support/accounts/:member/lock":                          "snnnnna",
-	"POST /support/accounts/:member/unlock":                        "snnnnna",
+	// Credential lifecycle.
+	"POST /projects/:project/serviceaccounts/:sa/disable":               "snffaan",
+	"POST /projects/:project/serviceaccounts/:sa/enable":                "snffaan",
+	"POST /projects/:project/serviceaccounts/:sa/keys/:key/rotate":      "snffaan",
+	"POST /projects/:project/serviceaccounts/:sa/keys/:key/disable":     "snffaan",
+	"POST /projects/:project/serviceaccounts/:sa/keys/:key/enable":      "snffaan",
+	"GET /projects/:project/serviceaccounts/:sa/keys/:key/compromised":  "snffaan",
+	"POST /projects/:project/serviceaccounts/:sa/keys/:key/compromised": "snffaan",
+	"GET /orgs/:org/settings":                                           "snfffan",
+	"POST /orgs/:org/settings":                                          "snfffan",
+	"POST /orgs/:org/keys/purge":                                        "snfffan",
+	"POST /support/accounts/:member/disable":                            "snnnnna",
+	"POST /support/accounts/:member/enable":                             "snnnnna",
+	"POST /support/accounts/:member/keys/:key/disable":                  "snnnnna",
+	"POST /support/accounts/:member/keys/:key/enable":                   "snnnnna",
+	"GET /support":                                      "snnnnna",
+	"GET /support/audit":                                "snnnnna",
+	"GET /support/accounts/:member":                     "snnnnna",
+	"POST /support/accounts/:member/memberships/remove": "snnnnna",
+	"POST /support/accounts/:member/remove-all":         "snnnnna",
+	"POST /support/accounts/:member/keys/:key/delete":   "snnnnna",
+	"POST /support/accounts/:member/basic-auth-off":     "snnnnna",
+	"POST /support/accounts/:member/lock":               "snnnnna",
+	"POST /support/accounts/:member/unlock":             "snnnnna",
+	// Credential hygiene.
+	"GET /orgs/:org/hygiene":          "snfffan",
+	"POST /orgs/:org/hygiene/confirm": "snfffan",
+	"POST /orgs/:org/hygiene/apply":   "snfffan",
+	"GET /support/hygiene":            "snnnnna",
+	"POST /support/hygiene/confirm":   "snnnnna",
+	"POST /support/hygiene/apply":     "snnnnna",
 }
 
 // apiRoles are the callers of the API sweep: service accounts, and nobody.
@@ -114,6 +136,12 @@ var apiExpect = map[string]string{
 	"POST /v2/projects/:project/serviceaccounts/:sa/keys":        "unffaa",
 	"GET /v2/projects/:project/serviceaccounts/:sa/keys/:key":    "unaaaa",
 	"DELETE /v2/projects/:project/serviceaccounts/:sa/keys/:key": "unffaa",
+	// Credential lifecycle (their requests: apiActionRequest in lifecycle_test.go).
+	"POST /v2/projects/:project/serviceaccounts/:sa/keys/:key": "unffaa", // {k}:disable
+	"POST /v2/projects/:project/serviceaccounts/:sa":           "unffaa", // {sa}:disable
+	"GET /v2/organizations/:org/keyPolicy":                     "unfffa",
+	"PATCH /v2/organizations/:org/keyPolicy":                   "unfffa",
+	"POST /v2/organizations/:org/keys:purgeExpired":            "unfffa",
 	"GET /v2/roles":       "uaaaaa",
 	"GET /v2/roles/:role": "uaaaaa",
 	"* /v2/*":             "unnnnn", // any unknown path
@@ -374,6 +402,9 @@ func TestAPIAuthorizationSweep(t *testing.T) {
 		}
 		for i, role := range apiRoles {
 			path, body := w.apiRequest(t, route)
+			if method == http.MethodPost {
+				path, body = w.apiActionRequest(route, path, body)
+			}
 			req, _ := http.NewRequest(method, w.app.srv.URL+path, strings.NewReader(body))
 			req.Header.Set("Content-Type", "application/json")
 			if role != "nobody" {

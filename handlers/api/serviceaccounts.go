@@ -1,6 +1,8 @@
 package api
 
 import (
+	"time"
+
 	"studio/domain"
 
 	"github.com/labstack/echo/v4"
@@ -56,6 +58,9 @@ func (a *API) GetServiceAccount(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if fullView(c) {
+		return ok(c, toServiceAccountFull(v.Account))
+	}
 	return ok(c, toServiceAccount(v.Account))
 }
 
@@ -105,21 +110,48 @@ func (a *API) ListKeys(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if fullView(c) {
+		return ok(c, map[string]any{"keys": mapItems(page.Items, func(k domain.Key) keyFullJSON { return a.toKeyFull(projectID, k) }),
+			"nextPageToken": page.NextPageToken})
+	}
 	return ok(c, map[string]any{"keys": mapItems(page.Items, func(k domain.Key) keyJSON { return toKey(projectID, k) }),
 		"nextPageToken": page.NextPageToken})
 }
 
 // CreateKey is POST /v2/projects/{p}/serviceaccounts/{sa}/keys: the only
-// response that ever carries the secret.
+// response that ever carries the secret. Beyond the contract, the body may
+// ask for an expiry ({"expireTime": RFC 3339}) within the organization's
+// maximum key lifetime; without one the organization's default applies.
 func (a *API) CreateKey(c echo.Context) error {
-	var body struct{}
+	projectID, accountID := c.Param("project"), c.Param("sa")
+	// Refuse who may not create keys before reading the body.
+	v, err := a.serviceAccounts.Get(c.Request().Context(), principal(c), projectID, accountID)
+	if err != nil {
+		return err
+	}
+	if err := v.Access.Require(domain.PermKeyCreate); err != nil {
+		return err
+	}
+	var body struct {
+		ExpireTime *string `json:"expireTime"`
+	}
 	if err := decode(c, &body); err != nil {
 		return err
 	}
-	projectID := c.Param("project")
-	k, secret, err := a.serviceAccounts.CreateKey(c.Request().Context(), principal(c), projectID, c.Param("sa"))
+	var opts domain.KeyOptions
+	if body.ExpireTime != nil && *body.ExpireTime != "" {
+		t, err := time.Parse(time.RFC3339Nano, *body.ExpireTime)
+		if err != nil {
+			return domain.FieldError("expireTime", "expireTime must be an RFC 3339 time such as 2030-01-02T15:04:05Z.")
+		}
+		opts.ExpireTime = t
+	}
+	k, secret, err := a.serviceAccounts.CreateKeyWith(c.Request().Context(), principal(c), projectID, accountID, opts)
 	if err != nil {
 		return err
+	}
+	if fullView(c) {
+		return ok(c, map[string]any{"key": a.toKeyFull(projectID, k), "secret": secret})
 	}
 	return ok(c, map[string]any{"key": toKey(projectID, k), "secret": secret})
 }
@@ -130,6 +162,9 @@ func (a *API) GetKey(c echo.Context) error {
 	k, err := a.serviceAccounts.GetKey(c.Request().Context(), principal(c), projectID, c.Param("sa"), c.Param("key"))
 	if err != nil {
 		return err
+	}
+	if fullView(c) {
+		return ok(c, a.toKeyFull(projectID, k))
 	}
 	return ok(c, toKey(projectID, k))
 }
