@@ -99,24 +99,30 @@ func (h *Handlers) SignIn(c echo.Context) error {
 		form.Error = domain.ErrorMessage(err)
 		return render(c, status, views.SignIn(h.page(c, "Sign in"), form))
 	}
-	// A new session id at every sign-in: end the old session, whatever it was.
-	old, err := h.sessions.Get(c.Request(), SessionCookieName)
-	if err != nil {
-		return err
-	}
-	if old.ID != "" {
-		if err := h.sessions.rows.DeleteSession(c.Request().Context(), hashSessionID(old.ID)); err != nil {
-			return err
-		}
-	}
-	old.ID, old.IsNew = "", true
-	old.Values = map[any]any{sessionUserKey: u.ID}
-	h.markAuthenticated(old) // the password was just proved
-	if err := old.Save(c.Request(), c.Response()); err != nil {
+	if err := h.startSession(c, u.ID); err != nil {
 		return err
 	}
 	Logger(c).Info("signed in", "user_id", u.ID)
 	return redirect(c, form.Next)
+}
+
+// startSession signs a user in whose password was just proved: whatever
+// session this browser had ends (its row is deleted) and a new one, with a
+// new id, starts.
+func (h *Handlers) startSession(c echo.Context, userID int64) error {
+	sess, err := h.sessions.Get(c.Request(), SessionCookieName)
+	if err != nil {
+		return err
+	}
+	if sess.ID != "" {
+		if err := h.sessions.rows.DeleteSession(c.Request().Context(), hashSessionID(sess.ID)); err != nil {
+			return err
+		}
+	}
+	sess.ID, sess.IsNew = "", true
+	sess.Values = map[any]any{sessionUserKey: userID}
+	h.markAuthenticated(sess)
+	return sess.Save(c.Request(), c.Response())
 }
 
 // SignOut ends the session server-side, so a copied cookie stops working.

@@ -73,22 +73,3 @@ func (h *Handlers) AcceptInvite(c echo.Context) error {
 	h.setFlash(c, "success", "Welcome to Studio, "+u.DisplayName+"! Your invitation is accepted and you are signed in.")
 	return redirect(c, "/")
 }
-
-// startSession signs a user in as SignIn does after checking the password:
-// whatever session this browser had ends (its row is deleted) and a new one,
-// with a new id, starts.
-func (h *Handlers) startSession(c echo.Context, userID int64) error {
-	sess, err := h.sessions.Get(c.Request(), SessionCookieName)
-	if err != nil {
-		return err
-	}
-	if sess.ID != "" {
-		if err := h.sessions.rows.DeleteSession(c.Request().Context(), hashSessionID(sess.ID)); err != nil {
-			return err
-		}
-	}
-	sess.ID, sess.IsNew = "", true
-	sess.Values = map[any]any{sessionUserKey: userID}
-	h.markAuthenticated(sess) // the password was just proved
-	return sess.Save(c.Request(), c.Response())
-}
