@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -28,7 +30,7 @@ import (
 func BenchmarkAPIListServiceAccounts(b *testing.B) {
 	app := newApp(b, withRateLimit(1_000_000_000))
 	inv := app.inventory()
-	app.seedServiceAccounts(inv, 1000)
+	app.seedServiceAccounts(inv, benchAccounts())
 	ctx := context.Background()
 	sealer, _ := domain.NewSealer([]byte("an AES-256 key of 32 bytes......"))
 	svc := domain.NewServiceAccounts(app.store, sealer, app.clock.Now, "d21s.com")
@@ -121,4 +123,13 @@ func benchToken(b *testing.B, client *http.Client, app *testApp, keyID, secret, 
 		b.Fatalf("token exchange: status %d %v", resp.StatusCode, err)
 	}
 	return tok.AccessToken
+}
+
+// benchAccounts is how many accounts the API benchmark seeds:
+// STUDIO_BENCH_ACCOUNTS, or 1,000.
+func benchAccounts() int {
+	if n, err := strconv.Atoi(os.Getenv("STUDIO_BENCH_ACCOUNTS")); err == nil && n > 0 {
+		return n
+	}
+	return 1000
 }
