@@ -26,8 +26,9 @@ var migrationFiles embed.FS
 // DB is the SQLite store. It satisfies domain.Store.
 type DB struct {
 	queries
-	sql   *sql.DB
-	cache *stmtCache
+	sql    *sql.DB
+	cache  *stmtCache
+	tokens *tokenWriter
 }
 
 // Open opens (creating if needed) the database file at path, applies the
@@ -55,11 +56,15 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	// Statements are cached only once the schema is final.
 	d.cache = newStmtCache(sqldb)
 	d.queries = queries{q: cachedDB{d.cache}}
+	d.tokens = newTokenWriter(sqldb)
 	return d, nil
 }
 
 // Close closes the database.
 func (d *DB) Close() error {
+	if d.tokens != nil {
+		d.tokens.close()
+	}
 	if d.cache != nil {
 		d.cache.close()
 	}

@@ -7,10 +7,9 @@ import (
 	"studio/domain"
 )
 
+// CreateAccessToken stores an issued token; see tokenWriter.
 func (d *DB) CreateAccessToken(ctx context.Context, t domain.AccessToken) error {
-	_, err := d.sql.ExecContext(ctx, "INSERT INTO access_tokens (token_hash, key_id, service_account_id, expire_time) VALUES (?, ?, ?, ?)",
-		t.Hash, t.KeyID, t.ServiceAccountID, micros(t.ExpireTime))
-	return err
+	return d.tokens.write(ctx, t)
 }
 
 func (q queries) AccessTokenByHash(ctx context.Context, hash string) (domain.AccessToken, error) {

@@ -133,3 +133,33 @@ func benchAccounts() int {
 	}
 	return 1000
 }
+
+// BenchmarkTokenExchange measures POST /oauth2/token with 64 concurrent
+// clients (SetParallelism 32 × 2 cores): each exchange stores a token.
+func BenchmarkTokenExchange(b *testing.B) {
+	app := newApp(b, withRateLimit(1_000_000_000))
+	inv := app.inventory()
+	ctx := context.Background()
+	sealer, _ := domain.NewSealer([]byte("an AES-256 key of 32 bytes......"))
+	svc := domain.NewServiceAccounts(app.store, sealer, app.clock.Now, "d21s.com")
+	admin, _ := app.store.UserByEmail(ctx, adminEmail)
+	p := domain.UserPrincipal(admin, "bench")
+	caller, err := svc.Create(ctx, p, inv.ID, domain.ServiceAccountInput{DisplayName: strPtr("Token bench")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	key, secret, err := svc.CreateKey(ctx, p, inv.ID, caller.ID)
+	if err != nil {
+		b.Fatal(err)
+	}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
+	benchToken(b, client, app, key.ID, secret, caller.Email) // fails the benchmark if the exchange does not work
+	b.SetParallelism(32)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			benchToken(b, client, app, key.ID, secret, caller.Email)
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
+}
