@@ -64,10 +64,14 @@ func DecodeCursor(token string) (Cursor, error) {
 	}
 	key, err1 := strconv.Unquote(keyQuoted)
 	id, err2 := strconv.Unquote(rest[len(keyQuoted)+1:])
-	if err1 != nil || err2 != nil {
+	c := Cursor{Key: key, ID: id}
+	// Only the form EncodeCursor writes is accepted: a token spelled another
+	// way (raw bytes Quote would escape, escapes it would not write) could
+	// mean the same cursor yet re-encode longer than the limit.
+	if err1 != nil || err2 != nil || EncodeCursor(c) != token {
 		return Cursor{}, bad
 	}
-	return Cursor{Key: key, ID: id}, nil
+	return c, nil
 }
 
 // ParsePageSize reads a page size; "" means the default. Out of range is invalid.
