@@ -3,9 +3,11 @@
 package handlers
 
 import (
+	"bytes"
 	"context"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"time"
 
 	"studio/domain"
@@ -135,8 +137,17 @@ func render(c echo.Context, status int, comp templ.Component) error {
 		// must keep the page's URL, not the form's action (which has no GET).
 		c.Response().Header().Set("HX-Push-Url", "false")
 	}
+	// Rendered whole first: one write with a Content-Length instead of a
+	// chunk and a syscall every few kilobytes, and a failed render can
+	// still become an error page.
+	var buf bytes.Buffer
+	if err := comp.Render(c.Request().Context(), &buf); err != nil {
+		return err
+	}
+	c.Response().Header().Set(echo.HeaderContentLength, strconv.Itoa(buf.Len()))
 	c.Response().WriteHeader(status)
-	return comp.Render(c.Request().Context(), c.Response())
+	_, err := c.Response().Write(buf.Bytes())
+	return err
 }
 
 // redirect answers a form post: 303 See Other to the next page (post/redirect/get).
