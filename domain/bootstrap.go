@@ -48,9 +48,7 @@ func (s *ServiceAccounts) BootstrapAccount(ctx context.Context, in BootstrapAcco
 	now := s.now()
 	sa := ServiceAccount{ID: NewID(now), ProjectID: proj.ID, DisplayName: name, CreateTime: now, UpdateTime: now}
 	sa.Email = ServiceAccountEmail(sa.ID, proj.ID, s.emailDomain)
-	secret := NewKeySecret()
-	k := Key{ID: NewID(now), ServiceAccountID: sa.ID, CreateTime: now}
-	k.Sealed = s.sealer.Seal([]byte(secret), []byte(k.ID))
+	k, secret := s.newKey(now, sa.ID)
 	pol, err := keyPolicyOf(ctx, s.store, org.ID)
 	if err != nil {
 		return ServiceAccount{}, Key{}, "", err
@@ -73,8 +71,7 @@ func (s *ServiceAccounts) BootstrapAccount(ctx context.Context, in BootstrapAcco
 		if err := tx.CreateKey(ctx, k); err != nil {
 			return err
 		}
-		e := s.audit(CommandLine, access, now, ActionKeyCreate, sa, "key "+k.ID+expiryDetail(k.ExpireTime))
-		e.TargetType, e.TargetID, e.TargetName = "key", k.ID, sa.Email
+		e := s.keyAudit(CommandLine, access, now, ActionKeyCreate, sa, k, "key "+k.ID+expiryDetail(k.ExpireTime))
 		if err := tx.AddAudit(ctx, e); err != nil {
 			return err
 		}

@@ -259,9 +259,7 @@ func (s *ServiceAccounts) SetKeyPolicy(ctx context.Context, p Principal, orgID s
 // the organization's policy.
 func (s *ServiceAccounts) CreateKeyWith(ctx context.Context, p Principal, projectID, accountID string, opts KeyOptions) (Key, string, error) {
 	now := s.now()
-	secret := NewKeySecret()
-	k := Key{ID: NewID(now), ServiceAccountID: accountID, CreateTime: now}
-	k.Sealed = s.sealer.Seal([]byte(secret), []byte(k.ID))
+	k, secret := s.newKey(now, accountID)
 	err := s.store.Update(ctx, func(tx Tx) error {
 		a, sa, err := s.account(ctx, tx, p, projectID, accountID, PermKeyCreate)
 		if err != nil {
@@ -281,8 +279,7 @@ func (s *ServiceAccounts) CreateKeyWith(ctx context.Context, p Principal, projec
 		if err := tx.CreateKey(ctx, k); err != nil {
 			return err
 		}
-		e := s.audit(p, a, now, ActionKeyCreate, sa, "key "+k.ID+expiryDetail(k.ExpireTime))
-		e.TargetType, e.TargetID, e.TargetName = "key", k.ID, sa.Email
+		e := s.keyAudit(p, a, now, ActionKeyCreate, sa, k, "key "+k.ID+expiryDetail(k.ExpireTime))
 		return tx.AddAudit(ctx, e)
 	})
 	if err != nil {
@@ -327,9 +324,7 @@ func (s *ServiceAccounts) RotateKey(ctx context.Context, p Principal, projectID,
 		return Rotation{}, FieldError("grace", fmt.Sprintf("The grace period must be between 0 (stop the old key now) and %s.", FormatLifetime(MaxRotationGrace)))
 	}
 	now := s.now()
-	secret := NewKeySecret()
-	nk := Key{ID: NewID(now), ServiceAccountID: accountID, CreateTime: now}
-	nk.Sealed = s.sealer.Seal([]byte(secret), []byte(nk.ID))
+	nk, secret := s.newKey(now, accountID)
 	var old Key
 	err := s.store.Update(ctx, func(tx Tx) error {
 		a, sa, err := s.account(ctx, tx, p, projectID, accountID, PermKeyCreate)
@@ -365,15 +360,12 @@ func (s *ServiceAccounts) RotateKey(ctx context.Context, p Principal, projectID,
 		if err := tx.UpdateKeyLifecycle(ctx, old); err != nil {
 			return err
 		}
-		e := s.audit(p, a, now, ActionKeyCreate, sa, "key "+nk.ID+" (rotation of key "+old.ID+")"+expiryDetail(nk.ExpireTime))
-		e.TargetType, e.TargetID, e.TargetName = "key", nk.ID, sa.Email
+		e := s.keyAudit(p, a, now, ActionKeyCreate, sa, nk, "key "+nk.ID+" (rotation of key "+old.ID+")"+expiryDetail(nk.ExpireTime))
 		if err := tx.AddAudit(ctx, e); err != nil {
 			return err
 		}
-		e = s.audit(p, a, now, ActionKeyRotate, sa, fmt.Sprintf("key %s → key %s; the old key works until %s (grace %s)",
-			old.ID, nk.ID, old.GraceEnd.UTC().Format(time.RFC3339), formatGrace(grace)))
-		e.TargetType, e.TargetID, e.TargetName = "key", old.ID, sa.Email
-		return tx.AddAudit(ctx, e)
+		return tx.AddAudit(ctx, s.keyAudit(p, a, now, ActionKeyRotate, sa, old, fmt.Sprintf("key %s → key %s; the old key works until %s (grace %s)",
+			old.ID, nk.ID, old.GraceEnd.UTC().Format(time.RFC3339), formatGrace(grace))))
 	})
 	if err != nil {
 		return Rotation{}, err
@@ -430,8 +422,7 @@ func (s *ServiceAccounts) SetKeyDisabled(ctx context.Context, p Principal, proje
 		if err := tx.UpdateKeyLifecycle(ctx, k); err != nil {
 			return err
 		}
-		e := s.audit(p, a, now, action, sa, "key "+k.ID)
-		e.TargetType, e.TargetID, e.TargetName = "key", k.ID, sa.Email
+		e := s.keyAudit(p, a, now, action, sa, k, "key "+k.ID)
 		return tx.AddAudit(ctx, e)
 	})
 	return k, err

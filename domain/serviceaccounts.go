@@ -344,10 +344,25 @@ func (s *ServiceAccounts) DeleteKey(ctx context.Context, p Principal, projectID,
 		if err := tx.DeleteKey(ctx, k.ID); err != nil {
 			return err
 		}
-		e := s.audit(p, a, now, ActionKeyDelete, sa, "key "+k.ID)
-		e.TargetType, e.TargetID, e.TargetName = "key", k.ID, sa.Email
+		e := s.keyAudit(p, a, now, ActionKeyDelete, sa, k, "key "+k.ID)
 		return tx.AddAudit(ctx, e)
 	})
+}
+
+// newKey makes a key for an account with a fresh secret, sealed with the
+// key's id as associated data, and returns the plain secret beside it.
+func (s *ServiceAccounts) newKey(now time.Time, accountID string) (Key, string) {
+	secret := NewKeySecret()
+	k := Key{ID: NewID(now), ServiceAccountID: accountID, CreateTime: now}
+	k.Sealed = s.sealer.Seal([]byte(secret), []byte(k.ID))
+	return k, secret
+}
+
+// keyAudit is the audit entry of a change to one key.
+func (s *ServiceAccounts) keyAudit(p Principal, a Access, now time.Time, action string, sa ServiceAccount, k Key, detail string) AuditEntry {
+	e := s.audit(p, a, now, action, sa, detail)
+	e.TargetType, e.TargetID, e.TargetName = "key", k.ID, sa.Email
+	return e
 }
 
 // KeySecret opens a key's sealed secret, for verifying API credentials.
