@@ -653,6 +653,7 @@ func TestProjectInviteURL(t *testing.T) {
 	snap := m.mbSnapshot()
 	_, err = m.members.ProjectInviteURL(m.ctx, b.principal, alpha.ID, mbID(u))
 	wantCode(t, "ProjectInviteURL(accepted member)", err, domain.EINVALID)
+	m.mbUnchanged(t, "refused invite link of an accepted member", snap)
 	sa := m.mbSA(alpha.ID, "Bot", false)
 	m.mbSAMember(sa, b.org.ID, alpha.ID, domain.RoleProjectUser)
 	snap = m.mbSnapshot()

@@ -1122,6 +1122,9 @@ func apiProjectFlow(t *testing.T, scheme string) {
 	// Delete: not the inventory, not a project that owns service accounts.
 	before = e.snapshot()
 	apiDecodeError(t, e.call(http.MethodDelete, "/v2/projects/"+inv.ID, auth, nil), http.StatusBadRequest)
+	if after := e.snapshot(); after != before {
+		t.Fatalf("deleting the inventory project changed the store: %s", apiDiff(before, after))
+	}
 	e.account(e.admin, alpha, "Tenant", false)
 	before = e.snapshot()
 	apiDecodeError(t, e.call(http.MethodDelete, "/v2/projects/"+alpha.ID, auth, nil), http.StatusBadRequest)
