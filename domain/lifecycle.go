@@ -597,16 +597,6 @@ func (s *ServiceAccounts) PurgeExpiredKeys(ctx context.Context, p Principal, org
 	return purged, err
 }
 
-// ProjectKeyPolicy returns the key lifetime policy that applies to the
-// project's service accounts, for whoever may read its keys.
-func (s *ServiceAccounts) ProjectKeyPolicy(ctx context.Context, p Principal, projectID string) (KeyPolicy, error) {
-	a, err := requireAccess(ctx, s.store, p, projectID, PermKeyRead)
-	if err != nil {
-		return KeyPolicy{}, err
-	}
-	return keyPolicyOf(ctx, s.store, a.Project.OrganizationID)
-}
-
 // Now is the service's clock, so pages show states at the time the rules use.
 func (s *ServiceAccounts) Now() time.Time { return s.now() }
 

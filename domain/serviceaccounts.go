@@ -370,3 +370,31 @@ func (s *ServiceAccounts) KeySecret(k Key) (string, error) {
 	b, err := s.sealer.Open(k.Sealed, []byte(k.ID))
 	return string(b), err
 }
+
+// AccountOverview is everything an account's page shows, read with one
+// permission check.
+type AccountOverview struct {
+	View        ServiceAccountView
+	Keys        []Key
+	Memberships []Membership // up to the limit asked for
+	Policy      KeyPolicy    // the organization's key lifetimes
+}
+
+// Overview reads an account, its keys, up to membershipLimit of its
+// memberships anywhere, and its organization's key policy.
+func (s *ServiceAccounts) Overview(ctx context.Context, p Principal, projectID, accountID string, membershipLimit int) (AccountOverview, error) {
+	v, err := s.Get(ctx, p, projectID, accountID)
+	if err != nil {
+		return AccountOverview{}, err
+	}
+	o := AccountOverview{View: v}
+	// An account has at most MaxKeysPerAccount keys, those in a rotation's grace included.
+	if o.Keys, err = s.store.ListKeys(ctx, accountID, "", MaxKeysPerAccount); err != nil {
+		return o, err
+	}
+	if o.Memberships, err = s.store.AccountMemberships(ctx, v.Account.Ref(), membershipLimit); err != nil {
+		return o, err
+	}
+	o.Policy, err = keyPolicyOf(ctx, s.store, v.Access.Project.OrganizationID)
+	return o, err
+}

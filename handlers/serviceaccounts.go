@@ -59,24 +59,13 @@ const accountMembershipsShown = 50
 func (h *Handlers) loadAccount(c echo.Context) (views.AccountPage, error) {
 	ctx, p := c.Request().Context(), principal(c)
 	projectID, accountID := c.Param("project"), c.Param("sa")
-	v, err := h.serviceAccounts.Get(ctx, p, projectID, accountID)
+	o, err := h.serviceAccounts.Overview(ctx, p, projectID, accountID, accountMembershipsShown+1)
 	if err != nil {
 		return views.AccountPage{}, err
 	}
-	keys, err := h.serviceAccounts.ListKeys(ctx, p, projectID, accountID, domain.PageRequest{Size: domain.MaxKeysPerAccount})
-	if err != nil {
-		return views.AccountPage{}, err
-	}
-	ms, err := h.serviceAccounts.Memberships(ctx, p, projectID, accountID, accountMembershipsShown+1)
-	if err != nil {
-		return views.AccountPage{}, err
-	}
-	pol, err := h.serviceAccounts.ProjectKeyPolicy(ctx, p, projectID)
-	if err != nil {
-		return views.AccountPage{}, err
-	}
-	a := views.AccountPage{View: v, Keys: keys.Items, Memberships: ms, Name: v.Account.DisplayName, BaseURL: h.baseURL,
-		Now: h.serviceAccounts.Now(), Policy: pol}
+	v, ms := o.View, o.Memberships
+	a := views.AccountPage{View: v, Keys: o.Keys, Memberships: ms, Name: v.Account.DisplayName, BaseURL: h.baseURL,
+		Now: h.serviceAccounts.Now(), Policy: o.Policy}
 	if len(ms) > accountMembershipsShown {
 		a.Memberships, a.MoreMemberships = ms[:accountMembershipsShown], true
 	}
