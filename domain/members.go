@@ -283,21 +283,43 @@ func (s *Members) SetProjectMemberRole(ctx context.Context, p Principal, project
 
 // RemoveProjectMember removes a membership; the account itself stays.
 func (s *Members) RemoveProjectMember(ctx context.Context, p Principal, projectID, memberID string) error {
-	a, m, err := s.projectMember(ctx, s.store, p, projectID, memberID, PermMembershipDelete)
-	if err != nil {
-		return err
-	}
+	return s.RemoveProjectMembers(ctx, p, []ProjectMemberRef{{ProjectID: projectID, MemberID: memberID}})
+}
+
+// ProjectMemberRef names one project membership.
+type ProjectMemberRef struct {
+	ProjectID string
+	MemberID  string
+}
+
+// RemoveProjectMembers removes several memberships in one transaction: if
+// one is refused or missing, none is removed. Naming one twice is once.
+func (s *Members) RemoveProjectMembers(ctx context.Context, p Principal, refs []ProjectMemberRef) error {
 	now := s.now()
+	seen := map[ProjectMemberRef]bool{}
 	return s.store.Update(ctx, func(tx Tx) error {
-		if err := tx.DeleteMembership(ctx, m); err != nil {
-			return err
+		for _, r := range refs {
+			if seen[r] {
+				continue
+			}
+			seen[r] = true
+			a, m, err := s.projectMember(ctx, tx, p, r.ProjectID, r.MemberID, PermMembershipDelete)
+			if err != nil {
+				return err
+			}
+			if err := tx.DeleteMembership(ctx, m); err != nil {
+				return err
+			}
+			if err := endUnusedInvitations(ctx, tx, m); err != nil {
+				return err
+			}
+			e := auditEntry(p, now, ActionMembershipDelete, "membership", m.Account.ID, m.AccountEmail)
+			e.OrganizationID, e.ProjectID, e.Detail = a.Project.OrganizationID, r.ProjectID, RoleDisplayName(m.Role)
+			if err := tx.AddAudit(ctx, e); err != nil {
+				return err
+			}
 		}
-		if err := endUnusedInvitations(ctx, tx, m); err != nil {
-			return err
-		}
-		e := auditEntry(p, now, ActionMembershipDelete, "membership", m.Account.ID, m.AccountEmail)
-		e.OrganizationID, e.ProjectID, e.Detail = a.Project.OrganizationID, projectID, RoleDisplayName(m.Role)
-		return tx.AddAudit(ctx, e)
+		return nil
 	})
 }
 

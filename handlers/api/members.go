@@ -178,7 +178,8 @@ func (a *API) BatchCreateMembers(c echo.Context) error {
 	return ok(c, map[string]any{"members": mapItems(made, func(inv domain.Invited) memberJSON { return toMember(inv.Membership) })})
 }
 
-// BatchDeleteMembers is POST /v2/projects/-/members:batchDelete.
+// BatchDeleteMembers is POST /v2/projects/-/members:batchDelete, in one
+// transaction like batchCreate: if one membership is refused, none goes.
 func (a *API) BatchDeleteMembers(c echo.Context) error {
 	var body struct {
 		Names []string `json:"names"`
@@ -189,30 +190,16 @@ func (a *API) BatchDeleteMembers(c echo.Context) error {
 	if len(body.Names) == 0 || len(body.Names) > MaxBatch {
 		return domain.Errorf(domain.EINVALID, "names must hold 1 to %d items.", MaxBatch)
 	}
-	ctx, p := c.Request().Context(), principal(c)
-	type target struct{ project, member string }
-	targets := make([]target, 0, len(body.Names))
+	refs := make([]domain.ProjectMemberRef, 0, len(body.Names))
 	for i, name := range body.Names {
 		parts := strings.Split(name, "/")
 		if len(parts) != 4 || parts[0] != "projects" || parts[2] != "members" {
 			return domain.Errorf(domain.EINVALID, "names[%d] must be projects/{p}/members/{m}.", i)
 		}
-		if _, err := a.members.ProjectMember(ctx, p, parts[1], parts[3]); err != nil {
-			return err
-		}
-		acc, err := a.projects.Access(ctx, p, parts[1])
-		if err != nil {
-			return err
-		}
-		if err := acc.Require(domain.PermMembershipDelete); err != nil {
-			return err
-		}
-		targets = append(targets, target{parts[1], parts[3]})
+		refs = append(refs, domain.ProjectMemberRef{ProjectID: parts[1], MemberID: parts[3]})
 	}
-	for _, t := range targets {
-		if err := a.members.RemoveProjectMember(ctx, p, t.project, t.member); err != nil && domain.ErrorCode(err) != domain.ENOTFOUND {
-			return err
-		}
+	if err := a.members.RemoveProjectMembers(c.Request().Context(), principal(c), refs); err != nil {
+		return err
 	}
 	return ok(c, struct{}{})
 }
