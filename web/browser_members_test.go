@@ -44,22 +44,11 @@ func browserMemConfirm(bp *browserPage, sel string) string {
 	}
 }
 
-// browserMemSecondContext opens a tab in a new incognito context of the same
-// browser: no cookies shared with the first tab.
+// browserMemSecondContext opens a tab in another incognito context of the
+// same browser: no cookies shared with the first tab.
 func browserMemSecondContext(bp *browserPage) *browserPage {
 	bp.t.Helper()
-	incognito, err := bp.page.Browser().Incognito()
-	if err != nil {
-		bp.t.Fatalf("open an incognito context: %v", err)
-	}
-	p, err := incognito.Page(proto.TargetCreateTarget{})
-	if err != nil {
-		bp.t.Fatalf("open a tab in the incognito context: %v", err)
-	}
-	if err := (proto.EmulationSetDeviceMetricsOverride{Width: 1280, Height: 900, DeviceScaleFactor: 1}).Call(p); err != nil {
-		bp.t.Fatalf("set viewport: %v", err)
-	}
-	return &browserPage{t: bp.t, app: bp.app, page: p.Timeout(browserTestBudget)}
+	return browserOpen(bp.t, bp.app)
 }
 
 func browserMemRole(t *testing.T, app *testApp, projectID string, ref domain.AccountRef) domain.Role {

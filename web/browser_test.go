@@ -66,36 +66,82 @@ func browserRequire(t *testing.T) string {
 	return bin
 }
 
-// browserStart launches a fresh headless Chromium for one test and closes it
-// when the test ends.
-func browserStart(t *testing.T) *rod.Browser {
+// TestMain closes the browser the browser tests shared, if any started it.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	sharedBrowser.close()
+	os.Exit(code)
+}
+
+// sharedBrowser is one headless Chromium for every browser test of this
+// package: starting one takes seconds, a fresh incognito context per test
+// (browserContext) takes milliseconds and shares no cookies or storage.
+var sharedBrowser browserProcess
+
+// browserProcess starts Chromium on first use and remembers why it could not.
+type browserProcess struct {
+	once     sync.Once
+	launcher *launcher.Launcher
+	browser  *rod.Browser
+	err      error
+}
+
+func (bp *browserProcess) get(bin string) (*rod.Browser, error) {
+	bp.once.Do(func() {
+		l := launcher.New().Bin(bin).
+			Headless(true).
+			NoSandbox(true).
+			Leakless(false).
+			Set(flags.Flag("disable-gpu")).
+			Set(flags.Flag("disable-background-networking")).
+			Set(flags.Flag("disable-component-update")).
+			Set(flags.Flag("disable-sync")).
+			Set(flags.Flag("no-first-run")).
+			Set(flags.Flag("window-size"), "1280,900")
+		u, err := l.Launch()
+		if err != nil {
+			l.Cleanup()
+			bp.err = fmt.Errorf("launch %s: %w", bin, err)
+			return
+		}
+		b := rod.New().ControlURL(u)
+		if err := b.Connect(); err != nil {
+			l.Kill()
+			l.Cleanup()
+			bp.err = fmt.Errorf("connect to %s: %w", bin, err)
+			return
+		}
+		bp.launcher, bp.browser = l, b
+	})
+	return bp.browser, bp.err
+}
+
+// close ends Chromium and removes its profile directory.
+func (bp *browserProcess) close() {
+	if bp.browser == nil {
+		return
+	}
+	_ = bp.browser.Close()
+	bp.launcher.Kill()
+	bp.launcher.Cleanup()
+}
+
+// browserContext opens a fresh incognito context of the shared browser for
+// one test (no cookies or storage from other tests) and closes it, with its
+// tabs, when the test ends.
+func browserContext(t *testing.T) *rod.Browser {
 	t.Helper()
 	bin := browserRequire(t)
-	l := launcher.New().Bin(bin).
-		Headless(true).
-		NoSandbox(true).
-		Leakless(false).
-		UserDataDir(t.TempDir()).
-		Set(flags.Flag("disable-gpu")).
-		Set(flags.Flag("disable-background-networking")).
-		Set(flags.Flag("disable-component-update")).
-		Set(flags.Flag("disable-sync")).
-		Set(flags.Flag("no-first-run")).
-		Set(flags.Flag("window-size"), "1280,900")
-	u, err := l.Launch()
+	b, err := sharedBrowser.get(bin)
 	if err != nil {
-		t.Fatalf("launch %s: %v", bin, err)
+		t.Fatal(err)
 	}
-	b := rod.New().ControlURL(u)
-	if err := b.Connect(); err != nil {
-		l.Kill()
-		t.Fatalf("connect to %s: %v", bin, err)
+	incognito, err := b.Incognito()
+	if err != nil {
+		t.Fatalf("open an incognito context: %v", err)
 	}
-	t.Cleanup(func() {
-		_ = b.Close()
-		l.Kill()
-	})
-	return b
+	t.Cleanup(func() { _ = incognito.Close() })
+	return incognito
 }
 
 // browserPage is one tab on the test app, with a deadline for the whole test.
@@ -105,10 +151,10 @@ type browserPage struct {
 	page *rod.Page
 }
 
+// browserOpen opens a tab in a fresh incognito context.
 func browserOpen(t *testing.T, app *testApp) *browserPage {
 	t.Helper()
-	b := browserStart(t)
-	p, err := b.Page(proto.TargetCreateTarget{})
+	p, err := browserContext(t).Page(proto.TargetCreateTarget{})
 	if err != nil {
 		t.Fatalf("open tab: %v", err)
 	}
