@@ -106,8 +106,8 @@ func TestOutboxIsSentBySMTP(t *testing.T) {
 	runCtx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
 	sendOutbox(runCtx, store, smtpConfig{Addr: addr, From: "studio@example.com"}, 50*time.Millisecond, logger)
 	cancel()
-	if left, _ := store.UnsentOutbox(ctx, 10); len(left) != 1 {
-		t.Fatalf("%d unsent after a failed send, want 1", len(left))
+	if left, err := store.UnsentOutbox(ctx, 10); err != nil || len(left) != 1 {
+		t.Fatalf("%d unsent after a failed send, want 1 (%v)", len(left), err)
 	}
 
 	f := startFakeSMTP(t)
@@ -118,8 +118,8 @@ func TestOutboxIsSentBySMTP(t *testing.T) {
 	if len(got) != 1 || !strings.Contains(got[0], "To: new@example.com") || !strings.Contains(got[0], link) {
 		t.Fatalf("received %q", got)
 	}
-	if left, _ := store.UnsentOutbox(ctx, 10); len(left) != 0 {
-		t.Fatalf("%d unsent after sending, want 0 (sent twice?)", len(left))
+	if left, err := store.UnsentOutbox(ctx, 10); err != nil || len(left) != 0 {
+		t.Fatalf("%d unsent after sending, want 0 (sent twice?) (%v)", len(left), err)
 	}
 	if strings.Contains(logs.String(), link) {
 		t.Fatal("an invite link reached the logs")

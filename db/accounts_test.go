@@ -59,8 +59,8 @@ func TestSignInFailuresLookAlike(t *testing.T) {
 			t.Errorf("%s: error reveals the password", name)
 		}
 	}
-	if stored, _ := e.store.UserByEmail(e.ctx, "admin@example.com"); !stored.LastSignIn.IsZero() {
-		t.Errorf("failed sign-ins set LastSignIn = %v", stored.LastSignIn)
+	if stored, err := e.store.UserByEmail(e.ctx, "admin@example.com"); err != nil || !stored.LastSignIn.IsZero() {
+		t.Errorf("failed sign-ins set LastSignIn = %v (read error %v)", stored.LastSignIn, err)
 	}
 }
 
@@ -247,7 +247,10 @@ func TestChangePassword(t *testing.T) {
 	if err := e.accounts.ChangePassword(e.ctx, p, adminPassword, next, next, "keep"); err != nil {
 		t.Fatalf("ChangePassword: %v", err)
 	}
-	after, _ := e.store.UserByID(e.ctx, b.admin.ID)
+	after, err := e.store.UserByID(e.ctx, b.admin.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if after.PasswordHash == before.PasswordHash || strings.Contains(after.PasswordHash, next) {
 		t.Error("hash not changed, or the password is stored in clear")
 	}

@@ -58,8 +58,21 @@ func TestBackupUnderWriteLoad(t *testing.T) {
 			}
 		}(w)
 	}
+	// Wait for some acknowledged writes, but not for ever: writers that
+	// fail stop early and would leave this loop spinning.
+	writersDone := make(chan struct{})
+	go func() { wg.Wait(); close(writersDone) }()
+	deadline := time.After(30 * time.Second)
 	for acked.Load() < 200 {
-		time.Sleep(5 * time.Millisecond)
+		select {
+		case <-writersDone:
+			t.Fatalf("the writers stopped after %d acknowledged writes, before 200", acked.Load())
+		case <-deadline:
+			close(stop)
+			<-writersDone
+			t.Fatalf("only %d writes acknowledged after 30 s, want 200 before the backup", acked.Load())
+		case <-time.After(5 * time.Millisecond):
+		}
 	}
 	backup := filepath.Join(dir, "backup.db")
 	before := acked.Load()
@@ -68,7 +81,7 @@ func TestBackupUnderWriteLoad(t *testing.T) {
 	}
 	after := acked.Load()
 	close(stop)
-	wg.Wait()
+	<-writersDone
 	if err := store.Backup(ctx, backup); err == nil {
 		t.Fatal("a second backup overwrote the first")
 	}

@@ -149,8 +149,8 @@ func TestListExpiredKeysAndPurge(t *testing.T) {
 	}
 	far, _, _ := svc.CreateKeyWith(e.ctx, op, proj.ID, osa.ID, domain.KeyOptions{ExpireTime: now.Add(time.Minute)})
 
-	if got, _ := e.store.ListExpiredKeys(e.ctx, b.org.ID, now, 10); len(got) != 0 {
-		t.Fatalf("expired keys before anything expired: %+v", got)
+	if got, err := e.store.ListExpiredKeys(e.ctx, b.org.ID, now, 10); err != nil || len(got) != 0 {
+		t.Fatalf("expired keys before anything expired: %+v, %v", got, err)
 	}
 	e.clock.Advance(3 * time.Minute)
 	// The rotated key is refused now, with the secret it had.

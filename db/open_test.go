@@ -250,8 +250,8 @@ func TestUpdateRollsBack(t *testing.T) {
 	if err != boom {
 		t.Errorf("Update returned %v, want fn's error", err)
 	}
-	if n, _ := e.store.CountUsers(e.ctx); n != 0 {
-		t.Errorf("CountUsers = %d after rollback", n)
+	if n, err := e.store.CountUsers(e.ctx); err != nil || n != 0 {
+		t.Errorf("CountUsers = %d, %v after rollback", n, err)
 	}
 }
 

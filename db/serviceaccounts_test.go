@@ -1084,7 +1084,10 @@ func TestServiceAccountDelete(t *testing.T) {
 	usersBefore := s.count("SELECT count(*) FROM project_members WHERE user_id IS NOT NULL") +
 		s.count("SELECT count(*) FROM organization_members WHERE user_id IS NOT NULL")
 	var keyIDs []string
-	page, _ := s.sas.ListKeys(s.ctx, w.admin, w.alpha.ID, sa.ID, domain.PageRequest{})
+	page, err := s.sas.ListKeys(s.ctx, w.admin, w.alpha.ID, sa.ID, domain.PageRequest{})
+	if err != nil || len(page.Items) == 0 {
+		t.Fatalf("keys before Delete: %+v, %v", page.Items, err)
+	}
 	for _, k := range page.Items {
 		keyIDs = append(keyIDs, k.ID)
 	}
@@ -1125,7 +1128,7 @@ func TestServiceAccountDelete(t *testing.T) {
 	if !strings.Contains(rows[0].detail, "3 keys") || !strings.Contains(rows[0].detail, sa.Email) {
 		t.Errorf("delete audit detail %q does not mention the email and 3 keys", rows[0].detail)
 	}
-	_, err := s.sas.Get(s.ctx, w.admin, w.alpha.ID, sa.ID)
+	_, err = s.sas.Get(s.ctx, w.admin, w.alpha.ID, sa.ID)
 	wantCode(t, "Get after Delete", err, domain.ENOTFOUND)
 	err = s.sas.Delete(s.ctx, w.admin, w.alpha.ID, sa.ID)
 	wantCode(t, "second Delete", err, domain.ENOTFOUND)

@@ -391,8 +391,8 @@ func TestSupportSetLocked(t *testing.T) {
 	if err := m.support.SetLocked(m.ctx, w.staff, mbID(victim), false, supReason); err != nil {
 		t.Fatalf("SetLocked(false): %v", err)
 	}
-	if u, _ := m.store.UserByID(m.ctx, victim.ID); u.Locked {
-		t.Error("user still locked")
+	if u, err := m.store.UserByID(m.ctx, victim.ID); err != nil || u.Locked {
+		t.Errorf("user still locked (or unreadable: %v)", err)
 	}
 	if _, err := m.accounts.SignIn(m.ctx, "victim@example.com", pw, "192.0.2.60"); err != nil {
 		t.Errorf("SignIn after unlocking: %v", err)

@@ -251,7 +251,7 @@ func TestAPIPermissionTable(t *testing.T) {
 	if tenantNow, err := app.store.ServiceAccountByID(ctx, tenant.ID); err != nil || tenantNow.EnableBasicAuth || tenantNow.DisplayName != "Tenant" {
 		t.Fatalf("T changed: %+v %v", tenantNow, err)
 	}
-	if n, _ := app.store.CountKeys(ctx, tenant.ID); n != 0 {
+	if n := app.keyCount(tenant.ID); n != 0 {
 		t.Fatalf("T has %d keys", n)
 	}
 }

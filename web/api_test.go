@@ -1553,10 +1553,10 @@ func apiServiceAccountFlow(t *testing.T, scheme string) {
 	apiDecodeError(t, e.call(http.MethodGet, sa, auth, nil), http.StatusNotFound)
 	apiDecodeError(t, e.call(http.MethodGet, keys, auth, nil), http.StatusNotFound)
 	apiDecodeError(t, e.call(http.MethodDelete, sa, auth, nil), http.StatusNotFound)
-	if n, _ := app.store.CountKeys(context.Background(), saID); n != 0 {
+	if n := app.keyCount(saID); n != 0 {
 		t.Fatalf("%d keys left", n)
 	}
-	if ms, _ := app.store.AccountMemberships(context.Background(), domain.AccountRef{Type: domain.AccountServiceAccount, ID: saID}, 10); len(ms) != 0 {
+	if ms := app.memberships(domain.AccountRef{Type: domain.AccountServiceAccount, ID: saID}); len(ms) != 0 {
 		t.Fatalf("%d memberships left", len(ms))
 	}
 }

@@ -212,6 +212,49 @@ func (a *testApp) addOrg(name, adminEmail string) (domain.Organization, domain.U
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
+// The readers below fail the test when the read fails, so that a check after
+// them ("no keys left", "not locked") cannot pass on a zero value.
+
+// keyCount is how many keys the service account has.
+func (a *testApp) keyCount(saID string) int {
+	a.t.Helper()
+	n, err := a.store.CountKeys(context.Background(), saID)
+	if err != nil {
+		a.t.Fatalf("count keys of %s: %v", saID, err)
+	}
+	return n
+}
+
+// memberships lists the account's memberships, up to 100.
+func (a *testApp) memberships(ref domain.AccountRef) []domain.Membership {
+	a.t.Helper()
+	ms, err := a.store.AccountMemberships(context.Background(), ref, 100)
+	if err != nil {
+		a.t.Fatalf("memberships of %v: %v", ref, err)
+	}
+	return ms
+}
+
+// storedServiceAccount reads the service account from the database.
+func (a *testApp) storedServiceAccount(id string) domain.ServiceAccount {
+	a.t.Helper()
+	sa, err := a.store.ServiceAccountByID(context.Background(), id)
+	if err != nil {
+		a.t.Fatalf("service account %s: %v", id, err)
+	}
+	return sa
+}
+
+// storedUser reads the user from the database.
+func (a *testApp) storedUser(id int64) domain.User {
+	a.t.Helper()
+	u, err := a.store.UserByID(context.Background(), id)
+	if err != nil {
+		a.t.Fatalf("user %d: %v", id, err)
+	}
+	return u
+}
+
 // client is a browser-like client: it keeps cookies and the CSRF token,
 // and does not follow redirects so tests see them.
 type client struct {

@@ -1,7 +1,6 @@
 package web_test
 
 import (
-	"context"
 	"regexp"
 	"strings"
 	"testing"
@@ -68,7 +67,7 @@ func TestBrowserSupportConsole(t *testing.T) {
 	if got := bp.value("[data-testid=lock-form] textarea[name=reason]"); got != "abc" {
 		bp.fatal("reason after the refusal = %q, want abc", got)
 	}
-	if u, _ := w.app.store.UserByID(context.Background(), w.user.ID); u.Locked {
+	if u := w.app.storedUser(w.user.ID); u.Locked {
 		t.Fatal("locked with a too short reason")
 	}
 
@@ -77,7 +76,7 @@ func TestBrowserSupportConsole(t *testing.T) {
 	bp.waitFlash("is locked")
 	bp.waitPath(`^/support/accounts/` + itoa(w.user.ID) + `$`)
 	bp.waitText("[data-testid=account-locked]", "Locked")
-	if u, _ := w.app.store.UserByID(context.Background(), w.user.ID); !u.Locked {
+	if u := w.app.storedUser(w.user.ID); !u.Locked {
 		t.Fatal("user not locked in the database")
 	}
 	bp.screenshot("support-account-user")

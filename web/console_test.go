@@ -169,7 +169,10 @@ func TestCSRFRefusesUnsafeRequestsWithoutToken(t *testing.T) {
 	if r := anon.post("/signin", url.Values{"email": {adminEmail}, "password": {adminPassword}, "_csrf": {"x"}}); r.status != http.StatusForbidden {
 		t.Errorf("sign-in without token: status %d", r.status)
 	}
-	list, _ := app.store.ListProjects(context.Background(), domain.ProjectFilter{Query: "Sneaky"}, domain.Cursor{}, 10)
+	list, err := app.store.ListProjects(context.Background(), domain.ProjectFilter{Query: "Sneaky"}, domain.Cursor{}, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(list) != 0 || len(app.auditActions(app.org.ID)) != before {
 		t.Fatal("a refused request changed something")
 	}

@@ -445,8 +445,8 @@ func (w *hygWorld) state() map[string]string {
 		case err != nil:
 			w.app.t.Fatal(err)
 		default:
-			ms, _ := w.app.store.AccountMemberships(ctx, sa.Ref(), 100)
-			n, _ := w.app.store.CountKeys(ctx, sa.ID)
+			ms := w.app.memberships(sa.Ref())
+			n := w.app.keyCount(sa.ID)
 			out["sa "+name] = "basic=" + itoa(int64(hygBool(got.EnableBasicAuth))) + " disabled=" + itoa(int64(hygBool(got.Disabled()))) +
 				" memberships=" + itoa(int64(len(ms))) + " keys=" + itoa(int64(n))
 		}

@@ -375,8 +375,8 @@ func TestInviteAcceptFlow(t *testing.T) {
 			t.Fatal("the password is written back into the form")
 		}
 	}
-	if u, _ := app.memUser("dana@example.com"); !u.Pending() {
-		t.Fatal("an invalid form accepted the invitation")
+	if u, found := app.memUser("dana@example.com"); !found || !u.Pending() {
+		t.Fatalf("an invalid form accepted the invitation (user found: %v)", found)
 	}
 
 	r := c.post(link, url.Values{"name": {" Dana Scully "}, "password": {"a long enough password"}, "confirm": {"a long enough password"}})
@@ -436,8 +436,8 @@ func TestInviteLinksExpireAndUnknownLinks(t *testing.T) {
 	if r.status != http.StatusNotFound {
 		t.Fatalf("accept an expired link: status %d", r.status)
 	}
-	if u, _ := app.memUser("late@example.com"); !u.Pending() {
-		t.Fatal("an expired link set a password")
+	if u, found := app.memUser("late@example.com"); !found || !u.Pending() {
+		t.Fatalf("an expired link set a password (user found: %v)", found)
 	}
 	for _, bad := range []string{"/invite/" + strings.Repeat("ab", 32), "/invite/short", "/invite/" + strings.Repeat("z", 64)} {
 		r := visitor.get(bad)

@@ -117,18 +117,32 @@ func TestNoSecretLeaks(t *testing.T) {
 	}
 
 	// The database files, after a checkpoint so the WAL's content is in the main file too.
-	dbFiles, _ := filepath.Glob(app.dbPath + "*")
+	// Every read here fails the test: a file or log that cannot be read
+	// would otherwise count as one without secrets.
 	raw, err := sql.Open("sqlite", "file:"+app.dbPath)
-	if err == nil {
-		raw.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
-		raw.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+		t.Fatalf("checkpoint: %v", err)
+	}
+	raw.Close()
+	dbFiles, err := filepath.Glob(app.dbPath + "*")
+	if err != nil || len(dbFiles) == 0 {
+		t.Fatalf("database files at %s: %v %v", app.dbPath, dbFiles, err)
 	}
 	var stored []string
 	for _, f := range dbFiles {
-		b, _ := os.ReadFile(f)
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
 		stored = append(stored, string(b))
 	}
-	entries, _ := app.store.ListAudit(ctx, domain.AuditFilter{}, 0, 10_000)
+	entries, err := app.store.ListAudit(ctx, domain.AuditFilter{}, 0, 10_000)
+	if err != nil || len(entries) == 0 {
+		t.Fatalf("audit log: %d entries, %v", len(entries), err)
+	}
 	var audit []string
 	for _, e := range entries {
 		audit = append(audit, strings.Join([]string{e.ActorEmail, e.Action, e.TargetID, e.TargetName, e.Detail, e.Reason}, "|"))

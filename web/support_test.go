@@ -404,7 +404,7 @@ func TestSupportActionsNeedAReason(t *testing.T) {
 	if after != before {
 		t.Fatalf("a refused action changed something: before %+v, after %+v", before, after)
 	}
-	if u, _ := w.app.store.UserByID(ctx, w.user.ID); !u.Locked {
+	if u := w.app.storedUser(w.user.ID); !u.Locked {
 		t.Fatal("unlocked without a reason")
 	}
 }
@@ -631,7 +631,7 @@ func TestSupportStaffCannotLockThemselves(t *testing.T) {
 	if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.doc.Find("[data-testid=form-error]").Text(), "cannot lock yourself") {
 		t.Fatalf("self lock: status %d, message %q", r.status, r.doc.Find("[data-testid=form-error]").Text())
 	}
-	if u, _ := w.app.store.UserByID(context.Background(), admin.ID); u.Locked {
+	if u := w.app.storedUser(admin.ID); u.Locked {
 		t.Fatal("staff locked themselves")
 	}
 	if after := w.state(); after != before {
