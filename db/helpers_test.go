@@ -111,20 +111,10 @@ func (e *env) bootstrap() bootstrapped {
 	}
 	var inv domain.Project
 	var found int
-	for tok := ""; ; {
-		page, err := e.projects.ListProjects(e.ctx, domain.UserPrincipal(res.Admin, "test"), res.Organization.ID, "",
-			domain.PageRequest{Size: 1000, Token: tok})
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		for _, p := range page.Items {
-			if p.Inventory {
-				inv = p
-				found++
-			}
-		}
-		if tok = page.NextPageToken; tok == "" {
-			break
+	for _, p := range e.allProjects(domain.UserPrincipal(res.Admin, "test"), res.Organization.ID, "", 1000) {
+		if p.Inventory {
+			inv = p
+			found++
 		}
 	}
 	if found != 1 {
@@ -193,31 +183,37 @@ func (e *env) createProject(p domain.Principal, orgID, name string) domain.Proje
 	return proj
 }
 
-// allProjects pages through ListProjects with the given page size.
-func (e *env) allProjects(p domain.Principal, orgID, query string, size int) []domain.Project {
-	e.t.Helper()
-	var out []domain.Project
+// allPages reads a keyset-paged list to its end, asking list for pages of
+// size, and checks the paging contract on the way: no page longer than size,
+// only full pages before a next token, an end within 1,000 pages.
+func allPages[T any](t testing.TB, what string, size int, list func(domain.PageRequest) (domain.Page[T], error)) []T {
+	t.Helper()
+	var out []T
 	tok := ""
 	for pages := 0; ; pages++ {
 		if pages > 1000 {
-			e.t.Fatal("pagination does not end")
+			t.Fatalf("%s: pagination does not end", what)
 		}
-		page, err := e.projects.ListProjects(e.ctx, p, orgID, query, domain.PageRequest{Size: size, Token: tok})
+		page, err := list(domain.PageRequest{Size: size, Token: tok})
 		if err != nil {
-			e.t.Fatalf("ListProjects(org %q, query %q): %v", orgID, query, err)
+			t.Fatalf("%s, page %d: %v", what, pages+1, err)
 		}
-		if len(page.Items) > size {
-			e.t.Fatalf("page of %d items, size %d", len(page.Items), size)
+		if len(page.Items) > size || (page.NextPageToken != "" && len(page.Items) != size) {
+			t.Fatalf("%s: page of %d items, size %d, next token %q", what, len(page.Items), size, page.NextPageToken)
 		}
 		out = append(out, page.Items...)
-		if page.NextPageToken == "" {
+		if tok = page.NextPageToken; tok == "" {
 			return out
 		}
-		if len(page.Items) != size {
-			e.t.Fatalf("a page of %d items (size %d) is not the last but has a next token", len(page.Items), size)
-		}
-		tok = page.NextPageToken
 	}
+}
+
+// allProjects pages through ListProjects with the given page size.
+func (e *env) allProjects(p domain.Principal, orgID, query string, size int) []domain.Project {
+	e.t.Helper()
+	return allPages(e.t, fmt.Sprintf("ListProjects(org %q, query %q)", orgID, query), size, func(r domain.PageRequest) (domain.Page[domain.Project], error) {
+		return e.projects.ListProjects(e.ctx, p, orgID, query, r)
+	})
 }
 
 func projectNames(ps []domain.Project) []string {

@@ -266,28 +266,10 @@ func mbToken(t *testing.T, link string) string {
 // mbAllMembers pages through ListProject with the given page size.
 func (m *mbEnv) mbAllMembers(p domain.Principal, projectID, query string, size int) []domain.Membership {
 	m.t.Helper()
-	var out []domain.Membership
-	tok := ""
-	for pages := 0; ; pages++ {
-		if pages > 100 {
-			m.t.Fatal("pagination does not end")
-		}
-		_, page, err := m.members.ListProject(m.ctx, p, projectID, query, domain.PageRequest{Size: size, Token: tok})
-		if err != nil {
-			m.t.Fatalf("ListProject(%q): %v", query, err)
-		}
-		if len(page.Items) > size {
-			m.t.Fatalf("page of %d items, size %d", len(page.Items), size)
-		}
-		out = append(out, page.Items...)
-		if page.NextPageToken == "" {
-			return out
-		}
-		if len(page.Items) != size {
-			m.t.Fatalf("a page of %d items (size %d) has a next token", len(page.Items), size)
-		}
-		tok = page.NextPageToken
-	}
+	return allPages(m.t, fmt.Sprintf("ListProject(%q)", query), size, func(r domain.PageRequest) (domain.Page[domain.Membership], error) {
+		_, page, err := m.members.ListProject(m.ctx, p, projectID, query, r)
+		return page, err
+	})
 }
 
 func TestInviteExistingUserIsAccepted(t *testing.T) {

@@ -313,18 +313,9 @@ func TestListOrganizationsPagination(t *testing.T) {
 	if err := e.store.Update(e.ctx, func(tx domain.Tx) error { return tx.CreateOrganization(e.ctx, hidden) }); err != nil {
 		t.Fatal(err)
 	}
-	var got []domain.Organization
-	tok := ""
-	for {
-		page, err := e.projects.ListOrganizations(e.ctx, b.principal, domain.PageRequest{Size: 2, Token: tok})
-		if err != nil {
-			t.Fatal(err)
-		}
-		got = append(got, page.Items...)
-		if tok = page.NextPageToken; tok == "" {
-			break
-		}
-	}
+	got := allPages(t, "ListOrganizations", 2, func(r domain.PageRequest) (domain.Page[domain.Organization], error) {
+		return e.projects.ListOrganizations(e.ctx, b.principal, r)
+	})
 	if len(got) != 6 {
 		t.Fatalf("ListOrganizations gave %d, want 6: %+v", len(got), got)
 	}
@@ -749,18 +740,9 @@ func TestAuditLogPagination(t *testing.T) {
 		t.Errorf("newest entry = %+v, want the creation of P4", full.Items[0])
 	}
 	for _, size := range []int{1, 2, 3, 8, 9} {
-		var got []domain.AuditEntry
-		tok := ""
-		for pages := 0; pages < 20; pages++ {
-			page, err := e.audit.ListOrganization(e.ctx, b.principal, b.org.ID, domain.AuditFilter{}, domain.PageRequest{Size: size, Token: tok})
-			if err != nil {
-				t.Fatal(err)
-			}
-			got = append(got, page.Items...)
-			if tok = page.NextPageToken; tok == "" {
-				break
-			}
-		}
+		got := allPages(t, "ListOrganization audit", size, func(r domain.PageRequest) (domain.Page[domain.AuditEntry], error) {
+			return e.audit.ListOrganization(e.ctx, b.principal, b.org.ID, domain.AuditFilter{}, r)
+		})
 		if len(got) != len(full.Items) {
 			t.Errorf("size %d: %d entries, want %d", size, len(got), len(full.Items))
 			continue

@@ -222,28 +222,10 @@ func saActions(rows []saAuditRow) []string {
 // allSAs pages through List with the given page size.
 func (s *saEnv) allSAs(p domain.Principal, projectID, query string, size int) []domain.ServiceAccount {
 	s.t.Helper()
-	var out []domain.ServiceAccount
-	tok := ""
-	for pages := 0; ; pages++ {
-		if pages > 100 {
-			s.t.Fatal("pagination does not end")
-		}
-		_, page, err := s.sas.List(s.ctx, p, projectID, query, domain.PageRequest{Size: size, Token: tok})
-		if err != nil {
-			s.t.Fatalf("List(%q): %v", query, err)
-		}
-		if len(page.Items) > size {
-			s.t.Fatalf("page of %d items, size %d", len(page.Items), size)
-		}
-		out = append(out, page.Items...)
-		if page.NextPageToken == "" {
-			return out
-		}
-		if len(page.Items) != size {
-			s.t.Fatalf("a page of %d items (size %d) has a next token", len(page.Items), size)
-		}
-		tok = page.NextPageToken
-	}
+	return allPages(s.t, fmt.Sprintf("List(%q)", query), size, func(r domain.PageRequest) (domain.Page[domain.ServiceAccount], error) {
+		_, page, err := s.sas.List(s.ctx, p, projectID, query, r)
+		return page, err
+	})
 }
 
 func wantField(t *testing.T, what string, err error, field string) {
@@ -826,17 +808,9 @@ func TestServiceAccountKeys(t *testing.T) {
 		t.Errorf("refused CreateKey wrote %d audit entries", n-auditBefore)
 	}
 	// Every key lists once, in pages, and opens to its own secret.
-	var listed []domain.Key
-	for tok := ""; ; {
-		page, err := s.sas.ListKeys(s.ctx, w.user, w.alpha.ID, sa.ID, domain.PageRequest{Size: 3, Token: tok})
-		if err != nil {
-			t.Fatal(err)
-		}
-		listed = append(listed, page.Items...)
-		if tok = page.NextPageToken; tok == "" {
-			break
-		}
-	}
+	listed := allPages(t, "ListKeys", 3, func(r domain.PageRequest) (domain.Page[domain.Key], error) {
+		return s.sas.ListKeys(s.ctx, w.user, w.alpha.ID, sa.ID, r)
+	})
 	if len(listed) != 10 {
 		t.Errorf("ListKeys paged by 3 gave %d keys, want 10", len(listed))
 	}

@@ -498,24 +498,9 @@ func TestSupportAudit(t *testing.T) {
 
 	all := func(f domain.AuditFilter, size int) []domain.AuditEntry {
 		t.Helper()
-		var out []domain.AuditEntry
-		tok := ""
-		for pages := 0; ; pages++ {
-			if pages > 200 {
-				t.Fatal("pagination does not end")
-			}
-			page, err := m.support.Audit(m.ctx, w.staff, f, domain.PageRequest{Size: size, Token: tok})
-			if err != nil {
-				t.Fatalf("Audit(%+v): %v", f, err)
-			}
-			if len(page.Items) > size || (page.NextPageToken != "" && len(page.Items) != size) {
-				t.Fatalf("page of %d items, size %d, next %q", len(page.Items), size, page.NextPageToken)
-			}
-			out = append(out, page.Items...)
-			if tok = page.NextPageToken; tok == "" {
-				return out
-			}
-		}
+		return allPages(t, fmt.Sprintf("Audit(%+v)", f), size, func(r domain.PageRequest) (domain.Page[domain.AuditEntry], error) {
+			return m.support.Audit(m.ctx, w.staff, f, r)
+		})
 	}
 	total := m.count("SELECT count(*) FROM audit_log")
 	for _, size := range []int{1, 3, 1000} {
