@@ -3,9 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -19,6 +16,7 @@ import (
 
 	"studio/db"
 	"studio/domain"
+	"studio/internal/jwtbearer"
 )
 
 // startServer runs the real server on a free loopback port until the test ends.
@@ -49,21 +47,6 @@ func startServer(t *testing.T, dbPath string) string {
 	return ""
 }
 
-func signJWT(t *testing.T, keyID, secret string, claims map[string]any) string {
-	t.Helper()
-	seg := func(v any) string {
-		b, err := json.Marshal(v)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return base64.RawURLEncoding.EncodeToString(b)
-	}
-	signing := seg(map[string]string{"alg": "HS256", "kid": keyID, "typ": "JWT"}) + "." + seg(claims)
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write([]byte(signing))
-	return signing + "." + base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
-}
-
 // TestServiceAccountCommandWhileServing creates an account from the command
 // line beside a running server, then uses the printed credentials file
 // against that server: token exchange, then a Bearer call.
@@ -88,9 +71,8 @@ func TestServiceAccountCommandWhileServing(t *testing.T) {
 	if c.Algorithm != "HS256" || c.TokenEndpoint != base+"/oauth2/token" || len(c.Secret) != 32 || !strings.Contains(c.Email, ".serviceaccount.d21s.com") {
 		t.Fatalf("credentials = %+v", c)
 	}
-	now := time.Now().Unix()
-	assertion := signJWT(t, c.KeyID, c.Secret, map[string]any{"iss": c.Email, "aud": c.TokenEndpoint, "iat": now, "exp": now + 3600})
-	resp, err := http.PostForm(c.TokenEndpoint, url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:jwt-bearer"}, "assertion": {assertion}})
+	assertion := jwtbearer.Assertion(c.KeyID, c.Secret, c.Email, c.TokenEndpoint, time.Now())
+	resp, err := http.PostForm(c.TokenEndpoint, url.Values{"grant_type": {jwtbearer.GrantType}, "assertion": {assertion}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,6 +28,7 @@ import (
 
 	"studio/db"
 	"studio/domain"
+	"studio/internal/jwtbearer"
 )
 
 // Figures of the crash test, tuned so the whole test (build included, with a
@@ -448,9 +449,8 @@ func (c *crashAPI) send(req *http.Request, out any) (int, error) {
 
 // exchange gets an access token with the JWT-bearer grant.
 func (c *crashAPI) exchange(t *testing.T, cr credentials) (string, error) {
-	now := time.Now().Unix()
-	assertion := signJWT(t, cr.KeyID, cr.Secret, map[string]any{"iss": cr.Email, "aud": cr.TokenEndpoint, "iat": now, "exp": now + 3600})
-	form := url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:jwt-bearer"}, "assertion": {assertion}}
+	assertion := jwtbearer.Assertion(cr.KeyID, cr.Secret, cr.Email, cr.TokenEndpoint, time.Now())
+	form := url.Values{"grant_type": {jwtbearer.GrantType}, "assertion": {assertion}}
 	req, err := http.NewRequest(http.MethodPost, c.base+"/oauth2/token", strings.NewReader(form.Encode()))
 	if err != nil {
 		return "", err

@@ -21,8 +21,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -47,6 +45,9 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"studio/domain"
+	"studio/internal/jwtbearer"
 
 	"github.com/labstack/echo/v4"
 )
@@ -613,22 +614,9 @@ func (s *setup) prepare() error {
 	return nil
 }
 
-// assertion signs a JWT-bearer assertion (HS256, keyed with the secret's bytes).
-func (s *setup) assertion() string {
-	now := time.Now().Unix()
-	seg := func(v any) string {
-		raw, _ := json.Marshal(v)
-		return base64.RawURLEncoding.EncodeToString(raw)
-	}
-	signing := seg(map[string]string{"alg": "HS256", "typ": "JWT", "kid": s.keyID}) + "." +
-		seg(map[string]any{"iss": s.email, "aud": s.base + "/oauth2/token", "iat": now, "exp": now + 3600})
-	mac := hmac.New(sha256.New, []byte(s.secret))
-	mac.Write([]byte(signing))
-	return signing + "." + base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
-}
-
 func (s *setup) tokenForm() string {
-	return url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:jwt-bearer"}, "assertion": {s.assertion()}}.Encode()
+	assertion := jwtbearer.Assertion(s.keyID, s.secret, s.email, s.base+"/oauth2/token", time.Now())
+	return url.Values{"grant_type": {jwtbearer.GrantType}, "assertion": {assertion}}.Encode()
 }
 
 func (s *setup) exchange() (string, error) {
@@ -721,12 +709,6 @@ func (s *setup) signIn() error {
 	return nil
 }
 
-// encodeCursor makes a page token in the server's format:
-// base64url("c1:" + quoted sort key + " " + quoted id).
-func encodeCursor(key, id string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte("c1:" + strconv.Quote(key) + " " + strconv.Quote(id)))
-}
-
 type saList struct {
 	ServiceAccounts []struct {
 		Name        string `json:"name"`
@@ -763,7 +745,7 @@ func (s *setup) findDeepAccountPage() error {
 	name := func(i int) string { return fmt.Sprintf("account %07d", i) }
 	// at returns the account at position i of the seeded naming, if any.
 	at := func(i int) (id string, ok bool, err error) {
-		l, err := s.listAccounts(encodeCursor(name(i), ""), 1)
+		l, err := s.listAccounts(domain.EncodeCursor(domain.Cursor{Key: name(i)}), 1)
 		if err != nil || len(l.ServiceAccounts) == 0 {
 			return "", false, err
 		}
@@ -811,7 +793,7 @@ func (s *setup) findDeepAccountPage() error {
 		if err != nil {
 			return err
 		}
-		s.saDeepToken = encodeCursor(name(d-1), prevID)
+		s.saDeepToken = domain.EncodeCursor(domain.Cursor{Key: name(d - 1), ID: prevID})
 		s.accountID, _, err = at(d)
 		logf("project %s: %d seeded accounts; deep page starts at %q (position %d)", s.projectID, hi, name(d), d)
 		return err

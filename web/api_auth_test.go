@@ -6,12 +6,8 @@ package web_test
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"crypto/sha512"
 	"encoding/base64"
 	"encoding/json"
-	"hash"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -20,34 +16,19 @@ import (
 	"time"
 
 	"studio/domain"
+	"studio/internal/jwtbearer"
 )
 
-const apiJWTBearer = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+const apiJWTBearer = jwtbearer.GrantType
 
 // apiJWT encodes and signs a JWT: HS256 or HS512 with key, or no signature for "none".
 func apiJWT(t testing.TB, header, claims map[string]any, key []byte) string {
 	t.Helper()
-	h, err := json.Marshal(header)
+	tok, err := jwtbearer.SignJSON(header, claims, key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := json.Marshal(claims)
-	if err != nil {
-		t.Fatal(err)
-	}
-	signing := base64.RawURLEncoding.EncodeToString(h) + "." + base64.RawURLEncoding.EncodeToString(c)
-	var newHash func() hash.Hash
-	switch header["alg"] {
-	case "HS256":
-		newHash = sha256.New
-	case "HS512":
-		newHash = sha512.New
-	default:
-		return signing + "."
-	}
-	mac := hmac.New(newHash, key)
-	mac.Write([]byte(signing))
-	return signing + "." + base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+	return tok
 }
 
 // apiClaims are the parts of an assertion a test may change.

@@ -2,8 +2,6 @@ package web_test
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"io"
@@ -16,6 +14,7 @@ import (
 	"testing"
 
 	"studio/domain"
+	"studio/internal/jwtbearer"
 
 	"github.com/labstack/echo/v4"
 )
@@ -100,17 +99,8 @@ func benchGet(b *testing.B, client *http.Client, url, auth string) []byte {
 }
 
 func benchToken(b *testing.B, client *http.Client, app *testApp, keyID, secret, email string) string {
-	now := app.clock.Now().Unix()
-	seg := func(v any) string {
-		raw, _ := json.Marshal(v)
-		return base64.RawURLEncoding.EncodeToString(raw)
-	}
-	signing := seg(map[string]string{"alg": "HS256", "kid": keyID}) + "." +
-		seg(map[string]any{"iss": email, "aud": "http://studio.test/oauth2/token", "iat": now, "exp": now + 3600})
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write([]byte(signing))
-	form := url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:jwt-bearer"},
-		"assertion": {signing + "." + base64.RawURLEncoding.EncodeToString(mac.Sum(nil))}}
+	form := url.Values{"grant_type": {jwtbearer.GrantType},
+		"assertion": {jwtbearer.Assertion(keyID, secret, email, "http://studio.test/oauth2/token", app.clock.Now())}}
 	resp, err := client.Post(app.srv.URL+"/oauth2/token", "application/x-www-form-urlencoded", strings.NewReader(form.Encode()))
 	if err != nil {
 		b.Fatal(err)

@@ -12,9 +12,7 @@ package web_test
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"io"
@@ -25,6 +23,7 @@ import (
 	"time"
 
 	"studio/domain"
+	"studio/internal/jwtbearer"
 )
 
 // fuzzValidHeader reports whether v may be sent as a header value (as
@@ -153,10 +152,7 @@ func (x *fuzzAPI) fuzzAssertion(header string, claims []byte) string {
 	if header == "" {
 		header = `{"alg":"HS256","kid":"` + x.keyID + `","typ":"JWT"}`
 	}
-	signing := base64.RawURLEncoding.EncodeToString([]byte(header)) + "." + base64.RawURLEncoding.EncodeToString(claims)
-	mac := hmac.New(sha256.New, []byte(x.secret))
-	mac.Write([]byte(signing))
-	return signing + "." + base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+	return jwtbearer.Sign("HS256", []byte(header), claims, []byte(x.secret))
 }
 
 // Modes of FuzzAPIRequest: the low 3 bits choose the credentials, the next
@@ -274,7 +270,7 @@ func FuzzAPIRequest(f *testing.F) {
 			header = "Basic " + base64.StdEncoding.EncodeToString([]byte(x.keyID+":"+auth))
 		case fuzzAuthExchange:
 			method, target, contentType = http.MethodPost, x.app.srv.URL+"/oauth2/token", "application/x-www-form-urlencoded"
-			body = []byte(url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:jwt-bearer"},
+			body = []byte(url.Values{"grant_type": {jwtbearer.GrantType},
 				"assertion": {x.fuzzAssertion(auth, body)}}.Encode())
 		default:
 			header = x.basic

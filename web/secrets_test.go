@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"studio/domain"
+	"studio/internal/jwtbearer"
 )
 
 // TestNoSecretLeaks runs a scenario that makes every kind of secret: key
@@ -72,10 +73,8 @@ func TestNoSecretLeaks(t *testing.T) {
 	secrets["wrong key secret"] = "0123456789abcdef0123456789abcdef"
 
 	// A token exchange.
-	now := app.clock.Now().Unix()
-	assertion := apiJWT(t, map[string]any{"alg": "HS256", "kid": keyID}, map[string]any{"iss": sa.Email,
-		"aud": "http://studio.test/oauth2/token", "iat": now, "exp": now + 3600}, []byte(secret))
-	resp, err := http.PostForm(app.srv.URL+"/oauth2/token", url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:jwt-bearer"}, "assertion": {assertion}})
+	assertion := jwtbearer.Assertion(keyID, secret, sa.Email, "http://studio.test/oauth2/token", app.clock.Now())
+	resp, err := http.PostForm(app.srv.URL+"/oauth2/token", url.Values{"grant_type": {jwtbearer.GrantType}, "assertion": {assertion}})
 	if err != nil {
 		t.Fatal(err)
 	}
