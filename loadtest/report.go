@@ -229,3 +229,18 @@ func writeComparison(w io.Writer, r, prev *report) {
 	}
 	fmt.Fprintln(w)
 }
+
+// writeReport prints the Markdown table to w and, with --json, saves the
+// results for a later --compare or --render.
+func writeReport(w io.Writer, jsonOut string, rep *report, prev *report) error {
+	writeMarkdown(w, rep, prev)
+	if jsonOut == "" {
+		return nil
+	}
+	raw, _ := json.MarshalIndent(rep, "", "  ")
+	if err := os.WriteFile(jsonOut, append(raw, '\n'), 0o644); err != nil {
+		return err
+	}
+	logf("results written to %s", jsonOut)
+	return nil
+}
