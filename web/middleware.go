@@ -74,7 +74,7 @@ func csrf(secure bool) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			token := ""
-			if ck, err := c.Cookie(csrfCookie); err == nil && len(ck.Value) == 64 {
+			if ck, err := c.Cookie(csrfCookie); err == nil && len(ck.Value) == 64 && isHex(ck.Value) {
 				token = ck.Value
 			}
 			switch c.Request().Method {
@@ -85,8 +85,7 @@ func csrf(secure bool) echo.MiddlewareFunc {
 				if sent == "" {
 					sent = c.FormValue("_csrf")
 				}
-				if site == "cross-site" || site == "same-site" || token == "" ||
-					subtle.ConstantTimeCompare([]byte(sent), []byte(token)) != 1 {
+				if site == "cross-site" || site == "same-site" || token == "" || !csrfMatches(sent, token) {
 					return domain.Errorf(domain.EFORBIDDEN,
 						"This form has expired or came from another site. Reload the page and try again.")
 				}
@@ -96,10 +95,56 @@ func csrf(secure bool) echo.MiddlewareFunc {
 				c.SetCookie(&http.Cookie{Name: csrfCookie, Value: token, Path: "/", HttpOnly: true,
 					Secure: secure, SameSite: http.SameSiteLaxMode, MaxAge: 7 * 24 * 3600})
 			}
-			c.Set(handlers.CSRFKey, token)
+			c.Set(handlers.CSRFKey, maskCSRF(token))
 			return next(c)
 		}
 	}
+}
+
+// maskCSRF is the token as pages carry it: a fresh random pad, then the
+// token XOR the pad, in hex. Every response shows other bytes for the same
+// token, so a compressed page cannot leak it through its length (BREACH)
+// however much of the page an attacker chooses.
+func maskCSRF(token string) string {
+	raw, err := hex.DecodeString(token)
+	if err != nil {
+		panic("csrf: the cookie token is not hex: " + err.Error()) // csrf only keeps hex cookies
+	}
+	pad := make([]byte, len(raw))
+	if _, err := rand.Read(pad); err != nil {
+		panic("crypto/rand failed: " + err.Error())
+	}
+	masked := make([]byte, len(raw))
+	for i := range raw {
+		masked[i] = raw[i] ^ pad[i]
+	}
+	return hex.EncodeToString(pad) + hex.EncodeToString(masked)
+}
+
+// csrfMatches reports, in constant time, whether sent is the cookie's token
+// in a page's masked form (maskCSRF) or as it is.
+func csrfMatches(sent, token string) bool {
+	want, err := hex.DecodeString(token)
+	if err != nil || len(want) == 0 {
+		return false
+	}
+	got, err := hex.DecodeString(sent)
+	if err != nil {
+		return false
+	}
+	if len(got) == 2*len(want) {
+		pad, masked := got[:len(want)], got[len(want):]
+		for i := range masked {
+			masked[i] ^= pad[i]
+		}
+		got = masked
+	}
+	return subtle.ConstantTimeCompare(got, want) == 1
+}
+
+func isHex(s string) bool {
+	_, err := hex.DecodeString(s)
+	return err == nil
 }
 
 func randomHex(n int) string {
