@@ -18,7 +18,7 @@ func TestImportDirection(t *testing.T) {
 		"studio/web":          {"studio/handlers", "studio/handlers/api", "studio/static", "studio/domain"},
 		"studio/handlers":     {"studio/views", "studio/domain"},
 		"studio/handlers/api": {"studio/domain"},
-		"studio/views":        {"studio/domain"},
+		"studio/views":        {"studio/domain", "studio/static"},
 		"studio/db":           {"studio/domain"},
 		"studio/domain":       {},
 		"studio/static":       {},

@@ -2,9 +2,12 @@
 package web
 
 import (
+	"bytes"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"studio/handlers"
 	"studio/handlers/api"
@@ -41,6 +44,7 @@ func New(cfg Config, h *handlers.Handlers, a *api.API) *echo.Echo {
 
 	e.Use(requestLog(cfg.Logger))
 	e.Use(middleware.Recover())
+	e.Use(compress)
 	e.Use(securityHeaders)
 	e.Use(middleware.BodyLimit(MaxConsoleBody))
 
@@ -52,11 +56,42 @@ func isAPIPath(path string) bool {
 	return path == "/v2" || strings.HasPrefix(path, "/v2/") || path == "/oauth2/token"
 }
 
+// staticHandler serves the embedded files. Under their content-hashed names
+// (the ones pages link to, static.URL) they may be cached for a year without
+// asking again; under their plain names they must be revalidated, which
+// costs a 304 while they are unchanged. Text comes gzipped, compressed once
+// at start, to clients that accept it. Anything else under /static/, the
+// directory itself included, is 404.
 func staticHandler() echo.HandlerFunc {
-	files := http.StripPrefix("/static/", http.FileServerFS(static.FS))
 	return func(c echo.Context) error {
-		c.Response().Header().Set("Cache-Control", "no-cache")
-		files.ServeHTTP(c.Response(), c.Request())
+		a, hashed, ok := static.Lookup(c.Param("*"))
+		if !ok {
+			return echo.ErrNotFound
+		}
+		h := c.Response().Header()
+		if hashed {
+			h.Set("Cache-Control", "public, max-age=31536000, immutable")
+		} else {
+			h.Set("Cache-Control", "no-cache")
+		}
+		h.Set(echo.HeaderContentType, a.ContentType)
+		body, etag := a.Body, a.ETag
+		if a.Gzip != nil {
+			addVary(h, echo.HeaderAcceptEncoding)
+			if acceptsGzip(c.Request().Header.Get(echo.HeaderAcceptEncoding)) {
+				body, etag = a.Gzip, a.GzipETag
+				h.Set(echo.HeaderContentEncoding, "gzip")
+				// ServeContent sets no Content-Length on an encoded body, for
+				// fear of a range; a part of a gzip stream is of no use, so
+				// the whole is sent, with its length.
+				c.Request().Header.Del("Range")
+				h.Set(echo.HeaderContentLength, strconv.Itoa(len(body)))
+			}
+		}
+		h.Set("ETag", etag)
+		// ServeContent answers If-None-Match with 304, HEAD and Range
+		// requests, and sets Content-Length.
+		http.ServeContent(c.Response(), c.Request(), "", time.Time{}, bytes.NewReader(body))
 		return nil
 	}
 }
