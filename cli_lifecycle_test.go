@@ -34,11 +34,10 @@ func TestServiceAccountCommandRespectsKeyPolicy(t *testing.T) {
 	}
 	store.Close()
 
-	create := func(extra ...string) (credentialsFile, error, string) {
+	create := func(extra ...string) (creds credentialsFile, stderrText string, err error) {
 		var stdout, stderr bytes.Buffer
 		args := append([]string{"serviceaccount", "create", "--db", dbPath, "--project", "inventory", "--name", "CI robot"}, extra...)
-		err := run(ctx, args, envFrom(nil), &stdout, &stderr)
-		var creds credentialsFile
+		err = run(ctx, args, envFrom(nil), &stdout, &stderr)
 		if err == nil {
 			if err := json.Unmarshal(stdout.Bytes(), &creds); err != nil {
 				t.Fatalf("stdout is not the credentials file: %v\n%s", err, stdout.String())
@@ -46,7 +45,7 @@ func TestServiceAccountCommandRespectsKeyPolicy(t *testing.T) {
 		} else if stdout.Len() != 0 {
 			t.Fatalf("a refused command printed credentials: %s", stdout.String())
 		}
-		return creds, err, stderr.String()
+		return creds, stderr.String(), err
 	}
 	expiry := func(keyID string) time.Time {
 		s, err := db.Open(ctx, dbPath)
@@ -62,15 +61,15 @@ func TestServiceAccountCommandRespectsKeyPolicy(t *testing.T) {
 	}
 
 	for _, bad := range []string{"400d", "91d"} {
-		if _, err, _ := create("--expires-in", bad); err == nil || !strings.Contains(err.Error(), "maximum key lifetime of 90 days") {
+		if _, _, err := create("--expires-in", bad); err == nil || !strings.Contains(err.Error(), "maximum key lifetime of 90 days") {
 			t.Fatalf("--expires-in %s: %v, want a refusal naming the maximum", bad, err)
 		}
 	}
-	if _, err, _ := create("--expires-in", "soon"); err == nil || !strings.Contains(err.Error(), "--expires-in") {
+	if _, _, err := create("--expires-in", "soon"); err == nil || !strings.Contains(err.Error(), "--expires-in") {
 		t.Fatalf("--expires-in soon: %v", err)
 	}
 	start := time.Now()
-	creds, err, stderr := create("--expires-in", "7d")
+	creds, stderr, err := create("--expires-in", "7d")
 	if err != nil {
 		t.Fatalf("--expires-in 7d: %v", err)
 	}
@@ -80,7 +79,7 @@ func TestServiceAccountCommandRespectsKeyPolicy(t *testing.T) {
 	if !strings.Contains(stderr, "expires at") {
 		t.Fatalf("stderr does not tell the expiry: %s", stderr)
 	}
-	creds, err, _ = create()
+	creds, _, err = create()
 	if err != nil {
 		t.Fatal(err)
 	}
