@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"bytes"
 	"net/http"
 	"net/url"
 	"strings"
@@ -50,18 +51,9 @@ func TestOneTimeSecretIsNotCompressed(t *testing.T) {
 	sa := app.addServiceAccount(app.inventory(), "Exporter")
 	c := app.signedIn(adminEmail)
 	c.get(saPath(sa))
-	req, err := http.NewRequest(http.MethodPost, app.srv.URL+saPath(sa)+"/keys", strings.NewReader(url.Values{"_csrf": {c.csrf}}.Encode()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Accept-Encoding", "gzip")
-	resp, err := c.http.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	doc, err := goquery.NewDocumentFromReader(resp.Body)
+	resp, body := rawDo(t, c.http, http.MethodPost, app.srv.URL+saPath(sa)+"/keys", http.Header{"Accept-Encoding": {"gzip"}},
+		url.Values{"_csrf": {c.csrf}}.Encode())
+	doc, err := goquery.NewDocumentFromReader(bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}

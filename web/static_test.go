@@ -18,12 +18,20 @@ import (
 	"github.com/PuerkitoBio/goquery"
 )
 
-// rawGet sends one GET as a browser would, with the given extra headers,
-// and returns the response with its body exactly as sent (no transparent
-// decompression: the transport only decompresses when it asked itself).
+// rawGet sends one GET as a browser would, with the given extra headers
+// (Accept-Encoding identity unless set), and returns the response with its
+// body exactly as sent.
 func rawGet(t *testing.T, c *http.Client, u string, header http.Header) (*http.Response, []byte) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, u, nil)
+	return rawDo(t, c, http.MethodGet, u, header, "")
+}
+
+// rawDo sends one request with a form body (if any) and returns the
+// response with its body as sent: the transport decompresses only what it
+// asked for itself, and an Accept-Encoding set here is ours.
+func rawDo(t *testing.T, c *http.Client, method, u string, header http.Header, form string) (*http.Response, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, u, strings.NewReader(form))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,6 +40,9 @@ func rawGet(t *testing.T, c *http.Client, u string, header http.Header) (*http.R
 	}
 	if req.Header.Get("Accept-Encoding") == "" {
 		req.Header.Set("Accept-Encoding", "identity")
+	}
+	if form != "" {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
 	resp, err := c.Do(req)
 	if err != nil {
