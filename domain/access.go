@@ -138,6 +138,9 @@ func (s *Members) SetAccountAccess(ctx context.Context, p Principal, orgID, memb
 			if err != nil && ErrorCode(err) != ENOTFOUND {
 				return err
 			}
+			if err := requireRecentAuth(p, now, roleChange(m.Role, role)); err != nil {
+				return err
+			}
 			var action string
 			switch {
 			case !exists && role == RoleNone, exists && m.Role == role:

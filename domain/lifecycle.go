@@ -276,6 +276,9 @@ func (s *ServiceAccounts) CreateKeyWith(ctx context.Context, p Principal, projec
 		if err := checkKeyLimit(ctx, tx, sa.ID); err != nil {
 			return err
 		}
+		if err := requireRecentAuth(p, now, CreateKeyChange); err != nil {
+			return err
+		}
 		if err := tx.CreateKey(ctx, k); err != nil {
 			return err
 		}
@@ -352,6 +355,9 @@ func (s *ServiceAccounts) RotateKey(ctx context.Context, p Principal, projectID,
 		}
 		if err := checkKeyLimit(ctx, tx, sa.ID); err != nil {
 			return Errorf(EINVALID, "This service account already has %d keys, the most it can have: delete a key you no longer use before rotating.", MaxKeysPerAccount)
+		}
+		if err := requireRecentAuth(p, now, RotateKeyChange); err != nil {
+			return err
 		}
 		if err := tx.CreateKey(ctx, nk); err != nil {
 			return err

@@ -188,6 +188,11 @@ func (s *Members) InviteToProjects(ctx context.Context, p Principal, invites []P
 		}
 	}
 	now := s.now()
+	for _, in := range invites {
+		if err := requireRecentAuth(p, now, roleChange(RoleNone, in.Role)); err != nil {
+			return nil, err
+		}
+	}
 	var out []Invited
 	err := s.store.Update(ctx, func(tx Tx) error {
 		out = out[:0]
@@ -268,6 +273,9 @@ func (s *Members) SetProjectMemberRole(ctx context.Context, p Principal, project
 		return m, nil
 	}
 	now := s.now()
+	if err := requireRecentAuth(p, now, roleChange(m.Role, role)); err != nil {
+		return Membership{}, err
+	}
 	err = s.store.Update(ctx, func(tx Tx) error {
 		if err := tx.SetMembershipRole(ctx, m, role); err != nil {
 			return err
@@ -342,6 +350,11 @@ func (s *Members) reissue(ctx context.Context, p Principal, m Membership, orgID,
 	}
 	uid, _ := strconv.ParseInt(m.Account.ID, 10, 64)
 	now := s.now()
+	// Whoever holds the link takes the pending membership: a link to an
+	// admin role grants it.
+	if err := requireRecentAuth(p, now, roleChange(RoleNone, m.Role)); err != nil {
+		return "", err
+	}
 	var link string
 	err := s.store.Update(ctx, func(tx Tx) error {
 		var err error
@@ -386,6 +399,9 @@ func (s *Members) InviteOrgAdmin(ctx context.Context, p Principal, orgID, email 
 		return Invited{}, err
 	}
 	now := s.now()
+	if err := requireRecentAuth(p, now, GrantOrgAdmin); err != nil {
+		return Invited{}, err
+	}
 	var out Invited
 	err = s.store.Update(ctx, func(tx Tx) error {
 		acct, status, err := s.resolveAccount(ctx, tx, p, email, now, orgID, "")

@@ -95,6 +95,14 @@ type Principal struct {
 	Email      string
 	Staff      bool
 	RemoteAddr string
+	// Console marks a person acting through a console session, and
+	// AuthTime is when they last proved their password in it (zero: not
+	// in this session). Such a person is asked for the password again
+	// before the changes of sensitive (see reauth.go) once it is older
+	// than ReauthAfter. Programs and the command line have no password
+	// to give and are never asked.
+	Console  bool
+	AuthTime time.Time
 }
 
 // IsUser reports whether the principal is a signed-in person.

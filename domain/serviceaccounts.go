@@ -134,8 +134,11 @@ func (s *ServiceAccounts) Create(ctx context.Context, p Principal, projectID str
 	now := s.now()
 	sa := ServiceAccount{ID: NewID(now), ProjectID: projectID, DisplayName: name, CreateTime: now, UpdateTime: now}
 	sa.Email = ServiceAccountEmail(sa.ID, projectID, s.emailDomain)
-	if in.EnableBasicAuth != nil {
-		sa.EnableBasicAuth = *in.EnableBasicAuth
+	if in.EnableBasicAuth != nil && *in.EnableBasicAuth {
+		if err := requireRecentAuth(p, now, BasicAuthOn); err != nil {
+			return ServiceAccount{}, err
+		}
+		sa.EnableBasicAuth = true
 	}
 	err = s.store.Update(ctx, func(tx Tx) error {
 		if err := tx.CreateServiceAccount(ctx, sa); err != nil {
@@ -180,6 +183,11 @@ func (s *ServiceAccounts) Update(ctx context.Context, p Principal, projectID, ac
 			sa.DisplayName = name
 		}
 		if in.EnableBasicAuth != nil && *in.EnableBasicAuth != sa.EnableBasicAuth {
+			if *in.EnableBasicAuth {
+				if err := requireRecentAuth(p, now, BasicAuthOn); err != nil {
+					return err
+				}
+			}
 			sa.EnableBasicAuth = *in.EnableBasicAuth
 			changes = append(changes, map[bool]string{true: "Basic Auth on", false: "Basic Auth off"}[sa.EnableBasicAuth])
 		}
@@ -214,6 +222,9 @@ func (s *ServiceAccounts) SetProjectRole(ctx context.Context, p Principal, proje
 		m, err := tx.ProjectMembership(ctx, projectID, sa.Ref())
 		exists := err == nil
 		if err != nil && ErrorCode(err) != ENOTFOUND {
+			return err
+		}
+		if err := requireRecentAuth(p, now, roleChange(m.Role, role)); err != nil {
 			return err
 		}
 		var action string

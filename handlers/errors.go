@@ -20,7 +20,7 @@ func statusOf(code string) int {
 		return http.StatusNotFound
 	case domain.ECONFLICT:
 		return http.StatusConflict
-	case domain.EUNAUTHORIZED:
+	case domain.EUNAUTHORIZED, domain.EREAUTH:
 		return http.StatusUnauthorized
 	case domain.EFORBIDDEN:
 		return http.StatusForbidden
@@ -36,6 +36,12 @@ func statusOf(code string) int {
 func (h *Handlers) HandleError(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
+	}
+	if domain.ErrorCode(err) == domain.EREAUTH && currentUser(c) != nil {
+		// Not an error to show: the domain asks for the password first.
+		if err = h.askPassword(c, err); err == nil {
+			return
+		}
 	}
 	status, message := http.StatusInternalServerError, "Something went wrong on our side. Please try again."
 	var he *echo.HTTPError

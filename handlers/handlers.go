@@ -99,10 +99,13 @@ func currentUser(c echo.Context) *domain.User {
 	return u
 }
 
-// principal is the signed-in user as the domain sees it. Only called on
-// routes behind RequireUser.
+// principal is the signed-in user as the domain sees it, with when the
+// password was last proved in this session (set by Reauthenticate; zero,
+// so sensitive changes are asked about, when it did not run). Only called
+// on routes behind RequireUser.
 func principal(c echo.Context) domain.Principal {
-	return domain.UserPrincipal(*currentUser(c), c.RealIP())
+	at, _ := c.Get(authTimeCtxKey).(time.Time)
+	return domain.SessionPrincipal(*currentUser(c), c.RealIP(), at)
 }
 
 // page fills what every page needs.
