@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"studio/domain"
 	"studio/views"
@@ -59,10 +60,28 @@ func (h *Handlers) RequireUser(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// safeNext keeps a post-sign-in redirect on this site.
+// safeNext keeps a post-sign-in redirect on this site: it returns next
+// only when a browser reads it as a path on this origin, else "/".
+// Browsers read a URL after their own normalisation (WHATWG URL): they
+// drop tabs and line breaks anywhere and read a backslash as "/", so
+// "/<tab>/evil" and "/<backslash>evil" both mean //evil, another site.
+// So tabs and line breaks are dropped here too before checking, and
+// backslashes and every other control character are refused.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") ||
-		strings.ContainsAny(next, "\r\n") || len(next) > 2048 {
+	if len(next) > 2048 || strings.ContainsRune(next, '\\') {
+		return "/"
+	}
+	next = strings.Map(func(r rune) rune {
+		if r == '\t' || r == '\n' || r == '\r' {
+			return -1
+		}
+		return r
+	}, next)
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.IndexFunc(next, unicode.IsControl) >= 0 {
+		return "/"
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" || strings.HasPrefix(u.Path, "//") {
 		return "/"
 	}
 	return next
