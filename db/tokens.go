@@ -35,3 +35,12 @@ func (t *writeTx) SetKeyLastUse(ctx context.Context, keyID string, at time.Time,
 		micros(at), how, from, keyID)
 	return err
 }
+
+func (t *writeTx) DeleteAccountTokens(ctx context.Context, accountID string) (int, error) {
+	res, err := t.q.ExecContext(ctx, "DELETE FROM access_tokens WHERE service_account_id = ?", accountID)
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}

@@ -144,6 +144,8 @@ type Tx interface {
 	UpdateKeyLifecycle(ctx context.Context, k Key) error
 	// DeleteKeyTokens deletes every access token of a key and counts them.
 	DeleteKeyTokens(ctx context.Context, keyID string) (int, error)
+	// DeleteAccountTokens deletes every access token of a service account's keys.
+	DeleteAccountTokens(ctx context.Context, accountID string) (int, error)
 	SetKeyPolicy(ctx context.Context, orgID string, pol KeyPolicy) error
 
 	AddAudit(ctx context.Context, e AuditEntry) error

@@ -1182,7 +1182,7 @@ func AccountKeys(p Page, a AccountPage) templ.Component {
 			}
 		}
 		if a.View.Account.Disabled() {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 104, "<p class=\"warning\" data-testid=\"keys-account-disabled\">This service account is disabled: all its keys and tokens are refused until it is enabled.</p>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 104, "<p class=\"warning\" data-testid=\"keys-account-disabled\">This service account is disabled: all its keys are refused until it is enabled, and the access tokens issued before never work again.</p>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
