@@ -57,6 +57,9 @@ type Reader interface {
 	AccessIn(ctx context.Context, account AccountRef, projectID string) (Access, error)
 	// IsOrgAdmin reports whether the account holds an accepted organization admin membership.
 	IsOrgAdmin(ctx context.Context, account AccountRef, orgID string) (bool, error)
+	// RolesOf returns the account's accepted roles among the given projects
+	// (role by project id) and organizations (those it administers).
+	RolesOf(ctx context.Context, account AccountRef, projectIDs, orgIDs []string) (map[string]Role, map[string]bool, error)
 
 	ServiceAccountByID(ctx context.Context, id string) (ServiceAccount, error)
 	// ListServiceAccounts lists a project's service accounts by display name

@@ -65,7 +65,7 @@ func (h *Handlers) loadAccount(c echo.Context) (views.AccountPage, error) {
 	}
 	v, ms := o.View, o.Memberships
 	a := views.AccountPage{View: v, Keys: o.Keys, Memberships: ms, Name: v.Account.DisplayName, BaseURL: h.baseURL,
-		Now: h.serviceAccounts.Now(), Policy: o.Policy}
+		Now: h.serviceAccounts.Now(), Policy: o.Policy, HiddenMemberships: o.Hidden, MoreMemberships: o.More}
 	if len(ms) > accountMembershipsShown {
 		a.Memberships, a.MoreMemberships = ms[:accountMembershipsShown], true
 	}
