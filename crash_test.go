@@ -39,7 +39,7 @@ const (
 	crashWorkers    = 12
 	crashMinUptime  = 100 * time.Millisecond
 	crashMaxUptime  = 800 * time.Millisecond
-	crashPassword   = "crash-safety-admin-password"
+	crashPassword   = "crash-safety-first-password"
 	crashStartLimit = 20 * time.Second
 )
 

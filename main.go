@@ -30,6 +30,8 @@ import (
 	"studio/handlers"
 	"studio/handlers/api"
 	"studio/web"
+
+	"golang.org/x/term"
 )
 
 func main() {
@@ -179,10 +181,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
-	return serve(ctx, cfg, logger, stderr)
+	return serve(ctx, cfg, logger, stdout)
 }
 
-func serve(ctx context.Context, cfg config, logger *slog.Logger, terminal io.Writer) error {
+// serve runs the server. Generated passwords go to stdout when it is a
+// terminal, else to files beside the database (see tellSecret).
+func serve(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Writer) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
@@ -208,9 +212,11 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, terminal io.Wri
 	if boot.Created {
 		logger.Info("first start: created organization and administrator", "organization", boot.Organization.DisplayName, "admin", boot.Admin.Email)
 		if boot.GeneratedPassword != "" {
-			// Printed once to the terminal, never logged.
-			fmt.Fprintf(terminal, "\n  Sign in at %s as %s with password: %s\n  (shown once; change it under Change password)\n\n",
+			text := fmt.Sprintf("Sign in at %s as %s with password: %s\n(shown once; change it under Change password)\n",
 				cfg.baseURL, boot.Admin.Email, boot.GeneratedPassword)
+			if err := tellSecret(stdout, isTerminal(stdout), logger, cfg.dbPath+".admin-password", "The first administrator's password", text); err != nil {
+				return fmt.Errorf("first start: %w", err)
+			}
 		}
 	}
 	if cfg.demo {
@@ -219,14 +225,15 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, terminal io.Wri
 			return err
 		}
 		if pw != "" {
-			fmt.Fprintf(terminal, "\n  Demo organization %q added. Its users (", domain.DemoOrganizationName)
+			emails := make([]string, len(domain.DemoUsers))
 			for i, u := range domain.DemoUsers {
-				if i > 0 {
-					fmt.Fprint(terminal, ", ")
-				}
-				fmt.Fprint(terminal, u.Email)
+				emails[i] = u.Email
 			}
-			fmt.Fprintf(terminal, ") sign in with password: %s\n\n", pw)
+			text := fmt.Sprintf("Demo organization %q added. Its users (%s) sign in with password: %s\n",
+				domain.DemoOrganizationName, strings.Join(emails, ", "), pw)
+			if err := tellSecret(stdout, isTerminal(stdout), logger, cfg.dbPath+".demo-password", "The demo users' password", text); err != nil {
+				return err
+			}
 		}
 	}
 
@@ -357,4 +364,41 @@ func deriveKey(master []byte, purpose string) []byte {
 	m := hmac.New(sha256.New, master)
 	m.Write([]byte("studio " + purpose))
 	return m.Sum(nil)
+}
+
+// isTerminal reports whether w is a terminal (and not a pipe, a file or a
+// log collector).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// tellSecret tells a generated password once, never through the log
+// stream, which may end up in a journal or a log service: on the terminal
+// when stdout is one, else in a new file at path (beside the database)
+// that only its owner may read, whose path alone is logged. what names
+// the secret for that log line.
+func tellSecret(stdout io.Writer, tty bool, logger *slog.Logger, path, what, text string) error {
+	if tty {
+		_, err := fmt.Fprintf(stdout, "\n  %s\n", strings.ReplaceAll(strings.TrimRight(text, "\n"), "\n", "\n  "))
+		return err
+	}
+	// A file left by an earlier first start holds an old secret: replace
+	// it with a new file, created 0600 whatever the old one's mode was.
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.WriteString(text); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	logger.Warn(what+" is in a file only its owner can read: read it, sign in, change the password and delete the file", "path", path)
+	return nil
 }

@@ -84,9 +84,11 @@ func TestServerKeyFile(t *testing.T) {
 	}
 }
 
-// TestServeFirstStartAndGracefulShutdown starts the real server, checks the
-// first start printed the generated password to the terminal (and not to
-// the logs), that /healthz answers, and that cancelling shuts it down cleanly.
+// TestServeFirstStartAndGracefulShutdown starts the real server with its
+// output going to pipes (as under a service manager): the generated
+// password is in a file beside the database that only its owner can read,
+// and neither in the logs (which name the file) nor on stdout; /healthz
+// answers, and cancelling shuts the server down cleanly.
 func TestServeFirstStartAndGracefulShutdown(t *testing.T) {
 	dir := t.TempDir()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -118,14 +120,22 @@ func TestServeFirstStartAndGracefulShutdown(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("healthz status %d", resp.StatusCode)
 	}
-	out := terminal.String()
-	_, after, ok := strings.Cut(out, "with password: ")
+	file := filepath.Join(dir, "studio.db.admin-password")
+	info, err := os.Stat(file)
+	if err != nil || info.Mode().Perm() != 0o600 {
+		t.Fatalf("password file: %v, mode %v; want 0600", err, info)
+	}
+	content, _ := os.ReadFile(file)
+	_, after, ok := strings.Cut(string(content), "with password: ")
 	password := strings.Fields(after)
 	if !ok || len(password) == 0 || len(password[0]) < 12 {
-		t.Fatalf("no generated password on the terminal: %q", out)
+		t.Fatalf("no generated password in the file: %q", content)
 	}
-	if strings.Contains(logs.String(), password[0]) {
-		t.Fatal("the generated password reached the logs")
+	if strings.Contains(logs.String(), password[0]) || strings.Contains(terminal.String(), password[0]) {
+		t.Fatal("the generated password reached the logs or stdout")
+	}
+	if !strings.Contains(logs.String(), file) {
+		t.Fatalf("the logs do not say where the password is: %s", logs.String())
 	}
 	if _, err := os.Stat(filepath.Join(dir, "studio.key")); err != nil {
 		t.Fatal("no key file beside the database")
@@ -156,4 +166,40 @@ func (w *syncWriter) String() string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.buf.String()
+}
+
+// TestTellSecret shows a generated password on a terminal as it is, and
+// otherwise writes it to a new owner-only file (replacing a readable one
+// left by an earlier first start) whose path alone is logged.
+func TestTellSecret(t *testing.T) {
+	var logs, out bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&logs, nil))
+	path := filepath.Join(t.TempDir(), "studio.db.admin-password")
+	if err := tellSecret(&out, true, logger, path, "The password", "Sign in with password: s3cret-s3cret\n"); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "Sign in with password: s3cret-s3cret") || logs.Len() != 0 {
+		t.Fatalf("terminal: out %q, logs %q", out.String(), logs.String())
+	}
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Fatal("a file was written although stdout is a terminal")
+	}
+
+	out.Reset()
+	if err := os.WriteFile(path, []byte("an old password"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := tellSecret(&out, false, logger, path, "The password", "Sign in with password: n3w-s3cret\n"); err != nil {
+		t.Fatal(err)
+	}
+	info, err := os.Stat(path)
+	if err != nil || info.Mode().Perm() != 0o600 {
+		t.Fatalf("file mode %v, %v; want 0600", info, err)
+	}
+	if content, _ := os.ReadFile(path); string(content) != "Sign in with password: n3w-s3cret\n" {
+		t.Fatalf("file holds %q", content)
+	}
+	if out.Len() != 0 || strings.Contains(logs.String(), "n3w-s3cret") || !strings.Contains(logs.String(), path) {
+		t.Fatalf("not a terminal: out %q, logs %q", out.String(), logs.String())
+	}
 }

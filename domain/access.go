@@ -228,7 +228,7 @@ func (s *Members) AcceptInvitation(ctx context.Context, token, name, password, c
 	if name, err = CleanDisplayName("name", name); err != nil {
 		return User{}, err
 	}
-	if err := CheckNewPassword("password", password); err != nil {
+	if err := CheckNewPassword("password", password, u.Email); err != nil {
 		return User{}, err
 	}
 	if password != confirm {

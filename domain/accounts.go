@@ -105,7 +105,7 @@ func (a *Accounts) ChangePassword(ctx context.Context, p Principal, current, nex
 	if !ok {
 		return FieldError("current", "The current password is incorrect.")
 	}
-	if err := CheckNewPassword("new", next); err != nil {
+	if err := CheckNewPassword("new", next, u.Email); err != nil {
 		return err
 	}
 	if next != confirm {
@@ -180,7 +180,7 @@ func (a *Accounts) Bootstrap(ctx context.Context, in BootstrapInput) (BootstrapR
 	if password == "" {
 		password = RandomPassword()
 		res.GeneratedPassword = password
-	} else if err := CheckNewPassword("password", password); err != nil {
+	} else if err := CheckNewPassword("password", password, email); err != nil {
 		return BootstrapResult{}, fmt.Errorf("admin password: %s", ErrorMessage(err))
 	}
 	hash, err := a.hasher.Hash(ctx, password)

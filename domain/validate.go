@@ -150,23 +150,3 @@ func scriptOf(r rune) string {
 	}
 	return ""
 }
-
-// Password length bounds, in characters.
-const (
-	MinPasswordLength = 12
-	MaxPasswordLength = 256
-)
-
-// CheckNewPassword checks a password being set.
-func CheckNewPassword(field, pw string) error {
-	n := utf8.RuneCountInString(pw)
-	switch {
-	case n < MinPasswordLength:
-		return FieldError(field, "The password must be at least 12 characters long.")
-	case n > MaxPasswordLength:
-		return FieldError(field, "The password can be at most 256 characters long.")
-	case strings.TrimSpace(pw) == "":
-		return FieldError(field, "The password cannot be only spaces.")
-	}
-	return nil
-}

@@ -191,9 +191,20 @@ func TestCheckNewPassword(t *testing.T) {
 		{"12 spaces", strings.Repeat(" ", 12), false},
 		{"only whitespace", strings.Repeat(" \t\n", 6), false},
 		{"spaces around a word", "   password   ", true},
+		// Common passwords (issue 11), in any case.
+		{"common", "password1234", false},
+		{"common, capitals", "PassWord1234", false},
+		{"common, digits", "012345678910", false},
+		{"common keyboard walk", "1q2w3e4r5t6y", false},
+		{"common with a character more", "password12345!", true},
+		// The email's local part (alice@example.com), in any case.
+		{"email name inside", "my alice password", false},
+		{"email name in capitals", "ALICE-is-great-2024", false},
+		{"email name alone with digits", "alice1234567", false},
+		{"another name", "bob-is-great-2024", true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			err := domain.CheckNewPassword("new", c.pw)
+			err := domain.CheckNewPassword("new", c.pw, "Alice@Example.com")
 			if c.ok {
 				if err != nil {
 					t.Errorf("CheckNewPassword(%q) = %v, want nil", c.pw, err)
@@ -235,5 +246,37 @@ func TestEmailScriptWarning(t *testing.T) {
 	}
 	if got := domain.EmailScriptWarning("p\u0430ypal@example.com"); !strings.Contains(got, "Cyrillic and Latin") {
 		t.Errorf("the warning does not name the scripts: %q", got)
+	}
+}
+
+func TestCheckNewPasswordShortEmailNames(t *testing.T) {
+	// Local parts under 3 characters are in too many good passwords.
+	if err := domain.CheckNewPassword("new", "al dente spaghetti", "al@example.com"); err != nil {
+		t.Errorf("a two-letter email name refused a password: %v", err)
+	}
+	if err := domain.CheckNewPassword("new", "bob's burgers rock", "bob@example.com"); err == nil {
+		t.Error("a three-letter email name inside the password was accepted")
+	}
+	if err := domain.CheckNewPassword("new", "anything goes here", ""); err != nil {
+		t.Errorf("no email: %v", err)
+	}
+	if msg := domain.FieldErrors(domain.CheckNewPassword("new", "bob's burgers rock", "bob@example.com"))["new"]; !strings.Contains(msg, `"bob"`) {
+		t.Errorf("the refusal does not say which name: %q", msg)
+	}
+}
+
+// TestCommonPasswordList checks the embedded list: thousands of entries,
+// lower case, none shorter than the minimum length (those are refused
+// anyway), and the well-known ones in it.
+func TestCommonPasswordList(t *testing.T) {
+	for _, pw := range []string{"password1234", "012345678910", "qwertyuiop12"} {
+		if !domain.IsCommonPassword(pw) {
+			t.Errorf("%q is not in the list", pw)
+		}
+	}
+	for _, pw := range []string{"correct horse battery", "a quite unusual passphrase", ""} {
+		if domain.IsCommonPassword(pw) {
+			t.Errorf("%q is in the list", pw)
+		}
 	}
 }
