@@ -53,6 +53,7 @@ func supCalls(m *mbEnv, w supWorld, p domain.Principal, reason string) map[strin
 	out := map[string]error{}
 	_, out["Find"] = m.support.Find(m.ctx, p, "target@example.com")
 	_, out["Account"] = m.support.Account(m.ctx, p, mbID(w.target))
+	_, out["View"] = m.support.View(m.ctx, p, mbID(w.target))
 	out["RemoveMembership"] = m.support.RemoveMembership(m.ctx, p, mbID(w.target), w.org.ID, w.alpha.ID, reason)
 	out["RemoveMembership(org)"] = m.support.RemoveMembership(m.ctx, p, mbUID(w.oadmin.UserID), w.org.ID, "", reason)
 	_, out["RemoveAllAccess"] = m.support.RemoveAllAccess(m.ctx, p, mbID(w.target), reason)
@@ -87,11 +88,21 @@ func TestSupportRefusesEveryoneButStaff(t *testing.T) {
 func TestSupportRequiresReason(t *testing.T) {
 	m := newMBEnv(t)
 	w := m.supWorld()
-	snap := m.mbSnapshot()
+	// Searches and views record themselves (support.view); nothing else changes.
+	withoutViews := func(snap string) string {
+		var kept []string
+		for _, line := range strings.Split(snap, "\n") {
+			if !strings.Contains(line, " "+domain.ActionSupportView+" ") {
+				kept = append(kept, line)
+			}
+		}
+		return strings.Join(kept, "\n")
+	}
+	snap, mark := m.mbSnapshot(), m.mbMaxAudit()
 	for _, reason := range []string{"", "abc", "    abcd    ", strings.Repeat("x", 501)} {
 		for call, err := range supCalls(m, w, w.staff, reason) {
 			switch call {
-			case "Find", "Account", "Audit": // reads need no reason
+			case "Find", "Account", "View", "Audit": // reads need no reason
 				if err != nil {
 					t.Errorf("%s: %v", call, err)
 				}
@@ -100,7 +111,13 @@ func TestSupportRequiresReason(t *testing.T) {
 			}
 		}
 	}
-	m.mbUnchanged(t, "support changes without a reason", snap)
+	if after := m.mbSnapshot(); withoutViews(after) != withoutViews(snap) {
+		t.Errorf("support changes without a reason changed the database:\nbefore:\n%s\nafter:\n%s", snap, after)
+	}
+	// Per round: the search, and the view in the target's one organization.
+	if views := m.mbAuditSince(mark); len(views) != 8 {
+		t.Errorf("%d entries for 4 rounds of reads, want 8 (a search and a view each): %+v", len(views), views)
+	}
 }
 
 // supEntries returns the audit entries after id, checking each is a staff
