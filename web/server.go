@@ -2,6 +2,7 @@
 package web
 
 import (
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -52,9 +53,18 @@ func isAPIPath(path string) bool {
 	return path == "/v2" || strings.HasPrefix(path, "/v2/") || path == "/oauth2/token"
 }
 
+// staticHandler serves the embedded files, and 404 for anything that is
+// not one of them: the file server would list a directory ("/static/").
 func staticHandler() echo.HandlerFunc {
 	files := http.StripPrefix("/static/", http.FileServerFS(static.FS))
 	return func(c echo.Context) error {
+		name := strings.TrimPrefix(c.Request().URL.Path, "/static/")
+		if !fs.ValidPath(name) {
+			return echo.ErrNotFound
+		}
+		if info, err := fs.Stat(static.FS, name); err != nil || !info.Mode().IsRegular() {
+			return echo.ErrNotFound
+		}
 		c.Response().Header().Set("Cache-Control", "no-cache")
 		files.ServeHTTP(c.Response(), c.Request())
 		return nil
