@@ -281,7 +281,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, terminal io.Wri
 
 	go cleanSessions(ctx, store, logger)
 	if cfg.smtp.Addr != "" {
-		go sendOutbox(ctx, store, cfg.smtp, 10*time.Second, logger)
+		go sendOutbox(ctx, members, cfg.smtp, 10*time.Second, logger)
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -85,7 +85,14 @@ type Reader interface {
 	// AccountProjectMemberships lists the account's memberships in the
 	// organization's projects.
 	AccountProjectMemberships(ctx context.Context, orgID string, account AccountRef) ([]Membership, error)
-	InvitationByHash(ctx context.Context, tokenHash string) (Invitation, error)
+	// InvitationByTokenHash finds the invitation whose shareable or emailed
+	// link has this hash, and says which of the two it is.
+	InvitationByTokenHash(ctx context.Context, tokenHash string) (Invitation, InviteKind, error)
+	InvitationByID(ctx context.Context, id int64) (Invitation, error)
+	// InvitationForMembership returns the invitation covering a membership.
+	InvitationForMembership(ctx context.Context, m Membership) (Invitation, error)
+	// UnsentOutbox returns up to limit messages not yet sent, oldest first.
+	UnsentOutbox(ctx context.Context, limit int) ([]OutboxMessage, error)
 	// FindAccounts finds users and service accounts whose id or email is
 	// query, or whose email starts with it.
 	FindAccounts(ctx context.Context, query string, limit int) ([]AccountSummary, error)
@@ -130,14 +137,26 @@ type Tx interface {
 	CreateKey(ctx context.Context, k Key) error
 	DeleteKey(ctx context.Context, id string) error
 
-	CreateInvitation(ctx context.Context, inv Invitation) error
-	// DeleteInvitations removes every invitation of a user.
-	DeleteInvitations(ctx context.Context, userID int64) error
-	// AcceptMemberships makes every pending membership of a user accepted.
-	AcceptMemberships(ctx context.Context, userID int64) (int, error)
+	// CreateInvitation stores an invitation (without links) and sets its ID.
+	// A second invitation for the same membership is ECONFLICT.
+	CreateInvitation(ctx context.Context, inv *Invitation) error
+	// SetInvitationToken replaces the invitation's link of this kind.
+	SetInvitationToken(ctx context.Context, invitationID int64, kind InviteKind, t InviteToken) error
+	// CloseInvitation records the acceptance; its links stop working.
+	CloseInvitation(ctx context.Context, invitationID int64, at time.Time) error
+	// AcceptMembership makes one pending membership accepted.
+	AcceptMembership(ctx context.Context, m Membership) error
+	SetEmailVerified(ctx context.Context, userID int64) error
 	SetUserName(ctx context.Context, userID int64, name string) error
 	SetUserLocked(ctx context.Context, userID int64, locked bool) error
+	// AddOutbox queues an email. An invitation email for an invitation that
+	// already has one waiting is not queued twice: the waiting one is kept
+	// (with the new RequestedBy).
 	AddOutbox(ctx context.Context, m OutboxMessage) error
+	// MarkOutboxSent records that a message went out and drops its body.
+	MarkOutboxSent(ctx context.Context, id int64, at time.Time) error
+	// DeleteOutbox drops a message that must not be sent any more.
+	DeleteOutbox(ctx context.Context, id int64) error
 	SetKeyLastUse(ctx context.Context, keyID string, at time.Time, how, from string) error
 	// UpdateKeyLifecycle writes a key's disabled, compromised, expiry and
 	// rotation fields.

@@ -148,8 +148,9 @@ func newApp(t testing.TB, opts ...appOption) *testApp {
 	return &testApp{t: t, store: store, echo: e, srv: srv, org: boot.Organization, logs: logs, clock: clock, dbPath: dbPath}
 }
 
-// addUser creates a user with a password and, when projectID is set, an
-// accepted membership with role there; orgAdmin adds an organization admin membership.
+// addUser creates an established user, with a password and a verified
+// email, and, when projectID is set, an accepted membership with role
+// there; orgAdmin adds an organization admin membership.
 func (a *testApp) addUser(email string, projectID string, role domain.Role, orgAdminOf string) domain.User {
 	a.t.Helper()
 	ctx := context.Background()
@@ -157,7 +158,7 @@ func (a *testApp) addUser(email string, projectID string, role domain.Role, orgA
 	if err != nil {
 		a.t.Fatal(err)
 	}
-	u := domain.User{Email: email, DisplayName: email, PasswordHash: hash, CreateTime: a.clock.Now()}
+	u := domain.User{Email: email, DisplayName: email, PasswordHash: hash, CreateTime: a.clock.Now(), EmailVerified: true}
 	err = a.store.Update(ctx, func(tx domain.Tx) error {
 		if err := tx.CreateUser(ctx, &u); err != nil {
 			return err
