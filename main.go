@@ -136,7 +136,7 @@ Environment only (read on the first start, when the database is empty):
 		return cfg, fmt.Errorf("STUDIO_RATE_WINDOW: %q is not a duration such as 5s", getenv("STUDIO_RATE_WINDOW"))
 	}
 	fsf.DurationVar(&cfg.rateWindow, "rate-window", windowDefault, "the API rate limit's window (STUDIO_RATE_WINDOW)")
-	fsf.StringVar(&cfg.smtp.Addr, "smtp-addr", env("STUDIO_SMTP_ADDR", ""), "SMTP server (host:port) for invitation emails; empty keeps them in the outbox table (STUDIO_SMTP_ADDR)")
+	fsf.StringVar(&cfg.smtp.Addr, "smtp-addr", env("STUDIO_SMTP_ADDR", ""), "SMTP server (host:port) for invitation emails; empty sends none, and the outbox table keeps only their recipients, never a link (STUDIO_SMTP_ADDR)")
 	fsf.StringVar(&cfg.smtp.From, "smtp-from", env("STUDIO_SMTP_FROM", "studio@localhost"), "sender address of emails (STUDIO_SMTP_FROM)")
 	cfg.smtp.User = getenv("STUDIO_SMTP_USER")
 	cfg.smtp.Password = getenv("STUDIO_SMTP_PASSWORD")
