@@ -53,7 +53,9 @@ type config struct {
 	inviteTTL     time.Duration
 	rateLimit     int
 	rateWindow    time.Duration
-	smtp          smtpConfig
+	// trustedProxies are the reverse proxies whose X-Forwarded-For is believed.
+	trustedProxies []*net.IPNet
+	smtp           smtpConfig
 }
 
 // envLookup reads an environment variable with a default.
@@ -136,6 +138,15 @@ Environment only (read on the first start, when the database is empty):
 		return cfg, fmt.Errorf("STUDIO_RATE_WINDOW: %q is not a duration such as 5s", getenv("STUDIO_RATE_WINDOW"))
 	}
 	fsf.DurationVar(&cfg.rateWindow, "rate-window", windowDefault, "the API rate limit's window (STUDIO_RATE_WINDOW)")
+	trustedDefault := env("STUDIO_TRUSTED_PROXIES", "")
+	fsf.Func("trusted-proxies", "comma-separated CIDR ranges of reverse proxies whose X-Forwarded-For gives the client address; empty trusts none (STUDIO_TRUSTED_PROXIES)", func(s string) error {
+		nets, err := web.ParseTrustedProxies(s)
+		cfg.trustedProxies = nets
+		return err
+	})
+	if cfg.trustedProxies, err = web.ParseTrustedProxies(trustedDefault); err != nil {
+		return cfg, fmt.Errorf("STUDIO_TRUSTED_PROXIES: %w", err)
+	}
 	fsf.StringVar(&cfg.smtp.Addr, "smtp-addr", env("STUDIO_SMTP_ADDR", ""), "SMTP server (host:port) for invitation emails; empty sends none, and the outbox table keeps only their recipients, never a link (STUDIO_SMTP_ADDR)")
 	fsf.StringVar(&cfg.smtp.From, "smtp-from", env("STUDIO_SMTP_FROM", "studio@localhost"), "sender address of emails (STUDIO_SMTP_FROM)")
 	cfg.smtp.User = getenv("STUDIO_SMTP_USER")
@@ -263,7 +274,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, terminal io.Wri
 		Now:             now,
 		Logger:          handlers.Logger,
 	})
-	e := web.New(web.Config{Logger: logger, CookieSecure: cfg.cookieSecure}, h, a)
+	e := web.New(web.Config{Logger: logger, CookieSecure: cfg.cookieSecure, TrustedProxies: cfg.trustedProxies}, h, a)
 	srv := &http.Server{
 		Addr:              cfg.addr,
 		Handler:           e,
@@ -277,7 +288,8 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, terminal io.Wri
 	if err != nil {
 		return err
 	}
-	logger.Info("studio listening", "addr", ln.Addr().String(), "url", cfg.baseURL, "db", cfg.dbPath)
+	logger.Info("studio listening", "addr", ln.Addr().String(), "url", cfg.baseURL, "db", cfg.dbPath,
+		"trusted_proxies", fmt.Sprint(cfg.trustedProxies))
 
 	go cleanSessions(ctx, store, logger)
 	if cfg.smtp.Addr != "" {

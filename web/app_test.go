@@ -86,11 +86,18 @@ func (c *testClock) Advance(d time.Duration) {
 type appOption func(*appSettings)
 
 type appSettings struct {
-	rateLimit int
+	rateLimit      int
+	trustedProxies string
 }
 
 // withRateLimit sets the API's per-account limit per second.
 func withRateLimit(n int) appOption { return func(s *appSettings) { s.rateLimit = n } }
+
+// withTrustedProxies sets --trusted-proxies (the test server's clients
+// connect from 127.0.0.1).
+func withTrustedProxies(list string) appOption {
+	return func(s *appSettings) { s.trustedProxies = list }
+}
 
 func newApp(t testing.TB, opts ...appOption) *testApp {
 	t.Helper()
@@ -142,7 +149,11 @@ func newApp(t testing.TB, opts ...appOption) *testApp {
 		Now:             clock.Now,
 		Logger:          handlers.Logger,
 	})
-	e := web.New(web.Config{Logger: slog.New(slog.NewTextHandler(logs, nil))}, h, a)
+	trusted, err := web.ParseTrustedProxies(settings.trustedProxies)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := web.New(web.Config{Logger: slog.New(slog.NewTextHandler(logs, nil)), TrustedProxies: trusted}, h, a)
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
 	return &testApp{t: t, store: store, echo: e, srv: srv, org: boot.Organization, logs: logs, clock: clock, dbPath: dbPath}
@@ -219,6 +230,8 @@ type client struct {
 	app  *testApp
 	http *http.Client
 	csrf string
+	// forwardedFor, when set, is sent as X-Forwarded-For (as a proxy would).
+	forwardedFor string
 }
 
 func (a *testApp) client() *client {
@@ -237,6 +250,9 @@ type response struct {
 
 func (c *client) do(req *http.Request) response {
 	c.app.t.Helper()
+	if c.forwardedFor != "" {
+		req.Header.Set("X-Forwarded-For", c.forwardedFor)
+	}
 	resp, err := c.http.Do(req)
 	if err != nil {
 		c.app.t.Fatal(err)
