@@ -260,6 +260,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, terminal io.Wri
 		Health:          store.Ping,
 		SessionKey:      deriveKey(key, "session cookie"),
 		FlashKey:        deriveKey(key, "flash cookie"),
+		BrowserKey:      deriveKey(key, "known browser cookie"),
 		CookieSecure:    cfg.cookieSecure,
 		Now:             now,
 	})

@@ -108,6 +108,10 @@ type Reader interface {
 
 	// ListAudit lists entries newest first, with ids below beforeID (0: from the newest).
 	ListAudit(ctx context.Context, f AuditFilter, beforeID int64, limit int) ([]AuditEntry, error)
+
+	// PasswordFailureTimes lists the times of up to limit password failures
+	// selected by f at or after since, newest first.
+	PasswordFailureTimes(ctx context.Context, f PasswordFailureFilter, since time.Time, limit int) ([]time.Time, error)
 }
 
 // Tx holds the changes, made inside Store.Update.
@@ -166,6 +170,16 @@ type Tx interface {
 	SetKeyPolicy(ctx context.Context, orgID string, pol KeyPolicy) error
 
 	AddAudit(ctx context.Context, e AuditEntry) error
+
+	// AddPasswordFailure records a wrong password, counts it in its user's
+	// failed attempts (when f.UserID is set), and forgets a bounded batch of
+	// failures older than forgetBefore.
+	AddPasswordFailure(ctx context.Context, f PasswordFailure, forgetBefore time.Time) error
+	// ForgetPasswordFailures deletes one client's failures on one account.
+	ForgetPasswordFailures(ctx context.Context, account, client string) error
+	// TakeFailedAttempts returns the user's failed attempts since the last
+	// sign-in and counts from zero again.
+	TakeFailedAttempts(ctx context.Context, userID int64) (FailedAttempts, error)
 }
 
 // AccountSummary is an account of either type as a search shows it.

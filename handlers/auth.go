@@ -1,10 +1,8 @@
 package handlers
 
 import (
-	"errors"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 
 	"studio/domain"
@@ -79,16 +77,12 @@ func (h *Handlers) SignInPage(c echo.Context) error {
 // SignIn checks the credentials and starts a new session.
 func (h *Handlers) SignIn(c echo.Context) error {
 	form := views.SignInForm{Email: strings.TrimSpace(c.FormValue("email")), Next: safeNext(c.FormValue("next"))}
-	u, err := h.accounts.SignIn(c.Request().Context(), form.Email, c.FormValue("password"), c.RealIP())
+	u, err := h.signInWithPassword(c, form.Email, c.FormValue("password"))
 	if err != nil {
 		status := http.StatusUnauthorized
 		switch domain.ErrorCode(err) {
 		case domain.ERATELIMITED:
 			status = http.StatusTooManyRequests
-			var de *domain.Error
-			if errors.As(err, &de) {
-				c.Response().Header().Set("Retry-After", strconv.Itoa(de.RetryAfter))
-			}
 		case domain.EFORBIDDEN:
 			status = http.StatusForbidden
 		case domain.EUNAUTHORIZED:
@@ -151,9 +145,15 @@ func (h *Handlers) ChangePassword(c echo.Context) error {
 		return err
 	}
 	err = h.accounts.ChangePassword(c.Request().Context(), principal(c),
-		c.FormValue("current"), c.FormValue("new"), c.FormValue("confirm"), hashSessionID(sess.ID))
-	if isInvalid(err) {
-		return render(c, http.StatusUnprocessableEntity, views.ChangePassword(h.page(c, "Change password"),
+		c.FormValue("current"), c.FormValue("new"), c.FormValue("confirm"), hashSessionID(sess.ID), h.passwordClient(c))
+	if isInvalid(err) || domain.ErrorCode(err) == domain.ERATELIMITED {
+		status := http.StatusUnprocessableEntity
+		if domain.ErrorCode(err) == domain.ERATELIMITED {
+			status = http.StatusTooManyRequests
+			setRetryAfter(c, err)
+			Logger(c).Info("password change refused", "user_id", principal(c).UserID, "code", domain.ErrorCode(err))
+		}
+		return render(c, status, views.ChangePassword(h.page(c, "Change password"),
 			views.PasswordForm{Errors: domain.FieldErrors(err)}))
 	}
 	if err != nil {

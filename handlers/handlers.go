@@ -32,9 +32,11 @@ type Config struct {
 	BaseURL string
 	// Health reports whether the database answers.
 	Health func(context.Context) error
-	// SessionKey signs session cookies; FlashKey signs flash cookies.
+	// SessionKey signs session cookies; FlashKey signs flash cookies;
+	// BrowserKey signs known-browser cookies.
 	SessionKey   []byte
 	FlashKey     []byte
+	BrowserKey   []byte
 	CookieSecure bool
 	Now          func() time.Time
 }
@@ -51,6 +53,7 @@ type Handlers struct {
 	baseURL         string
 	sessions        *SessionStore
 	flash           *securecookie.SecureCookie
+	browsers        *securecookie.SecureCookie
 	health          func(context.Context) error
 	cookieSecure    bool
 }
@@ -70,6 +73,7 @@ func New(cfg Config) *Handlers {
 		baseURL:         cfg.BaseURL,
 		sessions:        NewSessionStore(cfg.Sessions, cfg.SessionKey, cfg.CookieSecure, cfg.Now),
 		flash:           flash,
+		browsers:        newBrowserCodec(cfg.BrowserKey),
 		health:          cfg.Health,
 		cookieSecure:    cfg.CookieSecure,
 	}

@@ -1,10 +1,8 @@
 package handlers
 
 import (
-	"errors"
 	"net/http"
 	"sort"
-	"strconv"
 	"time"
 
 	"studio/domain"
@@ -55,7 +53,7 @@ func (h *Handlers) recentAuth(c echo.Context, what, back string) (bool, error) {
 	}
 	status := http.StatusUnauthorized
 	if _, sent := params[reauthPasswordField]; sent {
-		err := h.accounts.ConfirmPassword(c.Request().Context(), principal(c), params.Get(reauthPasswordField), c.RealIP())
+		err := h.accounts.ConfirmPassword(c.Request().Context(), principal(c), params.Get(reauthPasswordField), h.passwordClient(c))
 		switch domain.ErrorCode(err) {
 		case "":
 			h.markAuthenticated(sess)
@@ -68,10 +66,7 @@ func (h *Handlers) recentAuth(c echo.Context, what, back string) (bool, error) {
 			form.Error = domain.ErrorMessage(err)
 		case domain.ERATELIMITED:
 			form.Error, status = domain.ErrorMessage(err), http.StatusTooManyRequests
-			var de *domain.Error
-			if errors.As(err, &de) {
-				c.Response().Header().Set("Retry-After", strconv.Itoa(de.RetryAfter))
-			}
+			setRetryAfter(c, err)
 		default:
 			return false, err
 		}

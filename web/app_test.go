@@ -136,6 +136,7 @@ func newApp(t testing.TB, opts ...appOption) *testApp {
 		Health:          store.Ping,
 		SessionKey:      []byte("0123456789abcdef0123456789abcdef"),
 		FlashKey:        []byte("fedcba9876543210fedcba9876543210"),
+		BrowserKey:      []byte("known browser key of 32 bytes..."),
 		Now:             clock.Now,
 	})
 	a := api.New(api.Config{

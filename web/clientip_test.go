@@ -11,7 +11,7 @@ import (
 
 // The client address is the connection's unless the connection comes from
 // a trusted proxy: then it is the rightmost untrusted X-Forwarded-For hop.
-// It is what the audit log records.
+// It is what the audit log records and what the password throttle counts.
 func TestTrustedProxies(t *testing.T) {
 	for _, tc := range []struct {
 		name, trusted, xff, want string
@@ -36,6 +36,14 @@ func TestTrustedProxies(t *testing.T) {
 			}
 			if entries[0].RemoteAddr != tc.want {
 				t.Fatalf("audit records %q, want %q", entries[0].RemoteAddr, tc.want)
+			}
+			// A wrong password is counted against the same address.
+			guesser := app.client()
+			guesser.forwardedFor = tc.xff
+			guesser.get("/signin")
+			guesser.post("/signin", url.Values{"email": {adminEmail}, "password": {"guess"}})
+			if n := app.failuresOf(adminEmail, "address:"+tc.want); n != 1 {
+				t.Fatalf("failures counted for %s: %d, want 1", tc.want, n)
 			}
 		})
 	}
