@@ -53,6 +53,9 @@ type config struct {
 	inviteTTL     time.Duration
 	rateLimit     int
 	rateWindow    time.Duration
+	// tokenRateLimit is how many token exchanges one address may make in
+	// each rate window, across all keys (0: twice rateLimit).
+	tokenRateLimit int
 	// trustedProxies are the reverse proxies whose X-Forwarded-For is believed.
 	trustedProxies []*net.IPNet
 	smtp           smtpConfig
@@ -138,6 +141,11 @@ Environment only (read on the first start, when the database is empty):
 		return cfg, fmt.Errorf("STUDIO_RATE_WINDOW: %q is not a duration such as 5s", getenv("STUDIO_RATE_WINDOW"))
 	}
 	fsf.DurationVar(&cfg.rateWindow, "rate-window", windowDefault, "the API rate limit's window (STUDIO_RATE_WINDOW)")
+	tokenLimitDefault, err := strconv.Atoi(env("STUDIO_TOKEN_RATE_LIMIT", "0"))
+	if err != nil || tokenLimitDefault < 0 {
+		return cfg, fmt.Errorf("STUDIO_TOKEN_RATE_LIMIT: %q is not a whole number", getenv("STUDIO_TOKEN_RATE_LIMIT"))
+	}
+	fsf.IntVar(&cfg.tokenRateLimit, "token-rate-limit", tokenLimitDefault, "token exchanges allowed per client address in each rate window, across all keys; 0 for twice --rate-limit (STUDIO_TOKEN_RATE_LIMIT)")
 	trustedDefault := env("STUDIO_TRUSTED_PROXIES", "")
 	fsf.Func("trusted-proxies", "comma-separated CIDR ranges of reverse proxies whose X-Forwarded-For gives the client address; empty trusts none (STUDIO_TRUSTED_PROXIES)", func(s string) error {
 		nets, err := web.ParseTrustedProxies(s)
@@ -271,6 +279,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, terminal io.Wri
 		ServiceAccounts: serviceAccounts,
 		RateLimit:       cfg.rateLimit,
 		RateWindow:      cfg.rateWindow,
+		TokenRateLimit:  cfg.tokenRateLimit,
 		BaseURL:         cfg.baseURL,
 		Now:             now,
 		Logger:          handlers.Logger,

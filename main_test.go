@@ -94,7 +94,7 @@ func TestHelpListsEverySetting(t *testing.T) {
 	}
 	for _, want := range []string{"-addr", "STUDIO_ADDR", "-db", "STUDIO_DB", "-base-url", "-cookie-secure", "-key-file",
 		"-sa-email-domain", "STUDIO_ADMIN_EMAIL", "STUDIO_ADMIN_PASSWORD", "-demo",
-		"-trusted-proxies", "STUDIO_TRUSTED_PROXIES"} {
+		"-trusted-proxies", "STUDIO_TRUSTED_PROXIES", "-token-rate-limit", "STUDIO_TOKEN_RATE_LIMIT"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("--help does not mention %s", want)
 		}
