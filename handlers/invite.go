@@ -1,9 +1,7 @@
 package handlers
 
 import (
-	"errors"
 	"net/http"
-	"strconv"
 
 	"studio/domain"
 	"studio/views"
@@ -101,16 +99,12 @@ func (h *Handlers) acceptInviteBySignIn(c echo.Context) error {
 	if err != nil {
 		return h.inviteError(c, err)
 	}
-	u, err := h.accounts.SignIn(ctx, link.User.Email, c.FormValue("password"), c.RealIP())
+	u, err := h.signInWithPassword(c, link.User.Email, c.FormValue("password"))
 	if err != nil {
 		status := http.StatusUnauthorized
 		switch domain.ErrorCode(err) {
 		case domain.ERATELIMITED:
 			status = http.StatusTooManyRequests
-			var de *domain.Error
-			if errors.As(err, &de) {
-				c.Response().Header().Set("Retry-After", strconv.Itoa(de.RetryAfter))
-			}
 		case domain.EFORBIDDEN:
 			status = http.StatusForbidden
 		case domain.EUNAUTHORIZED:
