@@ -78,6 +78,9 @@ func (h *Handlers) SignInPage(c echo.Context) error {
 func (h *Handlers) SignIn(c echo.Context) error {
 	form := views.SignInForm{Email: strings.TrimSpace(c.FormValue("email")), Next: safeNext(c.FormValue("next"))}
 	u, err := h.signInWithPassword(c, form.Email, c.FormValue("password"))
+	if cannotSave(c, err) {
+		return render(c, http.StatusServiceUnavailable, views.SignIn(h.page(c, "Sign in"), form))
+	}
 	if err != nil {
 		status := http.StatusUnauthorized
 		switch domain.ErrorCode(err) {
@@ -94,6 +97,9 @@ func (h *Handlers) SignIn(c echo.Context) error {
 		return render(c, status, views.SignIn(h.page(c, "Sign in"), form))
 	}
 	if err := h.startSession(c, u.ID); err != nil {
+		if cannotSave(c, err) {
+			return render(c, http.StatusServiceUnavailable, views.SignIn(h.page(c, "Sign in"), form))
+		}
 		return err
 	}
 	Logger(c).Info("signed in", "user_id", u.ID)

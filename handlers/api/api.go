@@ -169,6 +169,7 @@ type errorBody struct {
 var statusOfCode = map[string]int{
 	domain.EINVALID: http.StatusBadRequest, domain.ENOTFOUND: http.StatusNotFound, domain.ECONFLICT: http.StatusConflict,
 	domain.EUNAUTHORIZED: http.StatusUnauthorized, domain.EFORBIDDEN: http.StatusForbidden, domain.ERATELIMITED: http.StatusTooManyRequests,
+	domain.EUNAVAILABLE: http.StatusServiceUnavailable,
 }
 
 // WriteError writes any error as the contract's error body. 5xx never show internals.
@@ -202,7 +203,8 @@ func (a *API) WriteError(err error, c echo.Context) {
 			}
 		}
 	}
-	if status >= 500 {
+	// A write condition (EUNAVAILABLE) was logged by the database once, not per request.
+	if status >= 500 && domain.ErrorCode(err) != domain.EUNAVAILABLE {
 		a.logger(c).Error("api request failed", "status", status, "err", err)
 	}
 	c.Response().Header().Set("Cache-Control", "no-store")
