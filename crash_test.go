@@ -684,7 +684,7 @@ func crashVerify(t *testing.T, dir, dbPath, projectID string, l *crashLedger) in
 		t.Fatal(err)
 	}
 	defer raw.Close()
-	serverKey, err := loadOrCreateKey(filepath.Join(dir, "studio.key"))
+	serverKey, err := readKeyFile(filepath.Join(dir, "studio.key"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -103,7 +105,7 @@ func TestHelpListsEverySetting(t *testing.T) {
 
 func TestServerKeyFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "studio.key")
-	key, err := loadOrCreateKey(path)
+	key, err := createKeyFile(path)
 	if err != nil || len(key) != 32 {
 		t.Fatalf("create: %v, %d bytes", err, len(key))
 	}
@@ -111,12 +113,18 @@ func TestServerKeyFile(t *testing.T) {
 	if err != nil || info.Mode().Perm() != 0o600 {
 		t.Fatalf("key file mode = %v, want 0600", info.Mode().Perm())
 	}
-	again, err := loadOrCreateKey(path)
+	again, err := readKeyFile(path)
 	if err != nil || !bytes.Equal(again, key) {
 		t.Fatal("the key changed on the second start")
 	}
+	if _, err := createKeyFile(path); !errors.Is(err, fs.ErrExist) {
+		t.Fatalf("an existing key file was not kept: %v", err)
+	}
+	if again, _ := readKeyFile(path); !bytes.Equal(again, key) {
+		t.Fatal("the key file was overwritten")
+	}
 	os.Chmod(path, 0o644)
-	if _, err := loadOrCreateKey(path); err == nil || !strings.Contains(err.Error(), "chmod 600") {
+	if _, err := readKeyFile(path); err == nil || !strings.Contains(err.Error(), "chmod 600") {
 		t.Fatalf("a world-readable key file was accepted: %v", err)
 	}
 }

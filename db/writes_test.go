@@ -367,3 +367,37 @@ func TestWriteRefusedWhenTheDiskIsFull(t *testing.T) {
 	}
 	t.Logf("%d writes acknowledged before the limit, then: %v", len(acked), refused)
 }
+
+// Close waits for the write in progress, which commits, and refuses the
+// writes after it: a stop never loses a write it let start.
+func TestCloseWaitsForTheWriteInProgress(t *testing.T) {
+	e := newEnv(t)
+	started := make(chan struct{})
+	result := make(chan error, 1)
+	go func() {
+		result <- e.store.Update(e.ctx, func(tx domain.Tx) error {
+			close(started)
+			time.Sleep(200 * time.Millisecond)
+			u := domain.User{Email: "slow@example.com", DisplayName: "S", PasswordHash: "x", CreateTime: e.clock.Now()}
+			return tx.CreateUser(e.ctx, &u)
+		})
+	}()
+	<-started
+	if err := e.store.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	select {
+	case err := <-result:
+		if err != nil {
+			t.Fatalf("the write in progress at Close: %v", err)
+		}
+	default:
+		t.Fatal("Close returned before the write in progress ended")
+	}
+	if n := e.count("SELECT count(*) FROM users WHERE email = 'slow@example.com'"); n != 1 {
+		t.Error("the write in progress at Close is not stored")
+	}
+	if err := e.addUser(e.ctx, "late@example.com"); err == nil {
+		t.Error("a write after Close succeeded")
+	}
+}
