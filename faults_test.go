@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"os/exec"
@@ -308,13 +309,15 @@ func faultDiskFull(t *testing.T, bin string) {
 			t.Fatalf("create before the fault: %d %s", status, raw)
 		}
 	}
-	var largest int64
-	for _, name := range []string{f.dbPath, f.dbPath + "-wal"} {
-		if info, err := os.Stat(name); err == nil && info.Size() > largest {
-			largest = info.Size()
-		}
+	console := f.signIn()
+	// Not one more frame fits in the WAL, where every write goes: with any
+	// room left, small writes (a token, a session) would still fit after a
+	// larger one failed, as on a real disk with a few blocks free.
+	wal, err := os.Stat(f.dbPath + "-wal")
+	if err != nil {
+		t.Fatal(err)
 	}
-	setFileSizeLimit(t, f.srv.pid(), uint64(largest)+256<<10)
+	setFileSizeLimit(t, f.srv.pid(), uint64(wal.Size()))
 	lifted := false
 	defer func() {
 		if !lifted {
@@ -340,6 +343,7 @@ func faultDiskFull(t *testing.T, bin string) {
 		t.Errorf("a read on a full disk: %d %s", status, raw)
 	}
 	f.signInWhileFull()
+	f.consoleFormWhileFull(console)
 	if n := f.logCount("database writes failing"); n != 1 {
 		t.Errorf("the condition was logged %d times, want once for all the refused writes", n)
 	}
@@ -366,15 +370,80 @@ func faultDiskFull(t *testing.T, bin string) {
 	t.Logf("disk full: %d writes acknowledged, then 503 (%s)", len(f.acked), raw)
 }
 
+// csrfToken is the double-submit token the console's test requests carry.
+var csrfToken = strings.Repeat("ab", 32)
+
+// signIn signs the administrator in on the console and returns a client
+// holding the session.
+func (f *fault) signIn() *http.Client {
+	f.t.Helper()
+	jar, _ := cookiejar.New(nil)
+	u, _ := url.Parse(f.base)
+	jar.SetCookies(u, []*http.Cookie{{Name: "studio_csrf", Value: csrfToken, Path: "/"}})
+	c := &http.Client{Jar: jar, Timeout: 30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	f.t.Cleanup(c.CloseIdleConnections)
+	resp, err := c.PostForm(f.base+"/signin", url.Values{"email": {"admin@example.com"}, "password": {crashPassword}, "_csrf": {csrfToken}})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		f.t.Fatalf("console sign-in: %d", resp.StatusCode)
+	}
+	return c
+}
+
+// consoleFormWhileFull creates a service account on the console while the
+// disk is full: the page comes back 503 with a banner and the name as
+// typed; from an htmx form, a toast and nothing swapped.
+func (f *fault) consoleFormWhileFull(c *http.Client) {
+	f.t.Helper()
+	post := func(htmx bool) (*http.Response, *goquery.Document) {
+		form := url.Values{"displayName": {"Typed before the disk filled"}, "_csrf": {csrfToken}}
+		req, _ := http.NewRequest(http.MethodPost, f.base+"/projects/"+f.projID+"/serviceaccounts", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if htmx {
+			req.Header.Set("HX-Request", "true")
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		doc, err := goquery.NewDocumentFromReader(resp.Body)
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		return resp, doc
+	}
+	resp, doc := post(false)
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") != "60" {
+		f.t.Errorf("console create on a full disk: %d, Retry-After %q; want 503, 60", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	if banner := doc.Find(`[data-testid="flash"]`).Text(); !strings.Contains(banner, "cannot save changes right now") {
+		f.t.Errorf("console create on a full disk: banner %q", banner)
+	}
+	if v, _ := doc.Find(`[data-testid="new-sa-name"]`).Attr("value"); v != "Typed before the disk filled" {
+		f.t.Errorf("console create on a full disk: the name field holds %q, want what was typed", v)
+	}
+	resp, doc = post(true)
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("HX-Reswap") != "none" {
+		f.t.Errorf("htmx create on a full disk: %d, HX-Reswap %q; want 503 and nothing swapped", resp.StatusCode, resp.Header.Get("HX-Reswap"))
+	}
+	if toast := doc.Text(); !strings.Contains(toast, "cannot save changes right now") {
+		f.t.Errorf("htmx create on a full disk: toast %q", toast)
+	}
+}
+
 // signInWhileFull signs in on the console while the disk is full: the
 // sign-in page comes back 503 with a banner and the email as typed.
 func (f *fault) signInWhileFull() {
 	f.t.Helper()
-	token := strings.Repeat("ab", 32)
-	form := url.Values{"email": {"admin@example.com"}, "password": {crashPassword}, "_csrf": {token}}
+	form := url.Values{"email": {"admin@example.com"}, "password": {crashPassword}, "_csrf": {csrfToken}}
 	req, _ := http.NewRequest(http.MethodPost, f.base+"/signin", strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.AddCookie(&http.Cookie{Name: "studio_csrf", Value: token})
+	req.AddCookie(&http.Cookie{Name: "studio_csrf", Value: csrfToken})
 	resp, err := f.client.Do(req)
 	if err != nil {
 		f.t.Fatal(err)

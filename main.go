@@ -32,9 +32,7 @@ import (
 )
 
 func main() {
-	// A write past the file-size limit (ulimit -f) must fail with EFBIG, so
-	// SQLite reports it and the server answers 503, not kill the process.
-	signal.Ignore(syscall.SIGXFSZ)
+	ignoreFileSizeSignal()
 	if err := run(context.Background(), os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "studio:", err)
 		os.Exit(1)

@@ -294,8 +294,10 @@ var errClosed = errors.New("the database is closed")
 func (w *writer) run(ctx context.Context, fn func(context.Context) error) error {
 	err := w.take(ctx)
 	if err == nil {
-		err = fn(ctx)
-		<-w.turn
+		err = func() error {
+			defer func() { <-w.turn }() // even when fn panics
+			return fn(ctx)
+		}()
 	}
 	cond := condition(w.path, err)
 	if cond != "" || err == nil {
@@ -460,6 +462,14 @@ func (d *DB) update(ctx context.Context, fn func(*sql.Tx) error) error {
 		if err != nil {
 			return err
 		}
+		defer func() {
+			// A panic in fn must not leave the one writer connection in a
+			// transaction.
+			if p := recover(); p != nil {
+				tx.Rollback()
+				panic(p)
+			}
+		}()
 		if err := fn(tx); err != nil {
 			tx.Rollback()
 			return err

@@ -48,3 +48,42 @@ func TestReadOnlyWriterIsUnavailable(t *testing.T) {
 		t.Errorf("%d users, want only the one acknowledged", n)
 	}
 }
+
+// A panic inside a write transaction rolls it back and frees the writer:
+// the next write goes through.
+func TestPanicInWriteFreesTheWriter(t *testing.T) {
+	ctx := context.Background()
+	d, err := Open(ctx, filepath.Join(t.TempDir(), "studio.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Error("the panic did not come through")
+			}
+		}()
+		d.Update(ctx, func(tx domain.Tx) error {
+			tx.CreateUser(ctx, &domain.User{Email: "half@example.com", DisplayName: "H", CreateTime: time.Now()})
+			panic("boom")
+		})
+	}()
+	done := make(chan error, 1)
+	go func() {
+		done <- d.Update(ctx, func(tx domain.Tx) error {
+			return tx.CreateUser(ctx, &domain.User{Email: "next@example.com", DisplayName: "N", CreateTime: time.Now()})
+		})
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the writer is still taken after a panic")
+	}
+	if n, _ := d.CountUsers(ctx); n != 1 {
+		t.Errorf("%d users, want only the one after the panic", n)
+	}
+}
