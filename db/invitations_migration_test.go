@@ -73,6 +73,13 @@ func TestMigration006EndsOldInvitations(t *testing.T) {
 		}
 	}
 
+	// The database was made outside db.Open, so with the default mode: make
+	// it private as db.Open requires.
+	for _, f := range []string{path, path + "-wal", path + "-shm"} {
+		if err := os.Chmod(f, 0o600); err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+	}
 	store, err := db.Open(ctx, path)
 	if err != nil {
 		t.Fatalf("Open (migrating): %v", err)
