@@ -5,9 +5,7 @@ package main
 import (
 	"context"
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -22,6 +20,8 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -35,6 +35,7 @@ import (
 )
 
 func main() {
+	ignoreFileSizeSignal()
 	if err := run(context.Background(), os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "studio:", err)
 		os.Exit(1)
@@ -55,7 +56,15 @@ type config struct {
 	inviteTTL     time.Duration
 	rateLimit     int
 	rateWindow    time.Duration
-	smtp          smtpConfig
+	// tokenRateLimit is how many token exchanges one address may make in
+	// each rate window, across all keys (0: twice rateLimit).
+	tokenRateLimit int
+	// trustedProxies are the reverse proxies whose X-Forwarded-For is believed.
+	trustedProxies []*net.IPNet
+	smtp           smtpConfig
+	// skipIntegrityCheck skips PRAGMA quick_check at start (very large databases).
+	skipIntegrityCheck bool
+	shutdownTimeout    time.Duration
 }
 
 // envLookup reads an environment variable with a default.
@@ -112,7 +121,8 @@ Flags:`)
 Environment only (read on the first start, when the database is empty):
   STUDIO_ADMIN_EMAIL     email of the first administrator (default admin@example.com)
   STUDIO_ADMIN_PASSWORD  password of the first administrator; when empty, one is
-                         generated and printed once to the terminal
+                         generated and printed once to the terminal (or, when
+                         stdout is not one, written to <db>.admin-password)
   STUDIO_SMTP_USER, STUDIO_SMTP_PASSWORD  SMTP credentials, when the server needs them`)
 	}
 	fsf.StringVar(&cfg.addr, "addr", env("STUDIO_ADDR", ":8080"), "listen address (STUDIO_ADDR)")
@@ -138,7 +148,32 @@ Environment only (read on the first start, when the database is empty):
 		return cfg, fmt.Errorf("STUDIO_RATE_WINDOW: %q is not a duration such as 5s", getenv("STUDIO_RATE_WINDOW"))
 	}
 	fsf.DurationVar(&cfg.rateWindow, "rate-window", windowDefault, "the API rate limit's window (STUDIO_RATE_WINDOW)")
-	fsf.StringVar(&cfg.smtp.Addr, "smtp-addr", env("STUDIO_SMTP_ADDR", ""), "SMTP server (host:port) for invitation emails; empty keeps them in the outbox table (STUDIO_SMTP_ADDR)")
+	tokenLimitDefault, err := strconv.Atoi(env("STUDIO_TOKEN_RATE_LIMIT", "0"))
+	if err != nil || tokenLimitDefault < 0 {
+		return cfg, fmt.Errorf("STUDIO_TOKEN_RATE_LIMIT: %q is not a whole number", getenv("STUDIO_TOKEN_RATE_LIMIT"))
+	}
+	fsf.IntVar(&cfg.tokenRateLimit, "token-rate-limit", tokenLimitDefault, "token exchanges allowed per client address in each rate window, across all keys; 0 for twice --rate-limit (STUDIO_TOKEN_RATE_LIMIT)")
+	trustedDefault := env("STUDIO_TRUSTED_PROXIES", "")
+	fsf.Func("trusted-proxies", "comma-separated CIDR ranges of reverse proxies whose X-Forwarded-For gives the client address; empty trusts none (STUDIO_TRUSTED_PROXIES)", func(s string) error {
+		nets, err := web.ParseTrustedProxies(s)
+		cfg.trustedProxies = nets
+		return err
+	})
+	if cfg.trustedProxies, err = web.ParseTrustedProxies(trustedDefault); err != nil {
+		return cfg, fmt.Errorf("STUDIO_TRUSTED_PROXIES: %w", err)
+	}
+	skipDefault, err := parseBool(env("STUDIO_SKIP_INTEGRITY_CHECK", "false"))
+	if err != nil {
+		return cfg, fmt.Errorf("STUDIO_SKIP_INTEGRITY_CHECK: %w", err)
+	}
+	fsf.BoolVar(&cfg.skipIntegrityCheck, "skip-integrity-check", skipDefault,
+		fmt.Sprintf("do not run PRAGMA quick_check on the database at start (it runs for at most %s; skip it on very large databases) (STUDIO_SKIP_INTEGRITY_CHECK)", integrityCheckLimit))
+	shutdownDefault, err := time.ParseDuration(env("STUDIO_SHUTDOWN_TIMEOUT", "15s"))
+	if err != nil || shutdownDefault <= 0 {
+		return cfg, fmt.Errorf("STUDIO_SHUTDOWN_TIMEOUT: %q is not a duration such as 15s", getenv("STUDIO_SHUTDOWN_TIMEOUT"))
+	}
+	fsf.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", shutdownDefault, "how long a stop waits for requests in progress before closing their connections (STUDIO_SHUTDOWN_TIMEOUT)")
+	fsf.StringVar(&cfg.smtp.Addr, "smtp-addr", env("STUDIO_SMTP_ADDR", ""), "SMTP server (host:port) for invitation emails; empty sends none, and the outbox table keeps only their recipients, never a link (STUDIO_SMTP_ADDR)")
 	fsf.StringVar(&cfg.smtp.From, "smtp-from", env("STUDIO_SMTP_FROM", "studio@localhost"), "sender address of emails (STUDIO_SMTP_FROM)")
 	cfg.smtp.User = getenv("STUDIO_SMTP_USER")
 	cfg.smtp.Password = getenv("STUDIO_SMTP_PASSWORD")
@@ -184,21 +219,35 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return serve(ctx, cfg, logger, stdout)
 }
 
+// integrityCheckLimit bounds PRAGMA quick_check at start.
+const integrityCheckLimit = 30 * time.Second
+
+// Intervals of the background work.
+const (
+	cleanEvery  = 5 * time.Minute
+	probeWrites = 10 * time.Second
+)
+
 // serve runs the server. Generated passwords go to stdout when it is a
 // terminal, else to files beside the database (see tellSecret).
 func serve(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Writer) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	key, err := loadOrCreateKey(cfg.keyFile)
+	opts := db.Options{Logger: logger, IntegrityCheck: integrityCheckLimit}
+	if cfg.skipIntegrityCheck {
+		opts.IntegrityCheck = 0
+	}
+	store, err := db.OpenWith(ctx, cfg.dbPath, opts)
 	if err != nil {
 		return err
 	}
-	store, err := db.Open(ctx, cfg.dbPath)
+	closeStore := sync.OnceValue(store.Close)
+	defer closeStore()
+	key, err := serverKey(ctx, store, cfg.keyFile, cfg.dbPath, true)
 	if err != nil {
 		return err
 	}
-	defer store.Close()
 
 	now := func() time.Time { return time.Now().UTC() }
 	hasher := domain.NewHasher(runtime.NumCPU())
@@ -254,8 +303,10 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 		BaseURL:         cfg.baseURL,
 		Sessions:        store,
 		Health:          store.Ping,
+		Writes:          store.WriteHealth,
 		SessionKey:      deriveKey(key, "session cookie"),
 		FlashKey:        deriveKey(key, "flash cookie"),
+		BrowserKey:      deriveKey(key, "known browser cookie"),
 		CookieSecure:    cfg.cookieSecure,
 		Now:             now,
 	})
@@ -266,11 +317,13 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 		ServiceAccounts: serviceAccounts,
 		RateLimit:       cfg.rateLimit,
 		RateWindow:      cfg.rateWindow,
+		TokenRateLimit:  cfg.tokenRateLimit,
 		BaseURL:         cfg.baseURL,
 		Now:             now,
 		Logger:          handlers.Logger,
 	})
-	e := web.New(web.Config{Logger: logger, CookieSecure: cfg.cookieSecure}, h, a)
+	e := web.New(web.Config{Logger: logger, CookieSecure: cfg.cookieSecure, TrustedProxies: cfg.trustedProxies}, h, a)
+	var conns openConns
 	srv := &http.Server{
 		Addr:              cfg.addr,
 		Handler:           e,
@@ -279,44 +332,83 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		ConnState:         conns.track,
 	}
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
 		return err
 	}
-	logger.Info("studio listening", "addr", ln.Addr().String(), "url", cfg.baseURL, "db", cfg.dbPath)
+	logger.Info("studio listening", "addr", ln.Addr().String(), "url", cfg.baseURL, "db", cfg.dbPath,
+		"trusted_proxies", fmt.Sprint(cfg.trustedProxies))
 
-	go cleanSessions(ctx, store, logger)
+	// Background work ends with ctx and is waited for before the database closes.
+	var background sync.WaitGroup
+	background.Go(func() { cleanExpired(ctx, store, cleanEvery, logger) })
+	background.Go(func() { store.WatchWrites(ctx, probeWrites) })
 	if cfg.smtp.Addr != "" {
-		go sendOutbox(ctx, store, cfg.smtp, 10*time.Second, logger)
+		background.Go(func() { sendOutbox(ctx, members, cfg.smtp, 10*time.Second, logger) })
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case err := <-errc:
+		stop()
+		background.Wait()
 		return err
 	case <-ctx.Done():
 	}
 	logger.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.shutdownTimeout)
 	defer cancel()
-	return srv.Shutdown(shutdownCtx)
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		// Out of time: the requests still running lose their connection.
+		// Their writes go on (see db.Close), but their answers are lost.
+		open := conns.count()
+		srv.Close()
+		logger.Warn(fmt.Sprintf("shutdown: %d connection(s) were still open after %s and were closed", open, cfg.shutdownTimeout),
+			"open_connections", open, "shutdown_timeout", cfg.shutdownTimeout)
+	}
+	background.Wait()
+	if err := closeStore(); err != nil {
+		return fmt.Errorf("closing the database: %w", err)
+	}
+	logger.Info("stopped; every write finished")
+	return nil
 }
 
-// cleanSessions deletes expired session rows and access tokens every hour.
-func cleanSessions(ctx context.Context, store *db.DB, logger *slog.Logger) {
-	t := time.NewTicker(time.Hour)
+// openConns counts the server's open connections (http.Server.ConnState).
+type openConns struct{ n atomic.Int64 }
+
+func (o *openConns) track(_ net.Conn, state http.ConnState) {
+	switch state {
+	case http.StateNew:
+		o.n.Add(1)
+	case http.StateClosed, http.StateHijacked:
+		o.n.Add(-1)
+	}
+}
+
+func (o *openConns) count() int64 { return o.n.Load() }
+
+// cleanExpired deletes expired sessions and access tokens now and then
+// every interval, in batches (see db.PurgeBatch), until ctx ends.
+func cleanExpired(ctx context.Context, store *db.DB, every time.Duration, logger *slog.Logger) {
+	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		now := time.Now()
-		if n, err := store.DeleteExpiredSessions(ctx, now.Add(-handlers.IdleTimeout), now.Add(-handlers.AbsoluteTimeout)); err != nil {
-			if ctx.Err() == nil {
-				logger.Error("cleaning sessions", "err", err)
-			}
-		} else if n > 0 {
+		n, err := store.DeleteExpiredSessions(ctx, now.Add(-handlers.IdleTimeout), now.Add(-handlers.AbsoluteTimeout))
+		if n > 0 {
 			logger.Info("cleaned expired sessions", "count", n)
 		}
-		if _, err := store.DeleteExpiredTokens(ctx, now); err != nil && ctx.Err() == nil {
+		if err != nil && ctx.Err() == nil && domain.ErrorCode(err) != domain.EUNAVAILABLE {
+			logger.Error("cleaning sessions", "err", err)
+		}
+		n, err = store.DeleteExpiredTokens(ctx, now)
+		if n > 0 {
+			logger.Info("cleaned expired access tokens", "count", n)
+		}
+		if err != nil && ctx.Err() == nil && domain.ErrorCode(err) != domain.EUNAVAILABLE {
 			logger.Error("cleaning access tokens", "err", err)
 		}
 		select {
@@ -325,38 +417,6 @@ func cleanSessions(ctx context.Context, store *db.DB, logger *slog.Logger) {
 		case <-t.C:
 		}
 	}
-}
-
-// loadOrCreateKey reads the 32-byte server key (hex) from path, creating
-// it with mode 0600 when missing.
-func loadOrCreateKey(path string) ([]byte, error) {
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		key := make([]byte, 32)
-		if _, err := rand.Read(key); err != nil {
-			return nil, err
-		}
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if err != nil {
-			return nil, fmt.Errorf("create server key file: %w", err)
-		}
-		if _, err := f.WriteString(hex.EncodeToString(key) + "\n"); err != nil {
-			f.Close()
-			return nil, err
-		}
-		return key, f.Close()
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read server key file: %w", err)
-	}
-	if info, err := os.Stat(path); err == nil && info.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("server key file %s is readable by others (mode %o): run chmod 600 %s", path, info.Mode().Perm(), path)
-	}
-	key, err := hex.DecodeString(strings.TrimSpace(string(data)))
-	if err != nil || len(key) != 32 {
-		return nil, fmt.Errorf("server key file %s must hold 64 hex characters", path)
-	}
-	return key, nil
 }
 
 // deriveKey makes an independent key for one purpose from the server key.

@@ -377,7 +377,7 @@ func TestSupportSetLocked(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := m.accounts.SignIn(m.ctx, "victim@example.com", pw, "192.0.2.60"); err != nil {
+	if _, err := m.accounts.SignIn(m.ctx, "victim@example.com", pw, domain.Client{Address: "192.0.2.60"}); err != nil {
 		t.Fatalf("SignIn before locking: %v", err)
 	}
 
@@ -394,7 +394,7 @@ func TestSupportSetLocked(t *testing.T) {
 	if n := m.count("SELECT count(*) FROM sessions WHERE id_hash = 'bystander'"); n != 1 {
 		t.Error("another user's session was deleted")
 	}
-	_, err := m.accounts.SignIn(m.ctx, "victim@example.com", pw, "192.0.2.60")
+	_, err := m.accounts.SignIn(m.ctx, "victim@example.com", pw, domain.Client{Address: "192.0.2.60"})
 	wantCode(t, "SignIn of a locked user", err, domain.EFORBIDDEN)
 	_, err = m.accounts.CurrentUser(m.ctx, victim.ID)
 	wantCode(t, "CurrentUser of a locked user", err, domain.EUNAUTHORIZED)
@@ -411,7 +411,7 @@ func TestSupportSetLocked(t *testing.T) {
 	if u, _ := m.store.UserByID(m.ctx, victim.ID); u.Locked {
 		t.Error("user still locked")
 	}
-	if _, err := m.accounts.SignIn(m.ctx, "victim@example.com", pw, "192.0.2.60"); err != nil {
+	if _, err := m.accounts.SignIn(m.ctx, "victim@example.com", pw, domain.Client{Address: "192.0.2.60"}); err != nil {
 		t.Errorf("SignIn after unlocking: %v", err)
 	}
 	if rows := m.supEntries(t, before, w.staff); len(rows) != 1 || rows[0].action != domain.ActionUserUnlock {

@@ -1,10 +1,8 @@
 package handlers
 
 import (
-	"errors"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"unicode"
 
@@ -98,16 +96,15 @@ func (h *Handlers) SignInPage(c echo.Context) error {
 // SignIn checks the credentials and starts a new session.
 func (h *Handlers) SignIn(c echo.Context) error {
 	form := views.SignInForm{Email: strings.TrimSpace(c.FormValue("email")), Next: safeNext(c.FormValue("next"))}
-	u, err := h.accounts.SignIn(c.Request().Context(), form.Email, c.FormValue("password"), c.RealIP())
+	u, err := h.signInWithPassword(c, form.Email, c.FormValue("password"))
+	if cannotSave(c, err) {
+		return render(c, http.StatusServiceUnavailable, views.SignIn(h.page(c, "Sign in"), form))
+	}
 	if err != nil {
 		status := http.StatusUnauthorized
 		switch domain.ErrorCode(err) {
 		case domain.ERATELIMITED:
 			status = http.StatusTooManyRequests
-			var de *domain.Error
-			if errors.As(err, &de) {
-				c.Response().Header().Set("Retry-After", strconv.Itoa(de.RetryAfter))
-			}
 		case domain.EFORBIDDEN:
 			status = http.StatusForbidden
 		case domain.EUNAUTHORIZED:
@@ -119,6 +116,9 @@ func (h *Handlers) SignIn(c echo.Context) error {
 		return render(c, status, views.SignIn(h.page(c, "Sign in"), form))
 	}
 	if err := h.startSession(c, u.ID); err != nil {
+		if cannotSave(c, err) {
+			return render(c, http.StatusServiceUnavailable, views.SignIn(h.page(c, "Sign in"), form))
+		}
 		return err
 	}
 	Logger(c).Info("signed in", "user_id", u.ID)
@@ -170,9 +170,15 @@ func (h *Handlers) ChangePassword(c echo.Context) error {
 		return err
 	}
 	err = h.accounts.ChangePassword(c.Request().Context(), principal(c),
-		c.FormValue("current"), c.FormValue("new"), c.FormValue("confirm"), hashSessionID(sess.ID))
-	if isInvalid(err) {
-		return render(c, http.StatusUnprocessableEntity, views.ChangePassword(h.page(c, "Change password"),
+		c.FormValue("current"), c.FormValue("new"), c.FormValue("confirm"), hashSessionID(sess.ID), h.passwordClient(c))
+	if isInvalid(err) || domain.ErrorCode(err) == domain.ERATELIMITED {
+		status := http.StatusUnprocessableEntity
+		if domain.ErrorCode(err) == domain.ERATELIMITED {
+			status = http.StatusTooManyRequests
+			setRetryAfter(c, err)
+			Logger(c).Info("password change refused", "user_id", principal(c).UserID, "code", domain.ErrorCode(err))
+		}
+		return render(c, status, views.ChangePassword(h.page(c, "Change password"),
 			views.PasswordForm{Errors: domain.FieldErrors(err)}))
 	}
 	if err != nil {

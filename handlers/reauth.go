@@ -1,11 +1,9 @@
 package handlers
 
 import (
-	"errors"
 	"net/http"
 	"net/url"
 	"sort"
-	"strconv"
 	"time"
 
 	"studio/domain"
@@ -74,7 +72,7 @@ func (h *Handlers) Reauthenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		if _, sent := params[reauthPasswordField]; !sent {
 			return next(c)
 		}
-		err = h.accounts.ConfirmPassword(c.Request().Context(), principal(c), params.Get(reauthPasswordField), c.RealIP())
+		err = h.accounts.ConfirmPassword(c.Request().Context(), principal(c), params.Get(reauthPasswordField), h.passwordClient(c))
 		switch domain.ErrorCode(err) {
 		case "":
 			h.markAuthenticated(sess)
@@ -107,10 +105,9 @@ func (h *Handlers) askPassword(c echo.Context, refusal error) error {
 	status := http.StatusUnauthorized
 	if sent, ok := c.Get(reauthRefusalCtxKey).(error); ok {
 		form.Error = domain.ErrorMessage(sent)
-		var de *domain.Error
-		if errors.As(sent, &de) && de.Code == domain.ERATELIMITED {
+		if domain.ErrorCode(sent) == domain.ERATELIMITED {
 			status = http.StatusTooManyRequests
-			c.Response().Header().Set("Retry-After", strconv.Itoa(de.RetryAfter))
+			setRetryAfter(c, sent)
 		}
 	}
 	names := make([]string, 0, len(params))

@@ -38,7 +38,7 @@ func (h *Handlers) renderServiceAccounts(c echo.Context, status int, newName str
 func (h *Handlers) CreateServiceAccount(c echo.Context) error {
 	name := c.FormValue("displayName")
 	sa, err := h.serviceAccounts.Create(c.Request().Context(), principal(c), c.Param("project"), domain.ServiceAccountInput{DisplayName: &name})
-	if isInvalid(err) {
+	if isInvalid(err) || cannotSave(c, err) {
 		return h.renderServiceAccounts(c, http.StatusUnprocessableEntity, name, domain.FieldErrors(err))
 	}
 	if err != nil {
@@ -105,7 +105,7 @@ func (h *Handlers) afterAccountChange(c echo.Context, message string, part func(
 func (h *Handlers) RenameServiceAccount(c echo.Context) error {
 	name := c.FormValue("displayName")
 	sa, err := h.serviceAccounts.Update(c.Request().Context(), principal(c), c.Param("project"), c.Param("sa"), domain.ServiceAccountInput{DisplayName: &name})
-	if isInvalid(err) {
+	if isInvalid(err) || cannotSave(c, err) {
 		a, lerr := h.loadAccount(c)
 		if lerr != nil {
 			return lerr

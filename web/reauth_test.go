@@ -144,9 +144,9 @@ func (a *testApp) powers() map[string]bool {
 		"SELECT 'organization admin', organization_id, user_id, service_account_id, status FROM organization_members",
 		"SELECT 'key', id FROM keys",
 		"SELECT 'basic auth on', id FROM service_accounts WHERE enable_basic_auth = 1",
-		`SELECT 'invite link to admin', token_hash FROM invitations WHERE user_id IN (
-			SELECT user_id FROM project_members WHERE role = 'roles/project.admin' AND status = 'PENDING'
-			UNION SELECT user_id FROM organization_members WHERE status = 'PENDING')`,
+		`SELECT 'invite link to admin', i.id, i.shareable_hash, i.emailed_hash FROM invitations i
+			LEFT JOIN project_members pm ON pm.id = i.project_member_id
+			WHERE i.organization_member_id IS NOT NULL OR pm.role = 'roles/project.admin'`,
 	} {
 		for _, r := range a.rows(db, q) {
 			out[r] = true
