@@ -59,7 +59,12 @@ func serviceAccountCommand(ctx context.Context, args []string, getenv func(strin
 		}
 		in.ProjectRole = r
 	}
-	key, err := loadOrCreateKey(cfg.keyFile)
+	store, err := db.Open(ctx, cfg.dbPath)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	key, err := serverKey(ctx, store, cfg.keyFile, cfg.dbPath, true)
 	if err != nil {
 		return err
 	}
@@ -67,11 +72,6 @@ func serviceAccountCommand(ctx context.Context, args []string, getenv func(strin
 	if err != nil {
 		return err
 	}
-	store, err := db.Open(ctx, cfg.dbPath)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
 	now := func() time.Time { return time.Now().UTC() }
 	svc := domain.NewServiceAccounts(store, sealer, now, cfg.saEmailDomain)
 	sa, k, secret, err := svc.BootstrapAccount(ctx, in)
@@ -129,6 +129,11 @@ func backupCommand(ctx context.Context, args []string, getenv func(string) strin
 		return err
 	}
 	defer store.Close()
+	// The backup is of use only with the key that belongs to it: a missing
+	// or wrong key file is said now, not on the day of the restore.
+	if _, err := serverKey(ctx, store, cfg.keyFile, cfg.dbPath, false); err != nil {
+		return err
+	}
 	dest := fsf.Arg(0)
 	if err := store.Backup(ctx, dest); err != nil {
 		return err

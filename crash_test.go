@@ -35,12 +35,13 @@ import (
 // warm build cache) stays well under a minute.
 const (
 	crashCycles = 10
-	// More writers than the server's eight pooled connections: a cold
-	// statement cache once starved write transactions of a connection here.
+	// More writers than the server's eight read connections and its one
+	// writer: a cold statement cache once starved write transactions of a
+	// connection here.
 	crashWorkers    = 12
 	crashMinUptime  = 100 * time.Millisecond
 	crashMaxUptime  = 800 * time.Millisecond
-	crashPassword   = "crash-safety-admin-password"
+	crashPassword   = "crash-safety-first-password"
 	crashStartLimit = 20 * time.Second
 )
 
@@ -205,6 +206,7 @@ func crashEnv() []string {
 type crashServer struct {
 	t                      *testing.T
 	bin, dbPath, addr, dir string
+	extra                  []string // more flags
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
@@ -227,7 +229,7 @@ func (s *crashServer) start() error {
 		s.mu.Unlock()
 		return err
 	}
-	cmd := exec.Command(s.bin, "--addr", s.addr, "--db", s.dbPath, "--base-url", "http://"+s.addr, "--rate-limit", "100000")
+	cmd := exec.Command(s.bin, append([]string{"--addr", s.addr, "--db", s.dbPath, "--base-url", "http://" + s.addr, "--rate-limit", "100000"}, s.extra...)...)
 	cmd.Env = crashEnv()
 	cmd.Stdout, cmd.Stderr = logf, logf
 	// Should this test binary die without running its cleanups (a go test
@@ -266,6 +268,13 @@ func (s *crashServer) start() error {
 		time.Sleep(20 * time.Millisecond)
 	}
 	return fmt.Errorf("server did not answer /healthz within %s\n%s", crashStartLimit, s.logTail())
+}
+
+// pid is the running server's process id.
+func (s *crashServer) pid() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cmd.Process.Pid
 }
 
 // kill sends SIGKILL, if the server runs, and waits until it is gone.
@@ -684,7 +693,7 @@ func crashVerify(t *testing.T, dir, dbPath, projectID string, l *crashLedger) in
 		t.Fatal(err)
 	}
 	defer raw.Close()
-	serverKey, err := loadOrCreateKey(filepath.Join(dir, "studio.key"))
+	serverKey, err := readKeyFile(filepath.Join(dir, "studio.key"))
 	if err != nil {
 		t.Fatal(err)
 	}

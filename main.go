@@ -5,9 +5,7 @@ package main
 import (
 	"context"
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -22,6 +20,8 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -30,9 +30,12 @@ import (
 	"studio/handlers"
 	"studio/handlers/api"
 	"studio/web"
+
+	"golang.org/x/term"
 )
 
 func main() {
+	ignoreFileSizeSignal()
 	if err := run(context.Background(), os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "studio:", err)
 		os.Exit(1)
@@ -53,7 +56,15 @@ type config struct {
 	inviteTTL     time.Duration
 	rateLimit     int
 	rateWindow    time.Duration
-	smtp          smtpConfig
+	// tokenRateLimit is how many token exchanges one address may make in
+	// each rate window, across all keys (0: twice rateLimit).
+	tokenRateLimit int
+	// trustedProxies are the reverse proxies whose X-Forwarded-For is believed.
+	trustedProxies []*net.IPNet
+	smtp           smtpConfig
+	// skipIntegrityCheck skips PRAGMA quick_check at start (very large databases).
+	skipIntegrityCheck bool
+	shutdownTimeout    time.Duration
 }
 
 // envLookup reads an environment variable with a default.
@@ -110,7 +121,8 @@ Flags:`)
 Environment only (read on the first start, when the database is empty):
   STUDIO_ADMIN_EMAIL     email of the first administrator (default admin@example.com)
   STUDIO_ADMIN_PASSWORD  password of the first administrator; when empty, one is
-                         generated and printed once to the terminal
+                         generated and printed once to the terminal (or, when
+                         stdout is not one, written to <db>.admin-password)
   STUDIO_SMTP_USER, STUDIO_SMTP_PASSWORD  SMTP credentials, when the server needs them`)
 	}
 	fsf.StringVar(&cfg.addr, "addr", env("STUDIO_ADDR", ":8080"), "listen address (STUDIO_ADDR)")
@@ -136,7 +148,32 @@ Environment only (read on the first start, when the database is empty):
 		return cfg, fmt.Errorf("STUDIO_RATE_WINDOW: %q is not a duration such as 5s", getenv("STUDIO_RATE_WINDOW"))
 	}
 	fsf.DurationVar(&cfg.rateWindow, "rate-window", windowDefault, "the API rate limit's window (STUDIO_RATE_WINDOW)")
-	fsf.StringVar(&cfg.smtp.Addr, "smtp-addr", env("STUDIO_SMTP_ADDR", ""), "SMTP server (host:port) for invitation emails; empty keeps them in the outbox table (STUDIO_SMTP_ADDR)")
+	tokenLimitDefault, err := strconv.Atoi(env("STUDIO_TOKEN_RATE_LIMIT", "0"))
+	if err != nil || tokenLimitDefault < 0 {
+		return cfg, fmt.Errorf("STUDIO_TOKEN_RATE_LIMIT: %q is not a whole number", getenv("STUDIO_TOKEN_RATE_LIMIT"))
+	}
+	fsf.IntVar(&cfg.tokenRateLimit, "token-rate-limit", tokenLimitDefault, "token exchanges allowed per client address in each rate window, across all keys; 0 for twice --rate-limit (STUDIO_TOKEN_RATE_LIMIT)")
+	trustedDefault := env("STUDIO_TRUSTED_PROXIES", "")
+	fsf.Func("trusted-proxies", "comma-separated CIDR ranges of reverse proxies whose X-Forwarded-For gives the client address; empty trusts none (STUDIO_TRUSTED_PROXIES)", func(s string) error {
+		nets, err := web.ParseTrustedProxies(s)
+		cfg.trustedProxies = nets
+		return err
+	})
+	if cfg.trustedProxies, err = web.ParseTrustedProxies(trustedDefault); err != nil {
+		return cfg, fmt.Errorf("STUDIO_TRUSTED_PROXIES: %w", err)
+	}
+	skipDefault, err := parseBool(env("STUDIO_SKIP_INTEGRITY_CHECK", "false"))
+	if err != nil {
+		return cfg, fmt.Errorf("STUDIO_SKIP_INTEGRITY_CHECK: %w", err)
+	}
+	fsf.BoolVar(&cfg.skipIntegrityCheck, "skip-integrity-check", skipDefault,
+		fmt.Sprintf("do not run PRAGMA quick_check on the database at start (it runs for at most %s; skip it on very large databases) (STUDIO_SKIP_INTEGRITY_CHECK)", integrityCheckLimit))
+	shutdownDefault, err := time.ParseDuration(env("STUDIO_SHUTDOWN_TIMEOUT", "15s"))
+	if err != nil || shutdownDefault <= 0 {
+		return cfg, fmt.Errorf("STUDIO_SHUTDOWN_TIMEOUT: %q is not a duration such as 15s", getenv("STUDIO_SHUTDOWN_TIMEOUT"))
+	}
+	fsf.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", shutdownDefault, "how long a stop waits for requests in progress before closing their connections (STUDIO_SHUTDOWN_TIMEOUT)")
+	fsf.StringVar(&cfg.smtp.Addr, "smtp-addr", env("STUDIO_SMTP_ADDR", ""), "SMTP server (host:port) for invitation emails; empty sends none, and the outbox table keeps only their recipients, never a link (STUDIO_SMTP_ADDR)")
 	fsf.StringVar(&cfg.smtp.From, "smtp-from", env("STUDIO_SMTP_FROM", "studio@localhost"), "sender address of emails (STUDIO_SMTP_FROM)")
 	cfg.smtp.User = getenv("STUDIO_SMTP_USER")
 	cfg.smtp.Password = getenv("STUDIO_SMTP_PASSWORD")
@@ -179,22 +216,38 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
-	return serve(ctx, cfg, logger, stderr)
+	return serve(ctx, cfg, logger, stdout)
 }
 
-func serve(ctx context.Context, cfg config, logger *slog.Logger, terminal io.Writer) error {
+// integrityCheckLimit bounds PRAGMA quick_check at start.
+const integrityCheckLimit = 30 * time.Second
+
+// Intervals of the background work.
+const (
+	cleanEvery  = 5 * time.Minute
+	probeWrites = 10 * time.Second
+)
+
+// serve runs the server. Generated passwords go to stdout when it is a
+// terminal, else to files beside the database (see tellSecret).
+func serve(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Writer) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	key, err := loadOrCreateKey(cfg.keyFile)
+	opts := db.Options{Logger: logger, IntegrityCheck: integrityCheckLimit}
+	if cfg.skipIntegrityCheck {
+		opts.IntegrityCheck = 0
+	}
+	store, err := db.OpenWith(ctx, cfg.dbPath, opts)
 	if err != nil {
 		return err
 	}
-	store, err := db.Open(ctx, cfg.dbPath)
+	closeStore := sync.OnceValue(store.Close)
+	defer closeStore()
+	key, err := serverKey(ctx, store, cfg.keyFile, cfg.dbPath, true)
 	if err != nil {
 		return err
 	}
-	defer store.Close()
 
 	now := func() time.Time { return time.Now().UTC() }
 	hasher := domain.NewHasher(runtime.NumCPU())
@@ -208,9 +261,11 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, terminal io.Wri
 	if boot.Created {
 		logger.Info("first start: created organization and administrator", "organization", boot.Organization.DisplayName, "admin", boot.Admin.Email)
 		if boot.GeneratedPassword != "" {
-			// Printed once to the terminal, never logged.
-			fmt.Fprintf(terminal, "\n  Sign in at %s as %s with password: %s\n  (shown once; change it under Change password)\n\n",
+			text := fmt.Sprintf("Sign in at %s as %s with password: %s\n(shown once; change it under Change password)\n",
 				cfg.baseURL, boot.Admin.Email, boot.GeneratedPassword)
+			if err := tellSecret(stdout, isTerminal(stdout), logger, cfg.dbPath+".admin-password", "The first administrator's password", text); err != nil {
+				return fmt.Errorf("first start: %w", err)
+			}
 		}
 	}
 	if cfg.demo {
@@ -219,14 +274,15 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, terminal io.Wri
 			return err
 		}
 		if pw != "" {
-			fmt.Fprintf(terminal, "\n  Demo organization %q added. Its users (", domain.DemoOrganizationName)
+			emails := make([]string, len(domain.DemoUsers))
 			for i, u := range domain.DemoUsers {
-				if i > 0 {
-					fmt.Fprint(terminal, ", ")
-				}
-				fmt.Fprint(terminal, u.Email)
+				emails[i] = u.Email
 			}
-			fmt.Fprintf(terminal, ") sign in with password: %s\n\n", pw)
+			text := fmt.Sprintf("Demo organization %q added. Its users (%s) sign in with password: %s\n",
+				domain.DemoOrganizationName, strings.Join(emails, ", "), pw)
+			if err := tellSecret(stdout, isTerminal(stdout), logger, cfg.dbPath+".demo-password", "The demo users' password", text); err != nil {
+				return err
+			}
 		}
 	}
 
@@ -247,8 +303,10 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, terminal io.Wri
 		BaseURL:         cfg.baseURL,
 		Sessions:        store,
 		Health:          store.Ping,
+		Writes:          store.WriteHealth,
 		SessionKey:      deriveKey(key, "session cookie"),
 		FlashKey:        deriveKey(key, "flash cookie"),
+		BrowserKey:      deriveKey(key, "known browser cookie"),
 		CookieSecure:    cfg.cookieSecure,
 		Now:             now,
 	})
@@ -259,11 +317,13 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, terminal io.Wri
 		ServiceAccounts: serviceAccounts,
 		RateLimit:       cfg.rateLimit,
 		RateWindow:      cfg.rateWindow,
+		TokenRateLimit:  cfg.tokenRateLimit,
 		BaseURL:         cfg.baseURL,
 		Now:             now,
 		Logger:          handlers.Logger,
 	})
-	e := web.New(web.Config{Logger: logger, CookieSecure: cfg.cookieSecure}, h, a)
+	e := web.New(web.Config{Logger: logger, CookieSecure: cfg.cookieSecure, TrustedProxies: cfg.trustedProxies}, h, a)
+	var conns openConns
 	srv := &http.Server{
 		Addr:              cfg.addr,
 		Handler:           e,
@@ -272,44 +332,83 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, terminal io.Wri
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		ConnState:         conns.track,
 	}
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
 		return err
 	}
-	logger.Info("studio listening", "addr", ln.Addr().String(), "url", cfg.baseURL, "db", cfg.dbPath)
+	logger.Info("studio listening", "addr", ln.Addr().String(), "url", cfg.baseURL, "db", cfg.dbPath,
+		"trusted_proxies", fmt.Sprint(cfg.trustedProxies))
 
-	go cleanSessions(ctx, store, logger)
+	// Background work ends with ctx and is waited for before the database closes.
+	var background sync.WaitGroup
+	background.Go(func() { cleanExpired(ctx, store, cleanEvery, logger) })
+	background.Go(func() { store.WatchWrites(ctx, probeWrites) })
 	if cfg.smtp.Addr != "" {
-		go sendOutbox(ctx, store, cfg.smtp, 10*time.Second, logger)
+		background.Go(func() { sendOutbox(ctx, members, cfg.smtp, 10*time.Second, logger) })
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case err := <-errc:
+		stop()
+		background.Wait()
 		return err
 	case <-ctx.Done():
 	}
 	logger.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.shutdownTimeout)
 	defer cancel()
-	return srv.Shutdown(shutdownCtx)
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		// Out of time: the requests still running lose their connection.
+		// Their writes go on (see db.Close), but their answers are lost.
+		open := conns.count()
+		srv.Close()
+		logger.Warn(fmt.Sprintf("shutdown: %d connection(s) were still open after %s and were closed", open, cfg.shutdownTimeout),
+			"open_connections", open, "shutdown_timeout", cfg.shutdownTimeout)
+	}
+	background.Wait()
+	if err := closeStore(); err != nil {
+		return fmt.Errorf("closing the database: %w", err)
+	}
+	logger.Info("stopped; every write finished")
+	return nil
 }
 
-// cleanSessions deletes expired session rows and access tokens every hour.
-func cleanSessions(ctx context.Context, store *db.DB, logger *slog.Logger) {
-	t := time.NewTicker(time.Hour)
+// openConns counts the server's open connections (http.Server.ConnState).
+type openConns struct{ n atomic.Int64 }
+
+func (o *openConns) track(_ net.Conn, state http.ConnState) {
+	switch state {
+	case http.StateNew:
+		o.n.Add(1)
+	case http.StateClosed, http.StateHijacked:
+		o.n.Add(-1)
+	}
+}
+
+func (o *openConns) count() int64 { return o.n.Load() }
+
+// cleanExpired deletes expired sessions and access tokens now and then
+// every interval, in batches (see db.PurgeBatch), until ctx ends.
+func cleanExpired(ctx context.Context, store *db.DB, every time.Duration, logger *slog.Logger) {
+	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		now := time.Now()
-		if n, err := store.DeleteExpiredSessions(ctx, now.Add(-handlers.IdleTimeout), now.Add(-handlers.AbsoluteTimeout)); err != nil {
-			if ctx.Err() == nil {
-				logger.Error("cleaning sessions", "err", err)
-			}
-		} else if n > 0 {
+		n, err := store.DeleteExpiredSessions(ctx, now.Add(-handlers.IdleTimeout), now.Add(-handlers.AbsoluteTimeout))
+		if n > 0 {
 			logger.Info("cleaned expired sessions", "count", n)
 		}
-		if _, err := store.DeleteExpiredTokens(ctx, now); err != nil && ctx.Err() == nil {
+		if err != nil && ctx.Err() == nil && domain.ErrorCode(err) != domain.EUNAVAILABLE {
+			logger.Error("cleaning sessions", "err", err)
+		}
+		n, err = store.DeleteExpiredTokens(ctx, now)
+		if n > 0 {
+			logger.Info("cleaned expired access tokens", "count", n)
+		}
+		if err != nil && ctx.Err() == nil && domain.ErrorCode(err) != domain.EUNAVAILABLE {
 			logger.Error("cleaning access tokens", "err", err)
 		}
 		select {
@@ -320,41 +419,46 @@ func cleanSessions(ctx context.Context, store *db.DB, logger *slog.Logger) {
 	}
 }
 
-// loadOrCreateKey reads the 32-byte server key (hex) from path, creating
-// it with mode 0600 when missing.
-func loadOrCreateKey(path string) ([]byte, error) {
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		key := make([]byte, 32)
-		if _, err := rand.Read(key); err != nil {
-			return nil, err
-		}
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if err != nil {
-			return nil, fmt.Errorf("create server key file: %w", err)
-		}
-		if _, err := f.WriteString(hex.EncodeToString(key) + "\n"); err != nil {
-			f.Close()
-			return nil, err
-		}
-		return key, f.Close()
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read server key file: %w", err)
-	}
-	if info, err := os.Stat(path); err == nil && info.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("server key file %s is readable by others (mode %o): run chmod 600 %s", path, info.Mode().Perm(), path)
-	}
-	key, err := hex.DecodeString(strings.TrimSpace(string(data)))
-	if err != nil || len(key) != 32 {
-		return nil, fmt.Errorf("server key file %s must hold 64 hex characters", path)
-	}
-	return key, nil
-}
-
 // deriveKey makes an independent key for one purpose from the server key.
 func deriveKey(master []byte, purpose string) []byte {
 	m := hmac.New(sha256.New, master)
 	m.Write([]byte("studio " + purpose))
 	return m.Sum(nil)
+}
+
+// isTerminal reports whether w is a terminal (and not a pipe, a file or a
+// log collector).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// tellSecret tells a generated password once, never through the log
+// stream, which may end up in a journal or a log service: on the terminal
+// when stdout is one, else in a new file at path (beside the database)
+// that only its owner may read, whose path alone is logged. what names
+// the secret for that log line.
+func tellSecret(stdout io.Writer, tty bool, logger *slog.Logger, path, what, text string) error {
+	if tty {
+		_, err := fmt.Fprintf(stdout, "\n  %s\n", strings.ReplaceAll(strings.TrimRight(text, "\n"), "\n", "\n  "))
+		return err
+	}
+	// A file left by an earlier first start holds an old secret: replace
+	// it with a new file, created 0600 whatever the old one's mode was.
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.WriteString(text); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	logger.Warn(what+" is in a file only its owner can read: read it, sign in, change the password and delete the file", "path", path)
+	return nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -9,11 +10,14 @@ import (
 	"strings"
 	"time"
 
-	"studio/db"
+	"studio/domain"
 )
 
-// smtpConfig says where invitation emails go; an empty Addr keeps them in
-// the outbox table only.
+// smtpConfig says where invitation emails go. With an empty Addr nothing
+// is sent: the outbox table keeps, for each invitation email, only the
+// recipient and the invitation it is about (never a link; no emailed link
+// is ever minted), and invitees accept through the shareable link their
+// inviter passes on.
 type smtpConfig struct {
 	Addr     string // host:port
 	From     string
@@ -21,25 +25,24 @@ type smtpConfig struct {
 	Password string
 }
 
-// sendOutbox sends the outbox's unsent messages every interval until ctx ends.
-// A message that fails stays unsent and is tried again next time.
-func sendOutbox(ctx context.Context, store *db.DB, cfg smtpConfig, interval time.Duration, logger *slog.Logger) {
+// sendOutbox sends the outbox's waiting messages every interval until ctx
+// ends. The members service builds each invitation email (with a newly
+// minted link) only for the moment of sending, and drops the body once
+// sent. A message that fails stays queued and is tried again next time.
+func sendOutbox(ctx context.Context, members *domain.Members, cfg smtpConfig, interval time.Duration, logger *slog.Logger) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		msgs, err := store.UnsentOutbox(ctx, 50)
-		if err != nil && ctx.Err() == nil {
-			logger.Error("reading the outbox", "err", err)
-		}
-		for _, m := range msgs {
+		_, err := members.DeliverOutbox(ctx, 50, func(m domain.OutboxMessage) error {
 			if err := sendMail(cfg, m.To, m.Subject, m.Body); err != nil {
 				// The body holds an invite link: log who and why, never what.
 				logger.Warn("sending an email failed; it stays in the outbox", "to", m.To, "err", err)
-				break
+				return errSendFailed
 			}
-			if err := store.MarkOutboxSent(ctx, m.ID, time.Now().UTC()); err != nil {
-				logger.Error("marking an email sent", "err", err)
-			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, errSendFailed) && ctx.Err() == nil {
+			logger.Error("sending the outbox", "err", err)
 		}
 		select {
 		case <-ctx.Done():
@@ -48,6 +51,9 @@ func sendOutbox(ctx context.Context, store *db.DB, cfg smtpConfig, interval time
 		}
 	}
 }
+
+// errSendFailed stops a round of sending; the failure is logged already.
+var errSendFailed = errors.New("sending failed")
 
 func sendMail(cfg smtpConfig, to, subject, body string) error {
 	for _, s := range []string{to, subject, cfg.From} {

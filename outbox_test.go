@@ -3,10 +3,15 @@ package main
 import (
 	"bufio"
 	"context"
+	"database/sql"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -84,44 +89,204 @@ func (f *fakeSMTP) received() []string {
 	return append([]string(nil), f.mail...)
 }
 
-func TestOutboxIsSentBySMTP(t *testing.T) {
+// outboxEnv is a database with a first administrator and the members service.
+type outboxEnv struct {
+	ctx     context.Context
+	path    string
+	store   *db.DB
+	members *domain.Members
+	admin   domain.Principal
+	org     domain.Organization
+}
+
+func newOutboxEnv(t *testing.T) *outboxEnv {
+	t.Helper()
 	ctx := context.Background()
-	store, err := db.Open(ctx, filepath.Join(t.TempDir(), "studio.db"))
+	path := filepath.Join(t.TempDir(), "studio.db")
+	store, err := db.Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer store.Close()
-	link := "http://studio.test/invite/" + strings.Repeat("cd", 32)
-	msg := domain.OutboxMessage{To: "new@example.com", Subject: "You are invited to Studio", Body: "Set your password:\n" + link + "\n", CreateTime: time.Now()}
-	if err := store.Update(ctx, func(tx domain.Tx) error { return tx.AddOutbox(ctx, msg) }); err != nil {
+	t.Cleanup(func() { store.Close() })
+	now := func() time.Time { return time.Now().UTC() }
+	boot, err := domain.NewAccounts(store, domain.NewHasher(1), now).Bootstrap(ctx,
+		domain.BootstrapInput{AdminEmail: "admin@example.com", AdminPassword: "a long first password", OrgName: "Acme"})
+	if err != nil {
 		t.Fatal(err)
 	}
+	return &outboxEnv{ctx: ctx, path: path, store: store, org: boot.Organization,
+		members: domain.NewMembers(store, domain.NewHasher(1), now, "http://studio.test", domain.DefaultInviteTTL),
+		admin:   domain.UserPrincipal(boot.Admin, "192.0.2.1")}
+}
+
+// fileBytes returns the bytes of the database and its WAL and SHM files,
+// after a checkpoint, so what was written is in the main file too.
+func (e *outboxEnv) fileBytes(t *testing.T) string {
+	t.Helper()
+	raw, err := sql.Open("sqlite", "file:"+e.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+	files, _ := filepath.Glob(e.path + "*")
+	var all strings.Builder
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all.Write(b)
+	}
+	if all.Len() == 0 {
+		t.Fatal("no database bytes read")
+	}
+	return all.String()
+}
+
+// outboxRows reads the outbox table: recipient, body, invitation, sent.
+func (e *outboxEnv) outboxRows(t *testing.T) []string {
+	t.Helper()
+	rows, err := e.store.UnsentOutbox(e.ctx, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, m := range rows {
+		out = append(out, fmt.Sprintf("%s|%s|%t", m.To, m.Body, m.InvitationID != 0))
+	}
+	return out
+}
+
+var inviteLinkPattern = regexp.MustCompile(`http://studio\.test/invite/([0-9a-f]{64})`)
+
+// TestOutboxKeepsNoUsableLinkAtRest: an invitation email in the outbox holds
+// no link, before sending (queued) and after (sent, body dropped); the
+// emailed link exists only in the email that was sent, and works; the
+// shareable link handed to the inviter is not in the database files either.
+func TestOutboxKeepsNoUsableLinkAtRest(t *testing.T) {
+	e := newOutboxEnv(t)
+	projects, err := e.store.ListProjects(e.ctx, domain.ProjectFilter{OrganizationID: e.org.ID}, domain.Cursor{}, 1)
+	if err != nil || len(projects) != 1 {
+		t.Fatal(projects, err)
+	}
+	inv, err := e.members.InviteToProject(e.ctx, e.admin, projects[0].ID, "new@example.com", domain.RoleProjectAdmin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shareable := inviteLinkPattern.FindStringSubmatch(inv.InviteURL)
+	if shareable == nil {
+		t.Fatalf("invite URL %q", inv.InviteURL)
+	}
+	// Queued, not sent (as without an SMTP server): the recipient and the
+	// invitation only.
+	if got := e.outboxRows(t); len(got) != 1 || got[0] != "new@example.com||true" {
+		t.Fatalf("queued outbox = %q, want one invitation email without a body", got)
+	}
+	stored := e.fileBytes(t)
+	if strings.Contains(stored, shareable[1]) || strings.Contains(stored, "/invite/") {
+		t.Fatal("an invite link is in the database files while the email waits")
+	}
+
 	var logs strings.Builder
 	logger := slog.New(slog.NewTextHandler(&logs, nil))
-
-	// With the server down, the message stays in the outbox.
+	// With the SMTP server down, the message stays queued, still without a body.
 	down, _ := net.Listen("tcp", "127.0.0.1:0")
 	addr := down.Addr().String()
 	down.Close()
-	runCtx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
-	sendOutbox(runCtx, store, smtpConfig{Addr: addr, From: "studio@example.com"}, 50*time.Millisecond, logger)
+	runCtx, cancel := context.WithTimeout(e.ctx, 300*time.Millisecond)
+	sendOutbox(runCtx, e.members, smtpConfig{Addr: addr, From: "studio@example.com"}, 50*time.Millisecond, logger)
 	cancel()
-	if left, err := store.UnsentOutbox(ctx, 10); err != nil || len(left) != 1 {
-		t.Fatalf("%d unsent after a failed send, want 1 (%v)", len(left), err)
+	if got := e.outboxRows(t); len(got) != 1 || got[0] != "new@example.com||true" {
+		t.Fatalf("outbox after a failed send = %q", got)
 	}
 
 	f := startFakeSMTP(t)
-	runCtx, cancel = context.WithTimeout(ctx, 300*time.Millisecond)
-	sendOutbox(runCtx, store, smtpConfig{Addr: f.ln.Addr().String(), From: "studio@example.com"}, 50*time.Millisecond, logger)
+	runCtx, cancel = context.WithTimeout(e.ctx, 300*time.Millisecond)
+	sendOutbox(runCtx, e.members, smtpConfig{Addr: f.ln.Addr().String(), From: "studio@example.com"}, 50*time.Millisecond, logger)
 	cancel()
-	got := f.received()
-	if len(got) != 1 || !strings.Contains(got[0], "To: new@example.com") || !strings.Contains(got[0], link) {
+	mail := f.received()
+	if len(mail) != 1 || !strings.Contains(mail[0], "To: new@example.com") {
+		t.Fatalf("received %q", mail)
+	}
+	emailed := inviteLinkPattern.FindStringSubmatch(mail[0])
+	if emailed == nil || emailed[1] == shareable[1] {
+		t.Fatalf("the email holds no link of its own: %q", mail[0])
+	}
+	if left := e.outboxRows(t); len(left) != 0 {
+		t.Fatalf("unsent after sending: %q (sent twice?)", left)
+	}
+	var body string
+	var sent int64
+	raw, err := sql.Open("sqlite", "file:"+e.path+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	if err := raw.QueryRow("SELECT body, sent_time FROM outbox").Scan(&body, &sent); err != nil || body != "" || sent == 0 {
+		t.Fatalf("sent message: body %q sent %d (%v), want no body and a send time", body, sent, err)
+	}
+	stored = e.fileBytes(t)
+	for what, tok := range map[string]string{"shareable": shareable[1], "emailed": emailed[1]} {
+		if strings.Contains(stored, tok) || strings.Contains(logs.String(), tok) {
+			t.Errorf("the %s link's token is in the database files or the logs", what)
+		}
+	}
+	// The emailed link works (and is the emailed kind).
+	link, err := e.members.OpenInvitation(e.ctx, emailed[1])
+	if err != nil || link.Kind != domain.InviteEmailed || link.User.Email != "new@example.com" {
+		t.Fatalf("OpenInvitation(emailed link) = %+v, %v", link, err)
+	}
+	// A new email (after a re-issue) ends the previous emailed link.
+	u, _ := e.store.UserByEmail(e.ctx, "new@example.com")
+	if _, err := e.members.ProjectInviteURL(e.ctx, e.admin, projects[0].ID, strconv.FormatInt(u.ID, 10)); err != nil {
+		t.Fatal(err)
+	}
+	runCtx, cancel = context.WithTimeout(e.ctx, 300*time.Millisecond)
+	sendOutbox(runCtx, e.members, smtpConfig{Addr: f.ln.Addr().String(), From: "studio@example.com"}, 50*time.Millisecond, logger)
+	cancel()
+	if mail = f.received(); len(mail) != 2 {
+		t.Fatalf("%d emails after a re-issue, want 2", len(mail))
+	}
+	second := inviteLinkPattern.FindStringSubmatch(mail[1])
+	if second == nil || second[1] == emailed[1] {
+		t.Fatalf("second email: %q", mail[1])
+	}
+	if _, err := e.members.OpenInvitation(e.ctx, emailed[1]); domain.ErrorCode(err) != domain.ENOTFOUND {
+		t.Fatalf("first emailed link after a second email: %v, want not found", err)
+	}
+	if _, err := e.members.OpenInvitation(e.ctx, second[1]); err != nil {
+		t.Fatalf("second emailed link: %v", err)
+	}
+}
+
+// TestOutboxDropsBodyOnceSent: an email that is not an invitation keeps its
+// body only until it is sent; one that fails stays queued.
+func TestOutboxDropsBodyOnceSent(t *testing.T) {
+	e := newOutboxEnv(t)
+	msg := domain.OutboxMessage{To: "someone@example.com", Subject: "Hello", Body: "A note.\n", CreateTime: time.Now()}
+	if err := e.store.Update(e.ctx, func(tx domain.Tx) error { return tx.AddOutbox(e.ctx, msg) }); err != nil {
+		t.Fatal(err)
+	}
+	f := startFakeSMTP(t)
+	runCtx, cancel := context.WithTimeout(e.ctx, 300*time.Millisecond)
+	sendOutbox(runCtx, e.members, smtpConfig{Addr: f.ln.Addr().String(), From: "studio@example.com"}, 50*time.Millisecond, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	cancel()
+	if got := f.received(); len(got) != 1 || !strings.Contains(got[0], "A note.") {
 		t.Fatalf("received %q", got)
 	}
-	if left, err := store.UnsentOutbox(ctx, 10); err != nil || len(left) != 0 {
-		t.Fatalf("%d unsent after sending, want 0 (sent twice?) (%v)", len(left), err)
+	// Checked on the row: SQLite may leave a rewritten row's old bytes in
+	// free page space (invite links never reach the table at all).
+	raw, err := sql.Open("sqlite", "file:"+e.path+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
 	}
-	if strings.Contains(logs.String(), link) {
-		t.Fatal("an invite link reached the logs")
+	defer raw.Close()
+	var body string
+	var sent int64
+	if err := raw.QueryRow("SELECT body, sent_time FROM outbox").Scan(&body, &sent); err != nil || body != "" || sent == 0 {
+		t.Fatalf("sent message: body %q sent %d (%v), want no body and a send time", body, sent, err)
 	}
 }

@@ -44,7 +44,12 @@ func seedCommand(ctx context.Context, args []string, getenv func(string) string,
 		return fmt.Errorf("--keys can be at most %d", domain.MaxKeysPerAccount)
 	}
 	cfg.finish()
-	key, err := loadOrCreateKey(cfg.keyFile)
+	store, err := db.Open(ctx, cfg.dbPath)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	key, err := serverKey(ctx, store, cfg.keyFile, cfg.dbPath, true)
 	if err != nil {
 		return err
 	}
@@ -52,11 +57,6 @@ func seedCommand(ctx context.Context, args []string, getenv func(string) string,
 	if err != nil {
 		return err
 	}
-	store, err := db.Open(ctx, cfg.dbPath)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
 	now := func() time.Time { return time.Now().UTC() }
 	accountsSvc := domain.NewAccounts(store, domain.NewHasher(runtime.NumCPU()), now)
 	boot, err := accountsSvc.Bootstrap(ctx, domain.BootstrapInput{AdminEmail: envWithDefaults(getenv)("STUDIO_ADMIN_EMAIL", "admin@example.com"),

@@ -17,10 +17,11 @@ func TestSignIn(t *testing.T) {
 		t.Fatalf("LastSignIn before any sign-in = %v", b.admin.LastSignIn)
 	}
 	e.clock.Advance(time.Hour)
-	u, err := e.accounts.SignIn(e.ctx, "  ADMIN@example.COM ", adminPassword, "192.0.2.10")
+	res, err := e.accounts.SignIn(e.ctx, "  ADMIN@example.COM ", adminPassword, domain.Client{Address: "192.0.2.10"})
 	if err != nil {
 		t.Fatalf("SignIn: %v", err)
 	}
+	u := res.User
 	if u.ID != b.admin.ID || u.Email != "admin@example.com" || !u.LastSignIn.Equal(e.clock.Now()) {
 		t.Errorf("SignIn user = %+v", u)
 	}
@@ -40,7 +41,7 @@ func TestSignInFailuresLookAlike(t *testing.T) {
 	e := newEnv(t)
 	e.bootstrap()
 	wrong := func(email, pw string) error {
-		_, err := e.accounts.SignIn(e.ctx, email, pw, "192.0.2.20")
+		_, err := e.accounts.SignIn(e.ctx, email, pw, domain.Client{Address: "192.0.2.20"})
 		return err
 	}
 	errWrongPassword := wrong("admin@example.com", "not the password at all")
@@ -64,81 +65,132 @@ func TestSignInFailuresLookAlike(t *testing.T) {
 	}
 }
 
-func TestSignInRateLimitPerAccount(t *testing.T) {
-	e := newEnv(t)
-	e.bootstrap()
-	for i := 0; i < domain.SignInAccountLimit; i++ {
-		// Spelling variants and different addresses count for one account.
-		email := []string{"admin@example.com", "ADMIN@example.com", " admin@EXAMPLE.com "}[i%3]
-		_, err := e.accounts.SignIn(e.ctx, email, "wrong password!", fmt.Sprint("192.0.2.", 30+i))
-		wantCode(t, fmt.Sprint("failure ", i+1), err, domain.EUNAUTHORIZED)
-		e.clock.Advance(time.Second)
-	}
-	_, err := e.accounts.SignIn(e.ctx, "admin@example.com", adminPassword, "192.0.2.99")
-	wantCode(t, "right password after the limit", err, domain.ERATELIMITED)
+// retryAfter returns the RetryAfter of a rate-limited error, failing the
+// test for any other result.
+func retryAfter(t *testing.T, what string, err error) int {
+	t.Helper()
 	var de *domain.Error
-	if !asError(err, &de) || de.RetryAfter <= 0 || de.RetryAfter > int(domain.SignInWindow/time.Second)+1 {
-		t.Errorf("rate-limited error = %+v, want 0 < RetryAfter <= window", de)
+	if domain.ErrorCode(err) != domain.ERATELIMITED || !asError(err, &de) || de.RetryAfter <= 0 {
+		t.Fatalf("%s: %v, want rate limited with a RetryAfter", what, err)
 	}
-	// Another account from the same address is not affected.
+	return de.RetryAfter
+}
+
+func from(addr string) domain.Client { return domain.Client{Address: addr} }
+
+// Wrong passwords slow down the client that typed them, more after each,
+// and only that client: the owner elsewhere signs in.
+func TestSignInThrottlesTheClientNotTheAccount(t *testing.T) {
+	e := newEnv(t)
+	e.bootstrap()
 	other := e.newUser("other@example.com", "another good password")
-	if _, err := e.accounts.SignIn(e.ctx, "other@example.com", "another good password", "192.0.2.99"); err != nil {
-		t.Errorf("other account refused: %v", err)
+	const guesser, owner = "192.0.2.30", "198.51.100.7"
+	for i := 0; i < domain.PasswordFreeFailures; i++ {
+		// Spelling variants count for one account.
+		email := []string{"admin@example.com", "ADMIN@example.com", " admin@EXAMPLE.com "}[i%3]
+		_, err := e.accounts.SignIn(e.ctx, email, "wrong password!", from(guesser))
+		wantCode(t, fmt.Sprint("failure ", i+1), err, domain.EUNAUTHORIZED)
 	}
-	// Retry-After is enough: after it, the right password works.
-	e.clock.Advance(time.Duration(de.RetryAfter) * time.Second)
-	if _, err := e.accounts.SignIn(e.ctx, "admin@example.com", adminPassword, "192.0.2.99"); err != nil {
-		t.Errorf("SignIn after Retry-After: %v", err)
+	_, err := e.accounts.SignIn(e.ctx, "admin@example.com", adminPassword, from(guesser))
+	if secs := retryAfter(t, "right password from the guessing address", err); secs != int(domain.PasswordFirstDelay/time.Second) {
+		t.Errorf("RetryAfter = %d, want %v", secs, domain.PasswordFirstDelay)
 	}
-	_ = other
+	if n := e.count("SELECT count(*) FROM password_failures WHERE account = 'admin@example.com' AND address = ?", guesser); n != domain.PasswordFreeFailures {
+		t.Errorf("%d failures stored, want %d (a refused attempt is not one)", n, domain.PasswordFreeFailures)
+	}
+	// The owner, from elsewhere, and another account from the guessing address, are not held up.
+	if _, err := e.accounts.SignIn(e.ctx, "admin@example.com", adminPassword, from(owner)); err != nil {
+		t.Errorf("owner from another address: %v", err)
+	}
+	if _, err := e.accounts.SignIn(e.ctx, other.Email, "another good password", from(guesser)); err != nil {
+		t.Errorf("another account from the guessing address: %v", err)
+	}
+	// After the wait one more guess; a wrong one doubles the wait.
+	e.clock.Advance(domain.PasswordFirstDelay)
+	_, err = e.accounts.SignIn(e.ctx, "admin@example.com", "wrong again!", from(guesser))
+	wantCode(t, "guess after the wait", err, domain.EUNAUTHORIZED)
+	_, err = e.accounts.SignIn(e.ctx, "admin@example.com", adminPassword, from(guesser))
+	if secs := retryAfter(t, "after one more failure", err); secs != int(2*domain.PasswordFirstDelay/time.Second) {
+		t.Errorf("RetryAfter = %d, want %v", secs, 2*domain.PasswordFirstDelay)
+	}
+	// Retry-After is enough; the right password then clears the client's failures.
+	e.clock.Advance(2 * domain.PasswordFirstDelay)
+	if _, err := e.accounts.SignIn(e.ctx, "admin@example.com", adminPassword, from(guesser)); err != nil {
+		t.Fatalf("right password after the wait: %v", err)
+	}
+	if n := e.count("SELECT count(*) FROM password_failures WHERE address = ?", guesser); n != 0 {
+		t.Errorf("%d failures of the client kept after it proved the password", n)
+	}
+	for i := 0; i < domain.PasswordFreeFailures; i++ {
+		_, err := e.accounts.SignIn(e.ctx, "admin@example.com", "wrong password!", from(guesser))
+		wantCode(t, fmt.Sprint("fresh failure ", i+1), err, domain.EUNAUTHORIZED)
+	}
 }
 
-func TestSignInSuccessResetsAccountFailures(t *testing.T) {
+// Guesses from many addresses slow every client the account does not know
+// to one try a minute, but a browser the owner signed in with goes through.
+func TestSignInAccountLimitSparesKnownBrowsers(t *testing.T) {
 	e := newEnv(t)
-	e.bootstrap()
-	for round := 0; round < 2; round++ {
-		for i := 0; i < domain.SignInAccountLimit-1; i++ {
-			_, err := e.accounts.SignIn(e.ctx, "admin@example.com", "wrong password!", fmt.Sprint("10.0.0.", round*10+i))
-			wantCode(t, "failure", err, domain.EUNAUTHORIZED)
-		}
-		if _, err := e.accounts.SignIn(e.ctx, "admin@example.com", adminPassword, "10.0.1.1"); err != nil {
-			t.Fatalf("round %d: SignIn after %d failures: %v", round, domain.SignInAccountLimit-1, err)
-		}
+	b := e.bootstrap()
+	for i := 0; i < domain.AccountUnknownLimit; i++ {
+		_, err := e.accounts.SignIn(e.ctx, "admin@example.com", "wrong password!", from(fmt.Sprint("10.0.0.", i/2)))
+		wantCode(t, fmt.Sprint("failure ", i+1), err, domain.EUNAUTHORIZED)
+	}
+	_, err := e.accounts.SignIn(e.ctx, "admin@example.com", adminPassword, from("198.51.100.1"))
+	if secs := retryAfter(t, "right password from a fresh address", err); secs > int(domain.AccountUnknownDelay/time.Second) {
+		t.Errorf("RetryAfter = %d, want at most %v", secs, domain.AccountUnknownDelay)
+	}
+	known := domain.Client{Address: "198.51.100.1", Browser: "browser-1", KnownUsers: []int64{b.admin.ID}}
+	if _, err := e.accounts.SignIn(e.ctx, "admin@example.com", adminPassword, known); err != nil {
+		t.Errorf("known browser: %v", err)
+	}
+	// A browser known to another user is a stranger to this account.
+	stranger := domain.Client{Address: "198.51.100.1", Browser: "browser-2", KnownUsers: []int64{b.admin.ID + 1000}}
+	_, err = e.accounts.SignIn(e.ctx, "admin@example.com", adminPassword, stranger)
+	retryAfter(t, "browser known to someone else", err)
+	e.clock.Advance(domain.AccountUnknownDelay)
+	if _, err := e.accounts.SignIn(e.ctx, "admin@example.com", adminPassword, from("198.51.100.1")); err != nil {
+		t.Errorf("fresh address after the short delay: %v", err)
 	}
 }
 
-func TestSignInRateLimitPerAddress(t *testing.T) {
+// Spraying: after many wrong passwords from one address on any accounts,
+// clients there are refused, except a browser the tried account knows.
+func TestSignInAddressLimitSparesKnownBrowsers(t *testing.T) {
 	e := newEnv(t)
-	e.bootstrap()
+	b := e.bootstrap()
 	const addr = "203.0.113.9"
 	for i := 0; i < domain.SignInAddressLimit; i++ {
-		_, err := e.accounts.SignIn(e.ctx, fmt.Sprintf("guess%d@example.com", i), "some password", addr)
+		_, err := e.accounts.SignIn(e.ctx, fmt.Sprintf("guess%d@example.com", i), "some password", from(addr))
 		wantCode(t, fmt.Sprint("guess ", i), err, domain.EUNAUTHORIZED)
 	}
-	_, err := e.accounts.SignIn(e.ctx, "admin@example.com", adminPassword, addr)
-	wantCode(t, "right credentials from a limited address", err, domain.ERATELIMITED)
-	if _, err := e.accounts.SignIn(e.ctx, "admin@example.com", adminPassword, "203.0.113.10"); err != nil {
+	_, err := e.accounts.SignIn(e.ctx, "admin@example.com", adminPassword, from(addr))
+	retryAfter(t, "right credentials from the spraying address", err)
+	known := domain.Client{Address: addr, Browser: "browser-1", KnownUsers: []int64{b.admin.ID}}
+	if _, err := e.accounts.SignIn(e.ctx, "admin@example.com", adminPassword, known); err != nil {
+		t.Errorf("known browser at the spraying address: %v", err)
+	}
+	if _, err := e.accounts.SignIn(e.ctx, "admin@example.com", adminPassword, from("203.0.113.10")); err != nil {
 		t.Errorf("right credentials from another address: %v", err)
+	}
+	e.clock.Advance(domain.SignInWindow)
+	if _, err := e.accounts.SignIn(e.ctx, "admin@example.com", adminPassword, from(addr)); err != nil {
+		t.Errorf("after the window: %v", err)
 	}
 }
 
-// A burst of parallel guesses must not get more tries than the limit: the
-// check and the counting of a failure must not be separated by the
-// (slow) password hash.
-func TestSignInRateLimitHoldsUnderConcurrency(t *testing.T) {
-	e := newEnv(t)
-	e.bootstrap()
-	const attempts = 20
+// parallel runs n sign-ins at once and counts their result codes.
+func parallel(n int, signIn func(i int) error) map[string]int {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	codes := map[string]int{}
 	start := make(chan struct{})
-	for i := 0; i < attempts; i++ {
+	for i := 0; i < n; i++ {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
 			<-start
-			_, err := e.accounts.SignIn(e.ctx, "admin@example.com", fmt.Sprint("guess number ", i), fmt.Sprint("10.1.0.", i))
+			err := signIn(i)
 			mu.Lock()
 			codes[domain.ErrorCode(err)]++
 			mu.Unlock()
@@ -146,12 +198,106 @@ func TestSignInRateLimitHoldsUnderConcurrency(t *testing.T) {
 	}
 	close(start)
 	wg.Wait()
-	if codes[domain.EUNAUTHORIZED] > domain.SignInAccountLimit {
-		t.Errorf("%d of %d parallel guesses were checked (results %v); the limit is %d per %v",
-			codes[domain.EUNAUTHORIZED], attempts, codes, domain.SignInAccountLimit, domain.SignInWindow)
+	return codes
+}
+
+// A burst of parallel guesses gets no more tries than the limits: the
+// check and the recording of a failure are not separated by the (slow)
+// password hash.
+func TestSignInThrottleHoldsUnderConcurrency(t *testing.T) {
+	e := newEnv(t)
+	e.bootstrap()
+	e.newUser("other@example.com", "another good password")
+	const attempts = 24
+	codes := parallel(attempts, func(i int) error {
+		_, err := e.accounts.SignIn(e.ctx, "admin@example.com", fmt.Sprint("guess number ", i), from("10.1.0.1"))
+		return err
+	})
+	if codes[domain.EUNAUTHORIZED] != domain.PasswordFreeFailures || codes[domain.ERATELIMITED] != attempts-domain.PasswordFreeFailures {
+		t.Errorf("one address: results %v, want %d checked and the rest refused", codes, domain.PasswordFreeFailures)
 	}
-	if codes[""] != 0 {
-		t.Errorf("a wrong password signed in: %v", codes)
+	codes = parallel(attempts, func(i int) error {
+		_, err := e.accounts.SignIn(e.ctx, "other@example.com", fmt.Sprint("guess number ", i), from(fmt.Sprint("10.2.0.", i)))
+		return err
+	})
+	if codes[domain.EUNAUTHORIZED] != domain.AccountUnknownLimit || codes[domain.ERATELIMITED] != attempts-domain.AccountUnknownLimit {
+		t.Errorf("many addresses: results %v, want %d checked and the rest refused", codes, domain.AccountUnknownLimit)
+	}
+}
+
+// Issue 20: 8 simultaneous right sign-ins answered 429 three times. A
+// right password is never a failure, however many run at once.
+func TestParallelRightPasswordsAreNeverRefused(t *testing.T) {
+	e := newEnv(t)
+	e.bootstrap()
+	codes := parallel(8, func(int) error {
+		_, err := e.accounts.SignIn(e.ctx, "admin@example.com", adminPassword, from("192.0.2.80"))
+		return err
+	})
+	if codes[""] != 8 {
+		t.Fatalf("8 parallel right sign-ins: results %v, want 8 successes", codes)
+	}
+	if n := e.count("SELECT count(*) FROM password_failures"); n != 0 {
+		t.Fatalf("%d failures recorded for right passwords", n)
+	}
+	// Nothing was counted: the client still has all its free tries.
+	for i := 0; i < domain.PasswordFreeFailures; i++ {
+		_, err := e.accounts.SignIn(e.ctx, "admin@example.com", "wrong password!", from("192.0.2.80"))
+		wantCode(t, fmt.Sprint("failure ", i+1), err, domain.EUNAUTHORIZED)
+	}
+}
+
+// The owner learns at the next sign-in how many wrong passwords were tried
+// since the last one (on every door), and then the count starts again.
+func TestSignInTellsFailedAttemptsSinceLastSignIn(t *testing.T) {
+	e := newEnv(t)
+	b := e.bootstrap()
+	for i := 0; i < 3; i++ {
+		_, err := e.accounts.SignIn(e.ctx, "admin@example.com", "wrong password!", from(fmt.Sprint("10.3.0.", i)))
+		wantCode(t, "failure", err, domain.EUNAUTHORIZED)
+		e.clock.Advance(time.Minute)
+	}
+	// A wrong password on the confirmation before a sensitive action counts too.
+	err := e.accounts.ConfirmPassword(e.ctx, b.principal, "wrong password!", from("10.3.0.9"))
+	wantCode(t, "wrong confirmation", err, domain.EINVALID)
+	last := e.clock.Now()
+	// An unknown email has no tally.
+	_, err = e.accounts.SignIn(e.ctx, "nobody@example.com", "wrong password!", from("10.3.0.1"))
+	wantCode(t, "unknown email", err, domain.EUNAUTHORIZED)
+	if n := e.count("SELECT count(*) FROM failed_attempts"); n != 1 {
+		t.Fatalf("%d tallies, want 1 (the admin's)", n)
+	}
+	e.clock.Advance(time.Hour)
+	res, err := e.accounts.SignIn(e.ctx, "admin@example.com", adminPassword, from("192.0.2.1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := domain.FailedAttempts{Count: 4, Last: micro(last), LastAddress: "10.3.0.9"}
+	if got := res.FailedAttempts; got.Count != want.Count || !got.Last.Equal(want.Last) || got.LastAddress != want.LastAddress {
+		t.Errorf("FailedAttempts = %+v, want %+v", got, want)
+	}
+	res, err = e.accounts.SignIn(e.ctx, "admin@example.com", adminPassword, from("192.0.2.1"))
+	if err != nil || res.FailedAttempts.Count != 0 {
+		t.Errorf("second sign-in: %+v, %v; want no failed attempts", res.FailedAttempts, err)
+	}
+	if n := e.count("SELECT count(*) FROM failed_attempts"); n != 0 {
+		t.Errorf("%d tallies left after the sign-in", n)
+	}
+}
+
+// Failures older than the throttle's memory are deleted as new ones come.
+func TestPasswordFailuresAreForgotten(t *testing.T) {
+	e := newEnv(t)
+	e.bootstrap()
+	for i := 0; i < 3; i++ {
+		_, err := e.accounts.SignIn(e.ctx, fmt.Sprintf("guess%d@example.com", i), "some password", from("10.4.0.1"))
+		wantCode(t, "guess", err, domain.EUNAUTHORIZED)
+	}
+	e.clock.Advance(domain.PasswordFailureMemory + time.Second)
+	_, err := e.accounts.SignIn(e.ctx, "guess9@example.com", "some password", from("10.4.0.1"))
+	wantCode(t, "guess", err, domain.EUNAUTHORIZED)
+	if n := e.count("SELECT count(*) FROM password_failures"); n != 1 {
+		t.Errorf("%d failures stored, want only the new one", n)
 	}
 }
 
@@ -173,15 +319,15 @@ func TestSignInLockedAndPendingUsers(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	_, err = e.accounts.SignIn(e.ctx, "locked@example.com", pw, "x")
+	_, err = e.accounts.SignIn(e.ctx, "locked@example.com", pw, domain.Client{Address: "x"})
 	wantCode(t, "locked user, right password", err, domain.EFORBIDDEN)
-	_, err = e.accounts.SignIn(e.ctx, "locked@example.com", "wrong password!", "x")
+	_, err = e.accounts.SignIn(e.ctx, "locked@example.com", "wrong password!", domain.Client{Address: "x"})
 	wantCode(t, "locked user, wrong password", err, domain.EUNAUTHORIZED)
 	_, err = e.accounts.CurrentUser(e.ctx, locked.ID)
 	wantCode(t, "CurrentUser(locked)", err, domain.EUNAUTHORIZED)
 
 	for _, guess := range []string{"", "anything at all", "$placeholder"} {
-		_, err = e.accounts.SignIn(e.ctx, "pending@example.com", guess, "y")
+		_, err = e.accounts.SignIn(e.ctx, "pending@example.com", guess, domain.Client{Address: "y"})
 		wantCode(t, fmt.Sprintf("pending user with %q", guess), err, domain.EUNAUTHORIZED)
 	}
 	_, err = e.accounts.CurrentUser(e.ctx, pending.ID)
@@ -225,7 +371,7 @@ func TestChangePassword(t *testing.T) {
 		{"too long", adminPassword, strings.Repeat("x", 257), strings.Repeat("x", 257), "new"},
 		{"same as current", adminPassword, adminPassword, adminPassword, "new"},
 	} {
-		err := e.accounts.ChangePassword(e.ctx, p, c.current, c.next, c.confirm, "keep")
+		err := e.accounts.ChangePassword(e.ctx, p, c.current, c.next, c.confirm, "keep", domain.Client{Address: "192.0.2.50"})
 		if domain.ErrorCode(err) != domain.EINVALID || domain.FieldErrors(err)[c.field] == "" {
 			t.Errorf("%s: %v (fields %v), want invalid on %q", c.name, err, domain.FieldErrors(err), c.field)
 		}
@@ -241,10 +387,10 @@ func TestChangePassword(t *testing.T) {
 	}
 	// Service accounts have no password.
 	sa := domain.Principal{Account: domain.AccountRef{Type: domain.AccountServiceAccount, ID: domain.NewID(e.clock.Now())}}
-	wantCode(t, "ChangePassword as service account", e.accounts.ChangePassword(e.ctx, sa, adminPassword, next, next, ""), domain.EFORBIDDEN)
+	wantCode(t, "ChangePassword as service account", e.accounts.ChangePassword(e.ctx, sa, adminPassword, next, next, "", domain.Client{Address: "192.0.2.50"}), domain.EFORBIDDEN)
 
 	e.clock.Advance(2 * time.Hour)
-	if err := e.accounts.ChangePassword(e.ctx, p, adminPassword, next, next, "keep"); err != nil {
+	if err := e.accounts.ChangePassword(e.ctx, p, adminPassword, next, next, "keep", domain.Client{Address: "192.0.2.50"}); err != nil {
 		t.Fatalf("ChangePassword: %v", err)
 	}
 	after, err := e.store.UserByID(e.ctx, b.admin.ID)
@@ -270,14 +416,14 @@ func TestChangePassword(t *testing.T) {
 		domain.ActionPasswordChange, fmt.Sprint(b.admin.ID), fmt.Sprint(b.admin.ID)); n != 1 {
 		t.Errorf("%d password change audit entries, want 1", n)
 	}
-	if _, err := e.accounts.SignIn(e.ctx, "admin@example.com", next, "z"); err != nil {
+	if _, err := e.accounts.SignIn(e.ctx, "admin@example.com", next, domain.Client{Address: "z"}); err != nil {
 		t.Errorf("SignIn with the new password: %v", err)
 	}
-	_, err = e.accounts.SignIn(e.ctx, "admin@example.com", adminPassword, "z")
+	_, err = e.accounts.SignIn(e.ctx, "admin@example.com", adminPassword, domain.Client{Address: "z"})
 	wantCode(t, "SignIn with the old password", err, domain.EUNAUTHORIZED)
 
 	// keepSession "" signs out everywhere.
-	if err := e.accounts.ChangePassword(e.ctx, p, next, next+" again", next+" again", ""); err != nil {
+	if err := e.accounts.ChangePassword(e.ctx, p, next, next+" again", next+" again", "", domain.Client{Address: "192.0.2.50"}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.store.SessionByHash(e.ctx, "keep"); domain.ErrorCode(err) != domain.ENOTFOUND {

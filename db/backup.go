@@ -20,11 +20,27 @@ func (d *DB) Backup(ctx context.Context, path string) error {
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
-	if _, err := d.sql.ExecContext(ctx, "VACUUM INTO ?", path); err != nil {
+	// Made empty first with mode 0600 (VACUUM INTO accepts an empty file),
+	// so the copy is never readable by others, not even for a moment.
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
 		return fmt.Errorf("backup: %w", err)
 	}
-	if err := os.Chmod(path, 0o600); err != nil {
+	if err := f.Close(); err != nil {
 		return err
+	}
+	// VACUUM INTO reads one snapshot, so writers go on meanwhile. It runs
+	// on a connection of its own: the read pool's are query_only, which
+	// refuses it, and the writer's must not wait for a backup.
+	conn, err := sql.Open("sqlite", "file:"+(&url.URL{Path: d.path}).EscapedPath()+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		return err
+	}
+	_, err = conn.ExecContext(ctx, "VACUUM INTO ?", path)
+	conn.Close()
+	if err != nil {
+		os.Remove(path)
+		return fmt.Errorf("backup: %w", err)
 	}
 	return CheckIntegrity(ctx, path)
 }

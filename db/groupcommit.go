@@ -2,8 +2,6 @@ package db
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"sync"
 
 	"studio/domain"
@@ -12,10 +10,11 @@ import (
 // tokenWriter stores issued access tokens with group commit: each commit
 // costs an fsync (about 0.4 ms here), which capped token exchanges near
 // 2,000 a second when every token had a transaction of its own. Tokens
-// waiting together go into one transaction; each caller still returns only
-// once its token is durable.
+// waiting together go into one transaction, which takes its turn on the
+// writer like any write; each caller still returns only once its token is
+// durable.
 type tokenWriter struct {
-	db       *sql.DB
+	w        *writer
 	in       chan tokenWrite
 	quit     chan struct{} // closed by close
 	finished chan struct{} // closed when run has returned
@@ -30,10 +29,8 @@ type tokenWrite struct {
 // maxTokenBatch bounds one group commit.
 const maxTokenBatch = 256
 
-var errClosed = errors.New("the database is closed")
-
-func newTokenWriter(db *sql.DB) *tokenWriter {
-	w := &tokenWriter{db: db, in: make(chan tokenWrite, maxTokenBatch), quit: make(chan struct{}), finished: make(chan struct{})}
+func newTokenWriter(wr *writer) *tokenWriter {
+	w := &tokenWriter{w: wr, in: make(chan tokenWrite, maxTokenBatch), quit: make(chan struct{}), finished: make(chan struct{})}
 	go w.run()
 	return w
 }
@@ -76,20 +73,24 @@ func (w *tokenWriter) flush(first tokenWrite) {
 	}
 }
 
+// commit writes a batch in one transaction. It does not end with one
+// caller's context: the callers wait for it once their token is queued.
 func (w *tokenWriter) commit(batch []tokenWrite) error {
-	tx, err := w.db.BeginTx(context.Background(), nil)
-	if err != nil {
-		return err
-	}
-	for _, b := range batch {
-		t := b.token
-		if _, err := tx.Exec("INSERT INTO access_tokens (token_hash, key_id, service_account_id, expire_time) VALUES (?, ?, ?, ?)",
-			t.Hash, t.KeyID, t.ServiceAccountID, micros(t.ExpireTime)); err != nil {
-			tx.Rollback()
+	return w.w.run(context.Background(), func(ctx context.Context) error {
+		tx, err := w.w.db.BeginTx(ctx, nil)
+		if err != nil {
 			return err
 		}
-	}
-	return tx.Commit()
+		for _, b := range batch {
+			t := b.token
+			if _, err := tx.ExecContext(ctx, "INSERT INTO access_tokens (token_hash, key_id, service_account_id, expire_time) VALUES (?, ?, ?, ?)",
+				t.Hash, t.KeyID, t.ServiceAccountID, micros(t.ExpireTime)); err != nil {
+				tx.Rollback()
+				return err
+			}
+		}
+		return tx.Commit()
+	})
 }
 
 // write stores one token, returning once it is committed.

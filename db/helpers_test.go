@@ -126,8 +126,9 @@ func (e *env) bootstrap() bootstrapped {
 	}
 }
 
-// newUser stores a user without memberships. The hash is a placeholder
-// unless password is given (hashing costs ~25 ms).
+// newUser stores a user without memberships, with a verified email (an
+// established account). The hash is a placeholder unless password is given
+// (hashing costs ~25 ms).
 func (e *env) newUser(email, password string) domain.User {
 	e.t.Helper()
 	hash := "$placeholder$not-a-usable-hash"
@@ -138,7 +139,7 @@ func (e *env) newUser(email, password string) domain.User {
 		}
 	}
 	u := domain.User{Email: email, DisplayName: "User " + email, PasswordHash: hash,
-		CreateTime: e.clock.Now(), PasswordChanged: e.clock.Now()}
+		CreateTime: e.clock.Now(), PasswordChanged: e.clock.Now(), EmailVerified: true}
 	if err := e.store.Update(e.ctx, func(tx domain.Tx) error { return tx.CreateUser(e.ctx, &u) }); err != nil {
 		e.t.Fatalf("CreateUser(%s): %v", email, err)
 	}

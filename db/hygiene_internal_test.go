@@ -23,7 +23,7 @@ func TestHygieneQueriesUseIndexes(t *testing.T) {
 	}
 	defer d.Close()
 	plan := func(query string, args []any) string {
-		rows, err := d.sql.QueryContext(ctx, "EXPLAIN QUERY PLAN "+query, args...)
+		rows, err := d.read.QueryContext(ctx, "EXPLAIN QUERY PLAN "+query, args...)
 		if err != nil {
 			t.Fatalf("explain %s: %v", query, err)
 		}

@@ -223,3 +223,34 @@ func TestDeleteKeyTokens(t *testing.T) {
 		t.Fatalf("%d tokens left, want the other key's one", got)
 	}
 }
+
+func TestDeleteAccountTokens(t *testing.T) {
+	e := newEnv(t)
+	b := e.bootstrap()
+	svc, _ := lcServices(t, e)
+	names := []string{"Robot", "Other robot"}
+	var keys []domain.Key
+	for _, name := range names {
+		sa, _ := svc.Create(e.ctx, b.principal, b.inventory.ID, domain.ServiceAccountInput{DisplayName: &name})
+		k1, _, _ := svc.CreateKey(e.ctx, b.principal, b.inventory.ID, sa.ID)
+		k2, _, _ := svc.CreateKey(e.ctx, b.principal, b.inventory.ID, sa.ID)
+		keys = append(keys, k1, k2)
+	}
+	for i, k := range keys {
+		if err := e.store.CreateAccessToken(e.ctx, domain.AccessToken{Hash: domain.HashToken(string(rune('a' + i))), KeyID: k.ID,
+			ServiceAccountID: k.ServiceAccountID, ExpireTime: e.clock.Now().Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var n int
+	if err := e.store.Update(e.ctx, func(tx domain.Tx) error {
+		var err error
+		n, err = tx.DeleteAccountTokens(e.ctx, keys[0].ServiceAccountID)
+		return err
+	}); err != nil || n != 2 {
+		t.Fatalf("deleted %d tokens (%v), want the account's 2", n, err)
+	}
+	if got := e.count("SELECT count(*) FROM access_tokens WHERE service_account_id = '" + keys[2].ServiceAccountID + "'"); got != 2 {
+		t.Fatalf("%d tokens left of the other account, want 2", got)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"strconv"
 	"strings"
+	"time"
 
 	"studio/domain"
 )
@@ -91,13 +92,49 @@ func (q queries) AccountProjectMemberships(ctx context.Context, orgID string, ac
 	return q.members(ctx, "project_members m", "p.organization_id = ? AND m."+col+" = ?", []any{orgID, val}, 0, -1)
 }
 
-func (q queries) InvitationByHash(ctx context.Context, tokenHash string) (domain.Invitation, error) {
-	inv := domain.Invitation{TokenHash: tokenHash}
-	var created, expires int64
-	err := q.q.QueryRowContext(ctx, "SELECT user_id, create_time, expire_time FROM invitations WHERE token_hash = ?", tokenHash).
-		Scan(&inv.UserID, &created, &expires)
-	inv.CreateTime, inv.ExpireTime = fromMicros(created), fromMicros(expires)
+const invitationColumns = `id, user_id, organization_id, project_id, coalesce(project_member_id, organization_member_id),
+	inviter_type, inviter_id, inviter_email, create_time, accept_time,
+	coalesce(shareable_hash, ''), shareable_issued_by, shareable_issue_time, shareable_expire_time,
+	coalesce(emailed_hash, ''), emailed_issued_by, emailed_issue_time, emailed_expire_time`
+
+func scanInvitation(row interface{ Scan(...any) error }) (domain.Invitation, error) {
+	var inv domain.Invitation
+	var typ string
+	var created, accepted, sIssued, sExpires, eIssued, eExpires int64
+	err := row.Scan(&inv.ID, &inv.UserID, &inv.OrganizationID, &inv.ProjectID, &inv.MembershipID,
+		&typ, &inv.Inviter.ID, &inv.InviterEmail, &created, &accepted,
+		&inv.Shareable.Hash, &inv.Shareable.IssuedBy, &sIssued, &sExpires,
+		&inv.Emailed.Hash, &inv.Emailed.IssuedBy, &eIssued, &eExpires)
+	inv.Inviter.Type = domain.AccountType(typ)
+	inv.CreateTime, inv.AcceptTime = fromMicros(created), fromMicros(accepted)
+	inv.Shareable.IssueTime, inv.Shareable.ExpireTime = fromMicros(sIssued), fromMicros(sExpires)
+	inv.Emailed.IssueTime, inv.Emailed.ExpireTime = fromMicros(eIssued), fromMicros(eExpires)
 	return inv, notFound(err, "Invitation")
+}
+
+func (q queries) InvitationByTokenHash(ctx context.Context, tokenHash string) (domain.Invitation, domain.InviteKind, error) {
+	// Two lookups, each on its own unique index.
+	inv, err := scanInvitation(q.q.QueryRowContext(ctx, "SELECT "+invitationColumns+" FROM invitations WHERE shareable_hash = ?", tokenHash))
+	if err == nil {
+		return inv, domain.InviteShareable, nil
+	}
+	if domain.ErrorCode(err) != domain.ENOTFOUND {
+		return inv, "", err
+	}
+	inv, err = scanInvitation(q.q.QueryRowContext(ctx, "SELECT "+invitationColumns+" FROM invitations WHERE emailed_hash = ?", tokenHash))
+	return inv, domain.InviteEmailed, err
+}
+
+func (q queries) InvitationByID(ctx context.Context, id int64) (domain.Invitation, error) {
+	return scanInvitation(q.q.QueryRowContext(ctx, "SELECT "+invitationColumns+" FROM invitations WHERE id = ?", id))
+}
+
+func (q queries) InvitationForMembership(ctx context.Context, m domain.Membership) (domain.Invitation, error) {
+	col := "organization_member_id"
+	if m.ProjectID != "" {
+		col = "project_member_id"
+	}
+	return scanInvitation(q.q.QueryRowContext(ctx, "SELECT "+invitationColumns+" FROM invitations WHERE "+col+" = ?", m.ID))
 }
 
 func (q queries) FindAccounts(ctx context.Context, query string, limit int) ([]domain.AccountSummary, error) {
@@ -130,28 +167,47 @@ func (q queries) FindAccounts(ctx context.Context, query string, limit int) ([]d
 	return out, rows.Err()
 }
 
-func (t *writeTx) CreateInvitation(ctx context.Context, inv domain.Invitation) error {
-	_, err := t.q.ExecContext(ctx, "INSERT INTO invitations (token_hash, user_id, create_time, expire_time) VALUES (?, ?, ?, ?)",
-		inv.TokenHash, inv.UserID, micros(inv.CreateTime), micros(inv.ExpireTime))
-	return err
-}
-
-func (t *writeTx) DeleteInvitations(ctx context.Context, userID int64) error {
-	_, err := t.q.ExecContext(ctx, "DELETE FROM invitations WHERE user_id = ?", userID)
-	return err
-}
-
-func (t *writeTx) AcceptMemberships(ctx context.Context, userID int64) (int, error) {
-	n := 0
-	for _, table := range []string{"project_members", "organization_members"} {
-		res, err := t.q.ExecContext(ctx, "UPDATE "+table+" SET status = 'ACCEPTED' WHERE user_id = ? AND status = 'PENDING'", userID)
-		if err != nil {
-			return n, err
-		}
-		c, _ := res.RowsAffected()
-		n += int(c)
+func (t *writeTx) CreateInvitation(ctx context.Context, inv *domain.Invitation) error {
+	var projectMember, orgMember any
+	if inv.ProjectID != "" {
+		projectMember = inv.MembershipID
+	} else {
+		orgMember = inv.MembershipID
 	}
-	return n, nil
+	res, err := t.q.ExecContext(ctx, `INSERT INTO invitations (user_id, organization_id, project_id, project_member_id,
+		organization_member_id, inviter_type, inviter_id, inviter_email, create_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		inv.UserID, inv.OrganizationID, inv.ProjectID, projectMember, orgMember,
+		string(inv.Inviter.Type), inv.Inviter.ID, inv.InviterEmail, micros(inv.CreateTime))
+	if isUnique(err) {
+		return domain.Errorf(domain.ECONFLICT, "This membership already has an invitation.")
+	}
+	if err != nil {
+		return err
+	}
+	inv.ID, err = res.LastInsertId()
+	return err
+}
+
+func (t *writeTx) SetInvitationToken(ctx context.Context, invitationID int64, kind domain.InviteKind, tok domain.InviteToken) error {
+	prefix := "shareable"
+	if kind == domain.InviteEmailed {
+		prefix = "emailed"
+	}
+	var hash any
+	if tok.Hash != "" {
+		hash = tok.Hash
+	}
+	return t.execOne(ctx, "Invitation", `UPDATE invitations SET `+prefix+`_hash = ?, `+prefix+`_issued_by = ?, `+
+		prefix+`_issue_time = ?, `+prefix+`_expire_time = ? WHERE id = ?`,
+		hash, tok.IssuedBy, micros(tok.IssueTime), micros(tok.ExpireTime), invitationID)
+}
+
+func (t *writeTx) CloseInvitation(ctx context.Context, invitationID int64, at time.Time) error {
+	return t.execOne(ctx, "Invitation", "UPDATE invitations SET accept_time = ? WHERE id = ? AND accept_time = 0", micros(at), invitationID)
+}
+
+func (t *writeTx) AcceptMembership(ctx context.Context, m domain.Membership) error {
+	return t.execOne(ctx, "Membership", "UPDATE "+membershipTable(m)+" SET status = 'ACCEPTED' WHERE id = ? AND status = 'PENDING'", m.ID)
 }
 
 func (t *writeTx) SetUserName(ctx context.Context, userID int64, name string) error {
@@ -163,7 +219,19 @@ func (t *writeTx) SetUserLocked(ctx context.Context, userID int64, locked bool) 
 }
 
 func (t *writeTx) AddOutbox(ctx context.Context, m domain.OutboxMessage) error {
-	_, err := t.q.ExecContext(ctx, "INSERT INTO outbox (to_email, subject, body, create_time) VALUES (?, ?, ?, ?)",
-		m.To, m.Subject, m.Body, micros(m.CreateTime))
+	var invitation any
+	if m.InvitationID != 0 {
+		invitation = m.InvitationID
+		res, err := t.q.ExecContext(ctx, "UPDATE outbox SET requested_by = ? WHERE invitation_id = ? AND sent_time = 0",
+			m.RequestedBy, m.InvitationID)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n > 0 {
+			return err
+		}
+	}
+	_, err := t.q.ExecContext(ctx, "INSERT INTO outbox (to_email, subject, body, invitation_id, requested_by, create_time) VALUES (?, ?, ?, ?, ?, ?)",
+		m.To, m.Subject, m.Body, invitation, m.RequestedBy, micros(m.CreateTime))
 	return err
 }

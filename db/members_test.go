@@ -35,12 +35,12 @@ func newMBEnv(t *testing.T) *mbEnv {
 
 // mbUser stores a user directly. pending leaves the password hash empty
 // (an invited user who has not accepted); otherwise it gets a placeholder
-// hash that never verifies.
+// hash that never verifies and a verified email (an established account).
 func (m *mbEnv) mbUser(email, name string, pending, staff bool) domain.User {
 	m.t.Helper()
 	u := domain.User{Email: email, DisplayName: name, Staff: staff, CreateTime: m.clock.Now()}
 	if !pending {
-		u.PasswordHash, u.PasswordChanged = "$placeholder$not-a-usable-hash", m.clock.Now()
+		u.PasswordHash, u.PasswordChanged, u.EmailVerified = "$placeholder$not-a-usable-hash", m.clock.Now(), true
 	}
 	if err := m.store.Update(m.ctx, func(tx domain.Tx) error { return tx.CreateUser(m.ctx, &u) }); err != nil {
 		m.t.Fatalf("CreateUser(%s): %v", email, err)
@@ -193,10 +193,12 @@ func mbActions(rows []mbAudit) []string {
 	return out
 }
 
-// mbOutbox returns the bodies of the outbox messages to an address, oldest first.
+// mbOutbox describes the outbox messages to an address, oldest first, as
+// "body|invitation id|sent".
 func (m *mbEnv) mbOutbox(to string) []string {
 	m.t.Helper()
-	rows, err := m.raw.QueryContext(m.ctx, "SELECT body FROM outbox WHERE to_email = ? ORDER BY id", to)
+	rows, err := m.raw.QueryContext(m.ctx, `SELECT body || '|' || coalesce(invitation_id, 0) || '|' || (sent_time > 0)
+		FROM outbox WHERE to_email = ? ORDER BY id`, to)
 	if err != nil {
 		m.t.Fatal(err)
 	}
@@ -359,15 +361,20 @@ func TestInviteUnknownEmailMakesPendingUser(t *testing.T) {
 		t.Errorf("stored status %q, want PENDING", got)
 	}
 	tok := mbToken(t, inv.InviteURL)
-	bodies := m.mbOutbox(email)
-	if len(bodies) != 1 || !strings.Contains(bodies[0], inv.InviteURL) {
-		t.Errorf("outbox to %s = %q, want one message with %s", email, bodies, inv.InviteURL)
+	// One invitation, bound to the new membership, by the inviter; its
+	// email waits in the outbox without a body (the link is minted when it
+	// is sent).
+	var invID int64
+	if err := m.raw.QueryRowContext(m.ctx, `SELECT id FROM invitations WHERE user_id = ? AND organization_id = ? AND project_id = ?
+		AND project_member_id = ? AND organization_member_id IS NULL AND inviter_email = ? AND accept_time = 0
+		AND shareable_hash = ? AND shareable_issued_by = ? AND emailed_hash IS NULL`,
+		u.ID, b.org.ID, alpha.ID, ms.ID, b.admin.Email, domain.HashToken(tok), b.admin.Email).Scan(&invID); err != nil {
+		t.Fatalf("no invitation row for the membership with the link's hash: %v", err)
 	}
-	// Only a hash of the token is stored.
-	if n := m.count("SELECT count(*) FROM invitations WHERE user_id = ? AND token_hash = ?", u.ID, domain.HashToken(tok)); n != 1 {
-		t.Errorf("%d invitation rows with the token's hash", n)
+	if got := m.mbOutbox(email); len(got) != 1 || got[0] != "|"+strconv.FormatInt(invID, 10)+"|0" {
+		t.Errorf("outbox to %s = %q, want one unsent invitation email without a body", email, got)
 	}
-	if n := m.count("SELECT count(*) FROM invitations WHERE token_hash = ?", tok); n != 0 {
+	if n := m.count("SELECT count(*) FROM invitations WHERE shareable_hash = ? OR emailed_hash = ?", tok, tok); n != 0 {
 		t.Error("the plain token is stored")
 	}
 	if acts := mbActions(m.mbAuditSince(before)); strings.Join(acts, ",") != "user.create,membership.create" {
@@ -376,14 +383,15 @@ func TestInviteUnknownEmailMakesPendingUser(t *testing.T) {
 	// A pending member holds no access yet.
 	_, _, err = m.members.ListProject(m.ctx, domain.UserPrincipal(u, "x"), alpha.ID, "", domain.PageRequest{})
 	wantCode(t, "pending member lists members", err, domain.ENOTFOUND)
-	// The link names the user.
-	got, err := m.members.Invitation(m.ctx, tok)
-	if err != nil || got.ID != u.ID || got.Email != email {
-		t.Errorf("Invitation(token) = %+v, %v", got, err)
+	// The link names the user and the one membership.
+	got, err := m.members.OpenInvitation(m.ctx, tok)
+	if err != nil || got.User.ID != u.ID || got.User.Email != email || got.Membership.ID != ms.ID || got.Invitation.ID != invID ||
+		got.Kind != domain.InviteShareable || got.Mode != domain.InviteSetPassword || got.ProjectName != "Alpha" {
+		t.Errorf("OpenInvitation(token) = %+v, %v", got, err)
 	}
 	for _, bad := range []string{"", "short", strings.Repeat("0", 64), tok[:63], tok + "0"} {
-		_, err := m.members.Invitation(m.ctx, bad)
-		wantCode(t, fmt.Sprintf("Invitation(%q)", bad), err, domain.ENOTFOUND)
+		_, err := m.members.OpenInvitation(m.ctx, bad)
+		wantCode(t, fmt.Sprintf("OpenInvitation(%q)", bad), err, domain.ENOTFOUND)
 	}
 }
 
@@ -487,6 +495,20 @@ func (m *mbEnv) acceptWorld() acceptWorld {
 	return w
 }
 
+// mbInvitationID returns the id of the invitation covering a user's
+// membership in a project (or, with projectID "", in the organization).
+func (m *mbEnv) mbInvitationID(u domain.User, orgID, projectID string) int64 {
+	m.t.Helper()
+	var id int64
+	if err := m.raw.QueryRowContext(m.ctx, "SELECT id FROM invitations WHERE user_id = ? AND organization_id = ? AND project_id = ?",
+		u.ID, orgID, projectID).Scan(&id); err != nil {
+		m.t.Fatalf("invitation of %s in %s/%s: %v", u.Email, orgID, projectID, err)
+	}
+	return id
+}
+
+// TestAcceptInvitation: a link accepts its own membership and nothing
+// else, even of the same user in another organization (issue 11, item 1).
 func TestAcceptInvitation(t *testing.T) {
 	m := newMBEnv(t)
 	w := m.acceptWorld()
@@ -516,54 +538,84 @@ func TestAcceptInvitation(t *testing.T) {
 	if err != nil {
 		t.Fatalf("AcceptInvitation: %v", err)
 	}
-	if u.ID != w.user.ID || u.DisplayName != "Ivy Invitee" || u.Pending() {
+	if u.ID != w.user.ID || u.DisplayName != "Ivy Invitee" || u.Pending() || u.EmailVerified {
 		t.Errorf("accepted user = %+v", u)
 	}
 	stored, err := m.store.UserByID(m.ctx, w.user.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if stored.DisplayName != "Ivy Invitee" || stored.Pending() || stored.Email != "invitee@example.com" {
+	// A shareable link proves nothing about the mailbox.
+	if stored.DisplayName != "Ivy Invitee" || stored.Pending() || stored.Email != "invitee@example.com" || stored.EmailVerified {
 		t.Errorf("stored user = %+v", stored)
 	}
 	if ok, err := domain.NewHasher(1).Verify(m.ctx, stored.PasswordHash, pw); err != nil || !ok {
 		t.Errorf("the stored hash does not verify the new password: %v %v", ok, err)
 	}
-	for _, c := range []struct{ table, col, id string }{
-		{"project_members", "project_id", w.alpha.ID},
-		{"project_members", "project_id", w.far.ID},
-		{"organization_members", "organization_id", w.farOrg.ID},
+	// Only the link's own membership is accepted.
+	for _, c := range []struct{ table, col, id, want string }{
+		{"project_members", "project_id", w.alpha.ID, "ACCEPTED"},
+		{"project_members", "project_id", w.far.ID, "PENDING"},
+		{"organization_members", "organization_id", w.farOrg.ID, "PENDING"},
 	} {
-		if got := m.mbStatus(c.table, c.col, c.id, w.user); got != "ACCEPTED" {
-			t.Errorf("%s in %s: status %q, want ACCEPTED", c.table, c.id, got)
+		if got := m.mbStatus(c.table, c.col, c.id, w.user); got != c.want {
+			t.Errorf("%s in %s: status %q, want %s", c.table, c.id, got, c.want)
 		}
 	}
-	if n := m.count("SELECT count(*) FROM invitations WHERE user_id = ?", w.user.ID); n != 0 {
-		t.Errorf("%d invitations left after accepting", n)
+	alphaInv := m.mbInvitationID(w.user, w.b.org.ID, w.alpha.ID)
+	if n := m.count("SELECT count(*) FROM invitations WHERE user_id = ? AND accept_time > 0", w.user.ID); n != 1 ||
+		m.count("SELECT count(*) FROM invitations WHERE id = ? AND accept_time > 0", alphaInv) != 1 {
+		t.Errorf("%d invitations closed, want only alpha's", n)
 	}
 	rows := m.mbAuditSince(before)
 	if len(rows) != 1 || rows[0].action != domain.ActionInvitationAccept || rows[0].actorID != mbID(w.user) ||
-		rows[0].targetID != mbID(w.user) || !strings.HasPrefix(rows[0].detail, "3 ") {
+		rows[0].targetID != mbID(w.user) || rows[0].orgID != w.b.org.ID || rows[0].projID != w.alpha.ID ||
+		!strings.Contains(rows[0].detail, fmt.Sprintf("invitation %d by %s, shareable link issued by %s", alphaInv, w.b.admin.Email, w.b.admin.Email)) {
 		t.Errorf("audit after accepting = %+v", rows)
 	}
-	// The new member now has the access the memberships give.
+	// The new member now has the access its one membership gives.
 	p := domain.UserPrincipal(stored, "192.0.2.50")
 	if _, _, err := m.members.ListProject(m.ctx, p, w.alpha.ID, "", domain.PageRequest{}); err != nil {
 		t.Errorf("accepted member cannot read alpha: %v", err)
 	}
-	if _, _, err := m.members.ListOrgAdmins(m.ctx, p, w.farOrg.ID, domain.PageRequest{}); err != nil {
-		t.Errorf("accepted organization admin cannot list admins: %v", err)
+	if _, _, err := m.members.ListOrgAdmins(m.ctx, p, w.farOrg.ID, domain.PageRequest{}); err == nil {
+		t.Error("the pending organization admin membership of the far organization works")
 	}
-	// Every link of the user is dead now.
+	// The used link is dead; the other invitations' links still work, but
+	// the account has a password now: they ask to sign in.
 	snap = m.mbSnapshot()
-	for i, link := range []string{w.link1, w.link2, w.url} {
-		lt := mbToken(t, link)
-		_, err := m.members.Invitation(m.ctx, lt)
-		wantCode(t, fmt.Sprintf("Invitation(link %d) after accepting", i+1), err, domain.ENOTFOUND)
-		_, err = m.members.AcceptInvitation(m.ctx, lt, "Mallory", "another long password", "another long password", "x")
-		wantCode(t, fmt.Sprintf("AcceptInvitation(link %d) after accepting", i+1), err, domain.ENOTFOUND)
+	_, err = m.members.OpenInvitation(m.ctx, tok)
+	wantCode(t, "OpenInvitation(used link)", err, domain.ENOTFOUND)
+	_, err = m.members.AcceptInvitation(m.ctx, tok, "Mallory", "another long password", "another long password", "x")
+	wantCode(t, "AcceptInvitation(used link)", err, domain.ENOTFOUND)
+	tok2 := mbToken(t, w.link2)
+	link, err := m.members.OpenInvitation(m.ctx, tok2)
+	if err != nil || link.Mode != domain.InviteSignIn || link.ProjectName != "" || link.OrganizationName != "Far Org" {
+		t.Fatalf("OpenInvitation(far organization link) = %+v, %v", link, err)
 	}
-	m.mbUnchanged(t, "used links", snap)
+	_, err = m.members.AcceptInvitation(m.ctx, tok2, "Mallory", "another long password", "another long password", "x")
+	wantCode(t, "AcceptInvitation(link of an account with a password)", err, domain.EFORBIDDEN)
+	_, err = m.members.AcceptInvitationAs(m.ctx, w.b.principal, tok2)
+	wantCode(t, "AcceptInvitationAs(someone else)", err, domain.EFORBIDDEN)
+	m.mbUnchanged(t, "refused links", snap)
+
+	// Signed in as the account, the far organization's link accepts its
+	// own membership, audited in that organization.
+	before = m.mbMaxAudit()
+	if _, err := m.members.AcceptInvitationAs(m.ctx, p, tok2); err != nil {
+		t.Fatalf("AcceptInvitationAs: %v", err)
+	}
+	if got := m.mbStatus("organization_members", "organization_id", w.farOrg.ID, w.user); got != "ACCEPTED" {
+		t.Errorf("far organization admin membership %q", got)
+	}
+	if got := m.mbStatus("project_members", "project_id", w.far.ID, w.user); got != "PENDING" {
+		t.Errorf("far project membership %q, want still PENDING", got)
+	}
+	rows = m.mbAuditSince(before)
+	if len(rows) != 1 || rows[0].action != domain.ActionInvitationAccept || rows[0].orgID != w.farOrg.ID || rows[0].projID != "" ||
+		!strings.Contains(rows[0].detail, fmt.Sprintf("invitation %d ", m.mbInvitationID(w.user, w.farOrg.ID, ""))) {
+		t.Errorf("audit after accepting the far link = %+v", rows)
+	}
 }
 
 func TestInvitationExpires(t *testing.T) {
@@ -571,13 +623,13 @@ func TestInvitationExpires(t *testing.T) {
 	w := m.acceptWorld()
 	tok := mbToken(t, w.link1)
 	m.clock.Advance(domain.DefaultInviteTTL - time.Minute)
-	if _, err := m.members.Invitation(m.ctx, tok); err != nil {
-		t.Fatalf("Invitation a minute before it expires: %v", err)
+	if _, err := m.members.OpenInvitation(m.ctx, tok); err != nil {
+		t.Fatalf("OpenInvitation a minute before it expires: %v", err)
 	}
 	m.clock.Advance(time.Minute)
 	snap := m.mbSnapshot()
-	_, err := m.members.Invitation(m.ctx, tok)
-	wantCode(t, "Invitation at expiry", err, domain.ENOTFOUND)
+	_, err := m.members.OpenInvitation(m.ctx, tok)
+	wantCode(t, "OpenInvitation at expiry", err, domain.ENOTFOUND)
 	_, err = m.members.AcceptInvitation(m.ctx, tok, "Late Person", "a good long password", "a good long password", "x")
 	wantCode(t, "AcceptInvitation after expiry", err, domain.ENOTFOUND)
 	m.mbUnchanged(t, "expired link", snap)
@@ -598,6 +650,7 @@ func TestProjectInviteURL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	invID := m.mbInvitationID(u, b.org.ID, alpha.ID)
 	m.clock.Advance(time.Minute)
 	before := m.mbMaxAudit()
 	link2, err := m.members.ProjectInviteURL(m.ctx, b.principal, alpha.ID, mbID(u))
@@ -610,26 +663,27 @@ func TestProjectInviteURL(t *testing.T) {
 	}
 	rows := m.mbAuditSince(before)
 	if len(rows) != 1 || rows[0].action != domain.ActionInvitationIssue || rows[0].targetID != mbID(u) ||
-		rows[0].projID != alpha.ID || rows[0].targetName != "second@example.com" {
+		rows[0].projID != alpha.ID || rows[0].targetName != "second@example.com" ||
+		!strings.Contains(rows[0].detail, fmt.Sprintf("Invitation %d", invID)) {
 		t.Errorf("audit of a new link = %+v", rows)
 	}
-	// The second link is mailed to the member, like the first.
-	bodies := m.mbOutbox("second@example.com")
-	if len(bodies) != 2 || !strings.Contains(bodies[1], link2) {
-		t.Errorf("outbox to the member = %d messages %q, want 2, the second with %s (rows to \"\": %d)",
-			len(bodies), bodies, link2, m.count("SELECT count(*) FROM outbox WHERE to_email = ''"))
+	// The same invitation, with a new shareable link; its email, still
+	// waiting, is not queued twice.
+	if n := m.count("SELECT count(*) FROM invitations WHERE user_id = ?", u.ID); n != 1 {
+		t.Errorf("%d invitations after a re-issue, want 1", n)
 	}
-	// Both links work until one is used.
-	for i, tok := range []string{tok1, tok2} {
-		if got, err := m.members.Invitation(m.ctx, tok); err != nil || got.ID != u.ID {
-			t.Errorf("link %d before use: %+v, %v", i+1, got, err)
-		}
+	if got := m.mbOutbox("second@example.com"); len(got) != 1 || got[0] != fmt.Sprintf("|%d|0", invID) {
+		t.Errorf("outbox to the member = %q, want one waiting invitation email", got)
+	}
+	// The new link ends the previous one.
+	_, err = m.members.OpenInvitation(m.ctx, tok1)
+	wantCode(t, "first link after a re-issue", err, domain.ENOTFOUND)
+	if got, err := m.members.OpenInvitation(m.ctx, tok2); err != nil || got.User.ID != u.ID || got.Invitation.ID != invID {
+		t.Errorf("second link: %+v, %v", got, err)
 	}
 	if _, err := m.members.AcceptInvitation(m.ctx, tok2, "Second", "a good long password", "a good long password", "x"); err != nil {
 		t.Fatalf("AcceptInvitation(second link): %v", err)
 	}
-	_, err = m.members.Invitation(m.ctx, tok1)
-	wantCode(t, "first link after the second was used", err, domain.ENOTFOUND)
 
 	// An accepted member (now this one) has no link.
 	snap := m.mbSnapshot()

@@ -1,9 +1,13 @@
 package db_test
 
 import (
+	"bytes"
 	"context"
+	"database/sql"
 	"fmt"
+	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -203,13 +207,199 @@ func TestOpenPathWithSpecialCharacters(t *testing.T) {
 	}
 }
 
+// A missing directory, a read-only file, directory or filesystem, an empty
+// file and a corrupt file are refused with the path and what to do, not
+// with SQLite's "unable to open database file (14)".
 func TestOpenFailsOnMissingDirectory(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "no", "such", "dir", "studio.db")
+	dir := filepath.Join(t.TempDir(), "no", "such", "dir")
+	path := filepath.Join(dir, "studio.db")
 	d, err := db.Open(context.Background(), path)
 	if err == nil {
 		d.Close()
 		t.Fatal("Open in a missing directory succeeded")
 	}
+	wantMessage(t, err, path, "directory "+dir+" does not exist", "mkdir -p "+dir)
+	if _, err := os.Stat(dir); err == nil {
+		t.Error("the refused Open made the directory")
+	}
+}
+
+// wantMessage checks that an error says each of the parts, and not SQLite's
+// own words for a file it cannot open.
+func wantMessage(t *testing.T, err error, parts ...string) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("no error; want one saying %q", parts)
+	}
+	for _, p := range parts {
+		if !strings.Contains(err.Error(), p) {
+			t.Errorf("error %q does not say %q", err, p)
+		}
+	}
+	if strings.Contains(err.Error(), "unable to open database file") {
+		t.Errorf("error %q is SQLite's, not ours", err)
+	}
+}
+
+// The database and its -wal and -shm files are made 0600: they hold
+// password hashes, sessions and sealed secrets.
+func TestOpenCreatesPrivateFiles(t *testing.T) {
+	e := newEnv(t)
+	e.bootstrap() // a write, so the -wal and -shm files exist
+	for _, name := range []string{e.path, e.path + "-wal", e.path + "-shm"} {
+		info, err := os.Stat(name)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if info.Mode().Perm() != 0o600 {
+			t.Errorf("%s has mode %o, want 600", filepath.Base(name), info.Mode().Perm())
+		}
+	}
+}
+
+// A database file, -wal or -shm others may read is refused, with the
+// command that fixes it; nothing is changed.
+func TestOpenRefusesFilesOthersCanRead(t *testing.T) {
+	for _, suffix := range []string{"", "-wal"} {
+		e := newEnv(t)
+		e.bootstrap()
+		// Keep the -wal: the raw connection stays open while the store closes.
+		e.count("SELECT count(*) FROM users")
+		if err := e.store.Close(); err != nil {
+			t.Fatal(err)
+		}
+		loose := e.path + suffix
+		if err := os.Chmod(loose, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		d, err := db.Open(e.ctx, e.path)
+		if err == nil {
+			d.Close()
+			t.Fatalf("Open with %s mode 644 succeeded", filepath.Base(loose))
+		}
+		wantMessage(t, err, "readable by other users", "chmod 600 "+loose)
+		if info, _ := os.Stat(loose); info.Mode().Perm() != 0o644 {
+			t.Errorf("the refused Open changed the mode of %s", loose)
+		}
+	}
+}
+
+// An existing empty file is not taken for a new database: it may be a
+// copy that went wrong. Only a file Open creates itself starts empty.
+func TestOpenRefusesAnEmptyFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "studio.db")
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d, err := db.Open(context.Background(), path)
+	if err == nil {
+		d.Close()
+		t.Fatal("Open of an existing empty file succeeded")
+	}
+	wantMessage(t, err, path, "exists but is empty", "restore a backup", "remove the empty file")
+	if info, err := os.Stat(path); err != nil || info.Size() != 0 {
+		t.Errorf("the refused Open wrote into the empty file: %v", err)
+	}
+}
+
+// makeReadOnly makes path unwritable for this process: chmod for a
+// normal user, the immutable attribute for root (which ignores modes).
+func makeReadOnly(t *testing.T, path string) {
+	t.Helper()
+	if os.Getuid() != 0 {
+		if err := os.Chmod(path, 0o400); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.Chmod(path, 0o600) })
+		return
+	}
+	if out, err := exec.Command("chattr", "+i", path).CombinedOutput(); err != nil {
+		t.Skipf("running as root, and chattr +i is not possible here: %v %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("chattr", "-i", path).Run() })
+}
+
+func TestOpenRefusesReadOnlyFile(t *testing.T) {
+	e := newEnv(t)
+	e.bootstrap()
+	e.store.Close()
+	e.raw.Close()
+	makeReadOnly(t, e.path)
+	d, err := db.Open(e.ctx, e.path)
+	if err == nil {
+		d.Close()
+		t.Fatal("Open of a read-only database file succeeded: its first change would fail")
+	}
+	wantMessage(t, err, e.path)
+	if !strings.Contains(err.Error(), "read-only") && !strings.Contains(err.Error(), "may not be written") {
+		t.Errorf("error %q does not say the file cannot be written", err)
+	}
+}
+
+func TestOpenRefusesReadOnlyDirectory(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	makeReadOnly(t, dir)
+	path := filepath.Join(dir, "studio.db")
+	d, err := db.Open(context.Background(), path)
+	if err == nil {
+		d.Close()
+		t.Fatal("Open in a read-only directory succeeded")
+	}
+	wantMessage(t, err, path, "its directory "+dir, "-wal")
+}
+
+// corruptTable overwrites the root page of a table of the closed database
+// at path with garbage.
+func corruptTable(t *testing.T, path, table string) {
+	t.Helper()
+	raw, err := sql.Open("sqlite", "file:"+(&url.URL{Path: path}).EscapedPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var root, pageSize int64
+	err = raw.QueryRow("SELECT rootpage FROM sqlite_master WHERE type = 'table' AND name = ?", table).Scan(&root)
+	if err == nil {
+		err = raw.QueryRow("PRAGMA page_size").Scan(&pageSize)
+	}
+	if err == nil {
+		// Everything into the main file, so the garbage is what is read.
+		_, err = raw.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
+	}
+	raw.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteAt(bytes.Repeat([]byte{0xA5}, int(pageSize)), (root-1)*pageSize); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// With the integrity check, a corrupt file is refused at start with its
+// path and how to restore a backup.
+func TestOpenRefusesCorruptFile(t *testing.T) {
+	e := newEnv(t)
+	b := e.bootstrap()
+	for i := 0; i < 50; i++ {
+		e.createProject(b.principal, b.org.ID, fmt.Sprintf("Project %d with a name long enough to fill pages", i))
+	}
+	e.store.Close()
+	e.raw.Close()
+	corruptTable(t, e.path, "projects")
+
+	d, err := db.OpenWith(e.ctx, e.path, db.Options{IntegrityCheck: time.Minute})
+	if err == nil {
+		d.Close()
+		t.Fatal("Open with the integrity check accepted a corrupt file")
+	}
+	wantMessage(t, err, e.path, "corrupt", "restore the last good backup", "README, Restore")
 }
 
 // Foreign keys are enforced on the store's connections: a session of a user

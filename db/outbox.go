@@ -2,14 +2,15 @@ package db
 
 import (
 	"context"
+	"database/sql"
 	"time"
 
 	"studio/domain"
 )
 
 // UnsentOutbox returns up to limit messages not yet sent, oldest first.
-func (d *DB) UnsentOutbox(ctx context.Context, limit int) ([]domain.OutboxMessage, error) {
-	rows, err := d.sql.QueryContext(ctx, `SELECT id, to_email, subject, body, create_time FROM outbox
+func (q queries) UnsentOutbox(ctx context.Context, limit int) ([]domain.OutboxMessage, error) {
+	rows, err := q.q.QueryContext(ctx, `SELECT id, to_email, subject, body, invitation_id, requested_by, create_time FROM outbox
 		WHERE sent_time = 0 ORDER BY id LIMIT ?`, limit)
 	if err != nil {
 		return nil, err
@@ -18,18 +19,23 @@ func (d *DB) UnsentOutbox(ctx context.Context, limit int) ([]domain.OutboxMessag
 	var out []domain.OutboxMessage
 	for rows.Next() {
 		var m domain.OutboxMessage
+		var invitation sql.NullInt64
 		var created int64
-		if err := rows.Scan(&m.ID, &m.To, &m.Subject, &m.Body, &created); err != nil {
+		if err := rows.Scan(&m.ID, &m.To, &m.Subject, &m.Body, &invitation, &m.RequestedBy, &created); err != nil {
 			return nil, err
 		}
-		m.CreateTime = fromMicros(created)
+		m.InvitationID, m.CreateTime = invitation.Int64, fromMicros(created)
 		out = append(out, m)
 	}
 	return out, rows.Err()
 }
 
-// MarkOutboxSent records that a message went out.
-func (d *DB) MarkOutboxSent(ctx context.Context, id int64, at time.Time) error {
-	_, err := d.sql.ExecContext(ctx, "UPDATE outbox SET sent_time = ? WHERE id = ?", micros(at), id)
-	return err
+// MarkOutboxSent records that a message went out and drops its body: what
+// was sent is the recipient's, not the server's, to keep.
+func (t *writeTx) MarkOutboxSent(ctx context.Context, id int64, at time.Time) error {
+	return t.execOne(ctx, "Message", "UPDATE outbox SET sent_time = ?, body = '' WHERE id = ?", micros(at), id)
+}
+
+func (t *writeTx) DeleteOutbox(ctx context.Context, id int64) error {
+	return t.execOne(ctx, "Message", "DELETE FROM outbox WHERE id = ?", id)
 }

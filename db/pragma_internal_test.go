@@ -48,21 +48,32 @@ func TestPragmasOnEveryConnection(t *testing.T) {
 	}
 	defer d.Close()
 
-	// Hold several connections at once so they are distinct.
+	// Hold several read connections at once so they are distinct.
 	var conns []*sql.Conn
 	for i := 0; i < 4; i++ {
-		c, err := d.sql.Conn(ctx)
+		c, err := d.read.Conn(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
 		conns = append(conns, c)
 	}
 	for i, c := range conns {
-		checkPragmas(t, "connection "+string(rune('A'+i)), c)
+		where := "read connection " + string(rune('A'+i))
+		checkPragmas(t, where, c)
+		// Readers cannot write, by accident or otherwise.
+		if _, err := c.ExecContext(ctx, "UPDATE server_meta SET probe_time = 1"); err == nil {
+			t.Errorf("%s: a write succeeded on the read pool", where)
+		}
 	}
 	for _, c := range conns {
 		c.Close()
 	}
+	w, err := d.write.db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkPragmas(t, "write connection", w)
+	w.Close()
 
 	// Inside a write transaction too.
 	err = d.Update(ctx, func(tx domain.Tx) error {

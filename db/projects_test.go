@@ -54,7 +54,7 @@ func TestBootstrapOnEmptyDatabase(t *testing.T) {
 	}
 
 	// The admin signs in with the configured password.
-	if _, err := e.accounts.SignIn(e.ctx, "admin@example.com", adminPassword, "192.0.2.1"); err != nil {
+	if _, err := e.accounts.SignIn(e.ctx, "admin@example.com", adminPassword, domain.Client{Address: "192.0.2.1"}); err != nil {
 		t.Errorf("SignIn with the bootstrap password: %v", err)
 	}
 	// It administers the organization.
@@ -89,7 +89,7 @@ func TestBootstrapGeneratesPassword(t *testing.T) {
 	if len(res.GeneratedPassword) < 12 {
 		t.Fatalf("GeneratedPassword = %q", res.GeneratedPassword)
 	}
-	if _, err := e.accounts.SignIn(e.ctx, "root@example.com", res.GeneratedPassword, "x"); err != nil {
+	if _, err := e.accounts.SignIn(e.ctx, "root@example.com", res.GeneratedPassword, domain.Client{Address: "x"}); err != nil {
 		t.Errorf("SignIn with the generated password: %v", err)
 	}
 	var hash string

@@ -53,6 +53,7 @@ func supCalls(m *mbEnv, w supWorld, p domain.Principal, reason string) map[strin
 	out := map[string]error{}
 	_, out["Find"] = m.support.Find(m.ctx, p, "target@example.com")
 	_, out["Account"] = m.support.Account(m.ctx, p, mbID(w.target))
+	_, out["View"] = m.support.View(m.ctx, p, mbID(w.target))
 	out["RemoveMembership"] = m.support.RemoveMembership(m.ctx, p, mbID(w.target), w.org.ID, w.alpha.ID, reason)
 	out["RemoveMembership(org)"] = m.support.RemoveMembership(m.ctx, p, mbUID(w.oadmin.UserID), w.org.ID, "", reason)
 	_, out["RemoveAllAccess"] = m.support.RemoveAllAccess(m.ctx, p, mbID(w.target), reason)
@@ -87,11 +88,21 @@ func TestSupportRefusesEveryoneButStaff(t *testing.T) {
 func TestSupportRequiresReason(t *testing.T) {
 	m := newMBEnv(t)
 	w := m.supWorld()
-	snap := m.mbSnapshot()
+	// Searches and views record themselves (support.view); nothing else changes.
+	withoutViews := func(snap string) string {
+		var kept []string
+		for _, line := range strings.Split(snap, "\n") {
+			if !strings.Contains(line, " "+domain.ActionSupportView+" ") {
+				kept = append(kept, line)
+			}
+		}
+		return strings.Join(kept, "\n")
+	}
+	snap, mark := m.mbSnapshot(), m.mbMaxAudit()
 	for _, reason := range []string{"", "abc", "    abcd    ", strings.Repeat("x", 501)} {
 		for call, err := range supCalls(m, w, w.staff, reason) {
 			switch call {
-			case "Find", "Account", "Audit": // reads need no reason
+			case "Find", "Account", "View", "Audit": // reads need no reason
 				if err != nil {
 					t.Errorf("%s: %v", call, err)
 				}
@@ -100,7 +111,13 @@ func TestSupportRequiresReason(t *testing.T) {
 			}
 		}
 	}
-	m.mbUnchanged(t, "support changes without a reason", snap)
+	if after := m.mbSnapshot(); withoutViews(after) != withoutViews(snap) {
+		t.Errorf("support changes without a reason changed the database:\nbefore:\n%s\nafter:\n%s", snap, after)
+	}
+	// Per round: the search, and the view in the target's one organization.
+	if views := m.mbAuditSince(mark); len(views) != 8 {
+		t.Errorf("%d entries for 4 rounds of reads, want 8 (a search and a view each): %+v", len(views), views)
+	}
 }
 
 // supEntries returns the audit entries after id, checking each is a staff
@@ -360,7 +377,7 @@ func TestSupportSetLocked(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := m.accounts.SignIn(m.ctx, "victim@example.com", pw, "192.0.2.60"); err != nil {
+	if _, err := m.accounts.SignIn(m.ctx, "victim@example.com", pw, domain.Client{Address: "192.0.2.60"}); err != nil {
 		t.Fatalf("SignIn before locking: %v", err)
 	}
 
@@ -377,7 +394,7 @@ func TestSupportSetLocked(t *testing.T) {
 	if n := m.count("SELECT count(*) FROM sessions WHERE id_hash = 'bystander'"); n != 1 {
 		t.Error("another user's session was deleted")
 	}
-	_, err := m.accounts.SignIn(m.ctx, "victim@example.com", pw, "192.0.2.60")
+	_, err := m.accounts.SignIn(m.ctx, "victim@example.com", pw, domain.Client{Address: "192.0.2.60"})
 	wantCode(t, "SignIn of a locked user", err, domain.EFORBIDDEN)
 	_, err = m.accounts.CurrentUser(m.ctx, victim.ID)
 	wantCode(t, "CurrentUser of a locked user", err, domain.EUNAUTHORIZED)
@@ -394,7 +411,7 @@ func TestSupportSetLocked(t *testing.T) {
 	if u, err := m.store.UserByID(m.ctx, victim.ID); err != nil || u.Locked {
 		t.Errorf("user still locked (or unreadable: %v)", err)
 	}
-	if _, err := m.accounts.SignIn(m.ctx, "victim@example.com", pw, "192.0.2.60"); err != nil {
+	if _, err := m.accounts.SignIn(m.ctx, "victim@example.com", pw, domain.Client{Address: "192.0.2.60"}); err != nil {
 		t.Errorf("SignIn after unlocking: %v", err)
 	}
 	if rows := m.supEntries(t, before, w.staff); len(rows) != 1 || rows[0].action != domain.ActionUserUnlock {

@@ -7,12 +7,12 @@ import (
 	"studio/domain"
 )
 
-const userColumns = "id, email, display_name, password_hash, staff, locked, create_time, last_sign_in, password_changed"
+const userColumns = "id, email, display_name, password_hash, staff, locked, create_time, last_sign_in, password_changed, email_verified"
 
 func scanUser(row interface{ Scan(...any) error }) (domain.User, error) {
 	var u domain.User
 	var created, lastSignIn, pwChanged int64
-	err := row.Scan(&u.ID, &u.Email, &u.DisplayName, &u.PasswordHash, &u.Staff, &u.Locked, &created, &lastSignIn, &pwChanged)
+	err := row.Scan(&u.ID, &u.Email, &u.DisplayName, &u.PasswordHash, &u.Staff, &u.Locked, &created, &lastSignIn, &pwChanged, &u.EmailVerified)
 	u.CreateTime, u.LastSignIn, u.PasswordChanged = fromMicros(created), fromMicros(lastSignIn), fromMicros(pwChanged)
 	return u, err
 }
@@ -34,8 +34,8 @@ func (q queries) UserByEmail(ctx context.Context, email string) (domain.User, er
 }
 
 func (t *writeTx) CreateUser(ctx context.Context, u *domain.User) error {
-	res, err := t.q.ExecContext(ctx, `INSERT INTO users (email, display_name, password_hash, staff, locked, create_time, password_changed)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`, u.Email, u.DisplayName, u.PasswordHash, u.Staff, u.Locked, micros(u.CreateTime), micros(u.PasswordChanged))
+	res, err := t.q.ExecContext(ctx, `INSERT INTO users (email, display_name, password_hash, staff, locked, create_time, password_changed, email_verified)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, u.Email, u.DisplayName, u.PasswordHash, u.Staff, u.Locked, micros(u.CreateTime), micros(u.PasswordChanged), u.EmailVerified)
 	if isUnique(err) {
 		return domain.Errorf(domain.ECONFLICT, "A user with the email %s already exists.", u.Email)
 	}
@@ -52,6 +52,10 @@ func (t *writeTx) SetPassword(ctx context.Context, userID int64, hash string, at
 
 func (t *writeTx) SetLastSignIn(ctx context.Context, userID int64, at time.Time) error {
 	return t.execOne(ctx, "User", "UPDATE users SET last_sign_in = ? WHERE id = ?", micros(at), userID)
+}
+
+func (t *writeTx) SetEmailVerified(ctx context.Context, userID int64) error {
+	return t.execOne(ctx, "User", "UPDATE users SET email_verified = 1 WHERE id = ?", userID)
 }
 
 // execOne runs a statement that must change exactly one row.

@@ -8,61 +8,51 @@ import (
 	"time"
 )
 
-// Sign-in throttling: failures allowed per account and per remote address
-// within the window before further attempts are refused.
-const (
-	SignInAccountLimit = 5
-	SignInAddressLimit = 20
-	SignInWindow       = 15 * time.Minute
-)
-
 // Accounts signs users in and manages their passwords.
 type Accounts struct {
-	store   Store
-	hasher  *Hasher
-	now     func() time.Time
-	byEmail *Throttle
-	byAddr  *Throttle
+	store    Store
+	hasher   *Hasher
+	now      func() time.Time
+	throttle *PasswordThrottle
 }
 
 // NewAccounts returns the accounts service.
 func NewAccounts(store Store, hasher *Hasher, now func() time.Time) *Accounts {
-	return &Accounts{
-		store: store, hasher: hasher, now: now,
-		byEmail: NewThrottle(SignInAccountLimit, SignInWindow),
-		byAddr:  NewThrottle(SignInAddressLimit, SignInWindow),
-	}
+	return &Accounts{store: store, hasher: hasher, now: now, throttle: NewPasswordThrottle(store, now)}
 }
 
 var errBadCredentials = Errorf(EUNAUTHORIZED, "The email or password is incorrect.")
 
-// SignIn checks an email and password. Every failure says the same thing,
-// so it does not tell which accounts exist; repeated failures per account
-// and per address are refused for a while.
-func (a *Accounts) SignIn(ctx context.Context, email, password, remoteAddr string) (User, error) {
-	now := a.now()
-	email = strings.ToLower(strings.TrimSpace(email))
-	// Each attempt is counted before the (slow) password check, so parallel
-	// guesses cannot all slip under the limit; a success takes it back.
-	wait := a.byEmail.Take(email, now)
-	if wait == 0 {
-		if wait = a.byAddr.Take(remoteAddr, now); wait > 0 {
-			a.byEmail.Undo(email, now)
-		}
-	}
-	if wait > 0 {
-		minutes := int(wait.Minutes()) + 1
-		return User{}, &Error{Code: ERATELIMITED, RetryAfter: int(wait.Seconds()) + 1,
-			Message: fmt.Sprintf("Too many failed sign-ins. Try again in %d minute%s.", minutes, plural(minutes))}
-	}
-	if email == "" || password == "" || len(password) > MaxPasswordLength*4 {
+// NormalizeEmail is the form of an email that sign-in and the password
+// throttle compare.
+func NormalizeEmail(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
+
+// CheckPassword is the one door every check of a person's password goes
+// through (sign-in, change of password, confirmation before a sensitive
+// action, acceptance of an invitation by signing in): it holds the attempt
+// to the password throttle (see PasswordThrottle), then compares. It
+// returns the user when the password is right, EUNAUTHORIZED with one
+// message for a wrong password and an unknown email alike, ERATELIMITED
+// (with RetryAfter) when the throttle refuses, and EFORBIDDEN for a locked
+// account with the right password.
+func (a *Accounts) CheckPassword(ctx context.Context, email, password string, client Client) (User, error) {
+	email = NormalizeEmail(email)
+	if email == "" || password == "" {
+		// No guess at any password: nothing to throttle or count.
 		return User{}, errBadCredentials
 	}
 	u, err := a.store.UserByEmail(ctx, email)
 	if err != nil && ErrorCode(err) != ENOTFOUND {
 		return User{}, err
 	}
-	ok, err := a.hasher.Verify(ctx, u.PasswordHash, password)
+	ok, err := a.throttle.Check(ctx, email, u.ID, client, func() (bool, error) {
+		if len(password) > MaxPasswordLength*4 {
+			return false, nil
+		}
+		// Also for an unknown email (an empty hash): the same work, so
+		// timing does not tell whether the account exists.
+		return a.hasher.Verify(ctx, u.PasswordHash, password)
+	})
 	if err != nil {
 		return User{}, err
 	}
@@ -72,13 +62,38 @@ func (a *Accounts) SignIn(ctx context.Context, email, password, remoteAddr strin
 	if u.Locked {
 		return User{}, Errorf(EFORBIDDEN, "This account is locked. Contact your support team.")
 	}
-	a.byEmail.Reset(email)
-	a.byAddr.Undo(remoteAddr, now)
-	if err := a.store.Update(ctx, func(tx Tx) error { return tx.SetLastSignIn(ctx, u.ID, now) }); err != nil {
-		return User{}, err
+	return u, nil
+}
+
+// SignInResult is a successful sign-in.
+type SignInResult struct {
+	User User
+	// FailedAttempts are the wrong passwords tried on the account since its
+	// previous sign-in, to tell the owner now (they are counted from zero again).
+	FailedAttempts FailedAttempts
+}
+
+// SignIn checks an email and password (through CheckPassword) and records
+// the sign-in.
+func (a *Accounts) SignIn(ctx context.Context, email, password string, client Client) (SignInResult, error) {
+	u, err := a.CheckPassword(ctx, email, password, client)
+	if err != nil {
+		return SignInResult{}, err
+	}
+	now := a.now()
+	var failed FailedAttempts
+	err = a.store.Update(ctx, func(tx Tx) error {
+		if err := tx.SetLastSignIn(ctx, u.ID, now); err != nil {
+			return err
+		}
+		failed, err = tx.TakeFailedAttempts(ctx, u.ID)
+		return err
+	})
+	if err != nil {
+		return SignInResult{}, err
 	}
 	u.LastSignIn = now
-	return u, nil
+	return SignInResult{User: u, FailedAttempts: failed}, nil
 }
 
 func plural(n int) string {
@@ -90,22 +105,16 @@ func plural(n int) string {
 
 // ChangePassword sets a new password after checking the current one, and
 // signs the user out of every other session (keepSession is the current one's hash).
-func (a *Accounts) ChangePassword(ctx context.Context, p Principal, current, next, confirm, keepSession string) error {
+// The current password goes through the password throttle like a sign-in.
+func (a *Accounts) ChangePassword(ctx context.Context, p Principal, current, next, confirm, keepSession string, client Client) error {
 	if !p.IsUser() {
 		return Errorf(EFORBIDDEN, "Only people can change a password.")
 	}
-	u, err := a.store.UserByID(ctx, p.UserID)
+	u, err := a.checkOwnPassword(ctx, p, "current", "The current password is incorrect.", current, client)
 	if err != nil {
 		return err
 	}
-	ok, err := a.hasher.Verify(ctx, u.PasswordHash, current)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return FieldError("current", "The current password is incorrect.")
-	}
-	if err := CheckNewPassword("new", next); err != nil {
+	if err := CheckNewPassword("new", next, u.Email); err != nil {
 		return err
 	}
 	if next != confirm {
@@ -129,6 +138,31 @@ func (a *Accounts) ChangePassword(ctx context.Context, p Principal, current, nex
 		return err
 	}
 	return a.store.DeleteUserSessions(ctx, u.ID, keepSession)
+}
+
+// checkOwnPassword checks the signed-in user's password through
+// CheckPassword; a wrong one is the error wrong on the form's field, and a
+// refusal of the throttle says its message there too.
+func (a *Accounts) checkOwnPassword(ctx context.Context, p Principal, field, wrong, password string, client Client) (User, error) {
+	u, err := a.store.UserByID(ctx, p.UserID)
+	if err != nil {
+		return User{}, err
+	}
+	if password == "" {
+		return User{}, FieldError(field, "Enter your password.")
+	}
+	checked, err := a.CheckPassword(ctx, u.Email, password, client)
+	switch ErrorCode(err) {
+	case "":
+		return checked, nil
+	case EUNAUTHORIZED:
+		return User{}, FieldError(field, wrong)
+	case ERATELIMITED:
+		var e *Error
+		errors.As(err, &e)
+		return User{}, &Error{Code: ERATELIMITED, Message: e.Message, RetryAfter: e.RetryAfter, Fields: map[string]string{field: e.Message}}
+	}
+	return User{}, err
 }
 
 // CurrentUser loads the user behind a session and refuses a locked one.
@@ -180,7 +214,7 @@ func (a *Accounts) Bootstrap(ctx context.Context, in BootstrapInput) (BootstrapR
 	if password == "" {
 		password = RandomPassword()
 		res.GeneratedPassword = password
-	} else if err := CheckNewPassword("password", password); err != nil {
+	} else if err := CheckNewPassword("password", password, email); err != nil {
 		return BootstrapResult{}, fmt.Errorf("admin password: %s", ErrorMessage(err))
 	}
 	hash, err := a.hasher.Hash(ctx, password)
@@ -188,7 +222,8 @@ func (a *Accounts) Bootstrap(ctx context.Context, in BootstrapInput) (BootstrapR
 		return BootstrapResult{}, err
 	}
 	now := a.now()
-	admin := User{Email: email, DisplayName: "Administrator", PasswordHash: hash, Staff: true, CreateTime: now, PasswordChanged: now}
+	// The system made the account for this address: nothing to prove.
+	admin := User{Email: email, DisplayName: "Administrator", PasswordHash: hash, Staff: true, CreateTime: now, PasswordChanged: now, EmailVerified: true}
 	err = a.store.Update(ctx, func(tx Tx) error {
 		// Checked again inside the transaction: two first starts at once make one admin.
 		if n, err := tx.CountUsers(ctx); err != nil || n > 0 {

@@ -121,6 +121,8 @@ func (a *APIAuth) Basic(ctx context.Context, keyID, secret, remoteAddr string) (
 // Bearer authenticates an access token. A token dies with its key or
 // account, and is refused while either is disabled, or once its key has
 // expired or its rotation grace has ended: both are read on every request.
+// A disable ends it for good: disabling and enabling delete the tokens
+// (see setKeyDisabled).
 func (a *APIAuth) Bearer(ctx context.Context, token, remoteAddr string) (Principal, error) {
 	if len(token) != 64 {
 		return Principal{}, errBadCredentials401

@@ -22,7 +22,7 @@ var AuditActions = []string{
 	ActionOrganizationCreate, ActionProjectCreate, ActionProjectUpdate, ActionProjectDelete,
 	ActionMembershipCreate, ActionMembershipUpdate, ActionMembershipDelete,
 	ActionInvitationIssue, ActionInvitationAccept, ActionUserCreate, ActionPasswordChange,
-	ActionUserLock, ActionUserUnlock,
+	ActionUserLock, ActionUserUnlock, ActionSupportView,
 	ActionServiceAccountCreate, ActionServiceAccountUpdate, ActionServiceAccountDelete,
 	ActionKeyCreate, ActionKeyDelete, ActionBasicAuthDisabled,
 	// Credential lifecycle.

@@ -72,7 +72,7 @@ func (a *Accounts) SeedDemo(ctx context.Context, adminEmail, saEmailDomain strin
 			}
 		}
 		for _, du := range DemoUsers {
-			u := User{Email: du.Email, DisplayName: du.Name, PasswordHash: hash, CreateTime: now, PasswordChanged: now}
+			u := User{Email: du.Email, DisplayName: du.Name, PasswordHash: hash, CreateTime: now, PasswordChanged: now, EmailVerified: true}
 			if err := tx.CreateUser(ctx, &u); err != nil {
 				return err
 			}

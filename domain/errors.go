@@ -13,7 +13,11 @@ const (
 	EUNAUTHORIZED = "unauthorized"
 	EFORBIDDEN    = "forbidden"
 	ERATELIMITED  = "rate_limited"
-	EINTERNAL     = "internal"
+	// EUNAVAILABLE: the service cannot save changes for now (disk full,
+	// read-only or locked database, corruption); nothing was changed and the
+	// request may be sent again later.
+	EUNAVAILABLE = "unavailable"
+	EINTERNAL    = "internal"
 )
 
 // Error is an error the application means to show: its Message is safe for
@@ -23,11 +27,20 @@ type Error struct {
 	Code    string
 	Message string
 	Fields  map[string]string
-	// RetryAfter is set on rate-limited errors, in whole seconds.
+	// RetryAfter is set on rate-limited and unavailable errors, in whole seconds.
 	RetryAfter int
+	// Err is the cause, for the logs; it is never shown.
+	Err error
 }
 
-func (e *Error) Error() string { return fmt.Sprintf("%s: %s", e.Code, e.Message) }
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("%s: %s (%v)", e.Code, e.Message, e.Err)
+	}
+	return fmt.Sprintf("%s: %s", e.Code, e.Message)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
 
 // Errorf returns an *Error with the given code and formatted message.
 func Errorf(code, format string, args ...any) *Error {

@@ -59,6 +59,12 @@ var textSeeds = []string{
 	"\u0085next line",
 	"\u00a0nbsp\u00a0",
 	"\u2028line separator",
+	"Robot\u202Egpj.exe",
+	"Ad\u200Bmin",
+	"\u3164",
+	"\u2800 \u2800",
+	"\uFF21\uFF2C\uFF29\uFF23\uFF25\uFF20example.com",
+	"p\u0430ypal@example.com",
 	"İstanbul",
 	"<script>alert(1)</script>",
 	"'; DROP TABLE projects; --",
@@ -153,18 +159,24 @@ func FuzzCheckNewPassword(f *testing.F) {
 		"correct horse battery", "short", "exactly12chr", "elevenchars", strings.Repeat(" ", 20),
 		"\t\n\r\v\f           ", strings.Repeat("p", 256), strings.Repeat("p", 257), strings.Repeat("ü", 256),
 		"\u3000\u3000\u3000\u3000\u3000\u3000\u3000\u3000\u3000\u3000\u3000\u3000", "\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff",
+		"password1234", "PASSWORD1234", "my fuzz password",
 	} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, pw string) {
-		err := domain.CheckNewPassword("new", pw)
+		// The account's email is fuzz@example.com: "fuzz" may not be in it.
+		err := domain.CheckNewPassword("new", pw, "fuzz@example.com")
 		n := utf8.RuneCountInString(pw)
 		if err != nil {
 			wantDomainError(t, err, domain.EINVALID, "new")
-			if n >= domain.MinPasswordLength && n <= domain.MaxPasswordLength && strings.TrimSpace(pw) != "" {
+			if n >= domain.MinPasswordLength && n <= domain.MaxPasswordLength && strings.TrimSpace(pw) != "" &&
+				!domain.IsCommonPassword(pw) && !strings.Contains(strings.ToLower(pw), "fuzz") {
 				t.Fatalf("refused a password of %d characters: %v", n, err)
 			}
 			return
+		}
+		if domain.IsCommonPassword(pw) || strings.Contains(strings.ToLower(pw), "fuzz") {
+			t.Fatalf("accepted %q: common, or with the email's name in it", pw)
 		}
 		if n < domain.MinPasswordLength || n > domain.MaxPasswordLength {
 			t.Fatalf("accepted a password of %d characters", n)

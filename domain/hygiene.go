@@ -478,8 +478,7 @@ func (h *Hygiene) Apply(ctx context.Context, p Principal, s HygieneScope, action
 				if !key.DisabledTime.IsZero() {
 					continue
 				}
-				key.DisabledTime = now
-				if err := tx.UpdateKeyLifecycle(ctx, key); err != nil {
+				if err := setKeyDisabled(ctx, tx, &key, true, now); err != nil {
 					return err
 				}
 				e.Action, e.TargetType, e.TargetID = ActionKeyDisable, "key", key.ID
@@ -489,8 +488,7 @@ func (h *Hygiene) Apply(ctx context.Context, p Principal, s HygieneScope, action
 				if sa.Disabled() {
 					continue
 				}
-				sa.DisabledTime, sa.UpdateTime = now, now
-				if err := tx.UpdateServiceAccount(ctx, sa); err != nil {
+				if err := setAccountDisabled(ctx, tx, &sa, true, now); err != nil {
 					return err
 				}
 				e.Action, e.Detail = ActionServiceAccountDisable, sa.Email+" (credential hygiene, bulk)"

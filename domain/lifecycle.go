@@ -276,6 +276,9 @@ func (s *ServiceAccounts) CreateKeyWith(ctx context.Context, p Principal, projec
 		if err := checkKeyLimit(ctx, tx, sa.ID); err != nil {
 			return err
 		}
+		if err := requireRecentAuth(p, now, CreateKeyChange); err != nil {
+			return err
+		}
 		if err := tx.CreateKey(ctx, k); err != nil {
 			return err
 		}
@@ -353,6 +356,9 @@ func (s *ServiceAccounts) RotateKey(ctx context.Context, p Principal, projectID,
 		if err := checkKeyLimit(ctx, tx, sa.ID); err != nil {
 			return Errorf(EINVALID, "This service account already has %d keys, the most it can have: delete a key you no longer use before rotating.", MaxKeysPerAccount)
 		}
+		if err := requireRecentAuth(p, now, RotateKeyChange); err != nil {
+			return err
+		}
 		if err := tx.CreateKey(ctx, nk); err != nil {
 			return err
 		}
@@ -396,9 +402,42 @@ func (s *ServiceAccounts) keyChange(ctx context.Context, tx Tx, p Principal, pro
 	return a, sa, k, err
 }
 
+// setKeyDisabled disables a key at now, or enables it again, and deletes
+// its access tokens either way: a token issued before a disable never
+// works again, even once the key is enabled. (A disabled key gets no new
+// token, so every token left at an enable dates from before the disable:
+// one stored by an exchange that checked the key just before the disable
+// and wrote just after, or one kept by an older version.) Every path that
+// disables or enables a key goes through here.
+func setKeyDisabled(ctx context.Context, tx Tx, k *Key, disabled bool, now time.Time) error {
+	k.DisabledTime = time.Time{}
+	if disabled {
+		k.DisabledTime = now
+	}
+	if err := tx.UpdateKeyLifecycle(ctx, *k); err != nil {
+		return err
+	}
+	_, err := tx.DeleteKeyTokens(ctx, k.ID)
+	return err
+}
+
+// setAccountDisabled is setKeyDisabled for a whole service account and
+// the access tokens of all its keys.
+func setAccountDisabled(ctx context.Context, tx Tx, sa *ServiceAccount, disabled bool, now time.Time) error {
+	sa.DisabledTime, sa.UpdateTime = time.Time{}, now
+	if disabled {
+		sa.DisabledTime = now
+	}
+	if err := tx.UpdateServiceAccount(ctx, *sa); err != nil {
+		return err
+	}
+	_, err := tx.DeleteAccountTokens(ctx, sa.ID)
+	return err
+}
+
 // SetKeyDisabled disables a key (refused on the next request: Basic Auth,
-// token exchange and tokens already issued) or enables it again. A key
-// reported compromised cannot be enabled.
+// token exchange and tokens already issued, which never work again) or
+// enables it again. A key reported compromised cannot be enabled.
 func (s *ServiceAccounts) SetKeyDisabled(ctx context.Context, p Principal, projectID, accountID, keyID string, disabled bool) (Key, error) {
 	now := s.now()
 	var k Key
@@ -414,13 +453,12 @@ func (s *ServiceAccounts) SetKeyDisabled(ctx context.Context, p Principal, proje
 		if disabled == !k.DisabledTime.IsZero() {
 			return nil
 		}
-		action := ActionKeyEnable
-		k.DisabledTime = time.Time{}
-		if disabled {
-			action, k.DisabledTime = ActionKeyDisable, now
-		}
-		if err := tx.UpdateKeyLifecycle(ctx, k); err != nil {
+		if err := setKeyDisabled(ctx, tx, &k, disabled, now); err != nil {
 			return err
+		}
+		action := ActionKeyEnable
+		if disabled {
+			action = ActionKeyDisable
 		}
 		e := s.keyAudit(p, a, now, action, sa, k, "key "+k.ID)
 		return tx.AddAudit(ctx, e)
@@ -509,7 +547,8 @@ func reachSummary(r CompromiseReport) string {
 }
 
 // SetAccountDisabled disables a whole service account (every key and
-// token refused on the next request) or enables it again.
+// token refused on the next request; its tokens never work again) or
+// enables it again.
 func (s *ServiceAccounts) SetAccountDisabled(ctx context.Context, p Principal, projectID, accountID string, disabled bool) (ServiceAccount, error) {
 	now := s.now()
 	var sa ServiceAccount
@@ -522,14 +561,12 @@ func (s *ServiceAccounts) SetAccountDisabled(ctx context.Context, p Principal, p
 		if disabled == sa.Disabled() {
 			return nil
 		}
-		action := ActionServiceAccountEnable
-		sa.DisabledTime = time.Time{}
-		if disabled {
-			action, sa.DisabledTime = ActionServiceAccountDisable, now
-		}
-		sa.UpdateTime = now
-		if err := tx.UpdateServiceAccount(ctx, sa); err != nil {
+		if err := setAccountDisabled(ctx, tx, &sa, disabled, now); err != nil {
 			return err
+		}
+		action := ActionServiceAccountEnable
+		if disabled {
+			action = ActionServiceAccountDisable
 		}
 		return tx.AddAudit(ctx, s.audit(p, a, now, action, sa, sa.Email))
 	})
@@ -617,14 +654,12 @@ func (s *Support) SetServiceAccountDisabled(ctx context.Context, p Principal, me
 		if err != nil || sa.Disabled() == disabled {
 			return err
 		}
-		action := ActionServiceAccountEnable
-		sa.DisabledTime = time.Time{}
-		if disabled {
-			action, sa.DisabledTime = ActionServiceAccountDisable, now
-		}
-		sa.UpdateTime = now
-		if err := tx.UpdateServiceAccount(ctx, sa); err != nil {
+		if err := setAccountDisabled(ctx, tx, &sa, disabled, now); err != nil {
 			return err
+		}
+		action := ActionServiceAccountEnable
+		if disabled {
+			action = ActionServiceAccountDisable
 		}
 		e := s.entry(p, now, action, acct, reason)
 		e.ProjectID = sa.ProjectID
@@ -657,13 +692,12 @@ func (s *Support) SetKeyDisabled(ctx context.Context, p Principal, memberID, key
 		if disabled == !k.DisabledTime.IsZero() {
 			return nil
 		}
-		action := ActionKeyEnable
-		k.DisabledTime = time.Time{}
-		if disabled {
-			action, k.DisabledTime = ActionKeyDisable, now
-		}
-		if err := tx.UpdateKeyLifecycle(ctx, k); err != nil {
+		if err := setKeyDisabled(ctx, tx, &k, disabled, now); err != nil {
 			return err
+		}
+		action := ActionKeyEnable
+		if disabled {
+			action = ActionKeyDisable
 		}
 		e := s.entry(p, now, action, acct, reason)
 		e.TargetType, e.TargetID, e.ProjectID, e.Detail = "key", keyID, acct.Service.ProjectID, "key "+keyID

@@ -94,15 +94,13 @@ func cursorID(c Cursor) (int64, error) {
 }
 
 // resolveAccount finds the account an email names, creating a pending user
-// for an unknown email. It returns the status a new membership gets and
-// whether the account still has to accept.
+// for an unknown email. It returns the status a new membership gets: a
+// service account and a user whose email is verified join at once; any
+// other user has to accept an invitation (see Invitation).
 func (s *Members) resolveAccount(ctx context.Context, tx Tx, p Principal, email string, now time.Time, orgID, projectID string) (AccountSummary, MembershipStatus, error) {
 	if u, err := tx.UserByEmail(ctx, email); err == nil {
-		sum := AccountSummary{Account: userRef(u.ID), Email: u.Email, DisplayName: u.DisplayName}
-		if u.Pending() {
-			return sum, StatusPending, nil
-		}
-		return sum, StatusAccepted, nil
+		status, err := newMembershipStatus(ctx, tx, u, orgID)
+		return AccountSummary{Account: userRef(u.ID), Email: u.Email, DisplayName: u.DisplayName}, status, err
 	} else if ErrorCode(err) != ENOTFOUND {
 		return AccountSummary{}, "", err
 	}
@@ -123,21 +121,70 @@ func (s *Members) resolveAccount(ctx context.Context, tx Tx, p Principal, email 
 	return AccountSummary{Account: userRef(u.ID), Email: email, DisplayName: email}, StatusPending, nil
 }
 
-// issueInvitation makes a new invite link for a pending user and writes it
-// to the outbox. Earlier links stay valid until they expire or one is used.
-func (s *Members) issueInvitation(ctx context.Context, tx Tx, p Principal, now time.Time, userID int64, email, where string) (string, error) {
+// newMembershipStatus is the status of a user's new membership in an
+// organization. A verified email joins at once. An account claimed through
+// a shared link may belong to whoever held the link, not to the owner of
+// the address, so it joins at once only where it already holds an
+// accepted membership: that organization let it in through one of its own
+// invitations before.
+func newMembershipStatus(ctx context.Context, r Reader, u User, orgID string) (MembershipStatus, error) {
+	if u.EmailVerified {
+		return StatusAccepted, nil
+	}
+	if u.Pending() {
+		return StatusPending, nil
+	}
+	ref := userRef(u.ID)
+	if admin, err := r.IsOrgAdmin(ctx, ref, orgID); err != nil || admin {
+		return StatusAccepted, err
+	}
+	ms, err := r.AccountProjectMemberships(ctx, orgID, ref)
+	if err != nil {
+		return "", err
+	}
+	for _, m := range ms {
+		if m.Status == StatusAccepted {
+			return StatusAccepted, nil
+		}
+	}
+	return StatusPending, nil
+}
+
+// createInvitation makes the invitation of a new pending user membership,
+// with the invitation email queued. It has no shareable link yet.
+func (s *Members) createInvitation(ctx context.Context, tx Tx, p Principal, now time.Time, m Membership) (Invitation, error) {
+	inv := newInvitation(p, now, m)
+	if err := tx.CreateInvitation(ctx, &inv); err != nil {
+		return inv, err
+	}
+	return inv, queueInviteEmail(ctx, tx, p, now, inv, m.AccountEmail)
+}
+
+// newInvitation is p's invitation to a user's membership m, not yet stored.
+func newInvitation(p Principal, now time.Time, m Membership) Invitation {
+	return Invitation{UserID: mustInt(m.Account.ID), OrganizationID: m.OrganizationID, ProjectID: m.ProjectID,
+		MembershipID: m.ID, Inviter: p.Account, InviterEmail: p.Email, CreateTime: now}
+}
+
+// issueShareableLink gives an invitation a new shareable link, which ends
+// the previous one, and returns it. Only its hash is stored.
+func (s *Members) issueShareableLink(ctx context.Context, tx Tx, p Principal, now time.Time, inv Invitation) (string, error) {
 	token := randomToken()
-	inv := Invitation{TokenHash: HashToken(token), UserID: userID, CreateTime: now, ExpireTime: now.Add(s.inviteTTL)}
-	if err := tx.CreateInvitation(ctx, inv); err != nil {
+	t := InviteToken{Hash: HashToken(token), IssuedBy: p.Email, IssueTime: now, ExpireTime: now.Add(s.inviteTTL)}
+	if err := tx.SetInvitationToken(ctx, inv.ID, InviteShareable, t); err != nil {
 		return "", err
 	}
-	link := s.baseURL + "/invite/" + token
-	body := fmt.Sprintf("%s invited you to %s on Studio.\n\nSet your name and password here (the link works once, until %s):\n%s\n",
-		p.Email, where, inv.ExpireTime.UTC().Format("2006-01-02 15:04 UTC"), link)
-	if err := tx.AddOutbox(ctx, OutboxMessage{To: email, Subject: "You are invited to Studio", Body: body, CreateTime: now}); err != nil {
-		return "", err
-	}
-	return link, nil
+	return s.inviteURL(token), nil
+}
+
+func (s *Members) inviteURL(token string) string { return s.baseURL + "/invite/" + token }
+
+const inviteSubject = "You are invited to Studio"
+
+// queueInviteEmail queues the invitation email. It holds no link: the
+// emailed link is minted when the email is sent (DeliverOutbox).
+func queueInviteEmail(ctx context.Context, tx Tx, p Principal, now time.Time, inv Invitation, email string) error {
+	return tx.AddOutbox(ctx, OutboxMessage{To: email, Subject: inviteSubject, InvitationID: inv.ID, RequestedBy: p.Email, CreateTime: now})
 }
 
 func randomToken() string {
@@ -188,6 +235,11 @@ func (s *Members) InviteToProjects(ctx context.Context, p Principal, invites []P
 		}
 	}
 	now := s.now()
+	for _, in := range invites {
+		if err := requireRecentAuth(p, now, roleChange(RoleNone, in.Role)); err != nil {
+			return nil, err
+		}
+	}
 	var out []Invited
 	err := s.store.Update(ctx, func(tx Tx) error {
 		out = out[:0]
@@ -228,9 +280,19 @@ func (s *Members) inviteToProject(ctx context.Context, tx Tx, p Principal, now t
 	}
 	out := Invited{Membership: m}
 	if status == StatusPending && acct.Account.Type == AccountUser {
-		out.InviteURL, err = s.issueInvitation(ctx, tx, p, now, mustInt(acct.Account.ID), in.Email, "the project "+a.Project.DisplayName)
+		out.InviteURL, err = s.invite(ctx, tx, p, now, m)
 	}
 	return out, err
+}
+
+// invite makes the invitation of a new pending user membership and
+// returns its shareable link.
+func (s *Members) invite(ctx context.Context, tx Tx, p Principal, now time.Time, m Membership) (string, error) {
+	inv, err := s.createInvitation(ctx, tx, p, now, m)
+	if err != nil {
+		return "", err
+	}
+	return s.issueShareableLink(ctx, tx, p, now, inv)
 }
 
 // ProjectMember returns one member of a project.
@@ -268,6 +330,9 @@ func (s *Members) SetProjectMemberRole(ctx context.Context, p Principal, project
 		return m, nil
 	}
 	now := s.now()
+	if err := requireRecentAuth(p, now, roleChange(m.Role, role)); err != nil {
+		return Membership{}, err
+	}
 	err = s.store.Update(ctx, func(tx Tx) error {
 		if err := tx.SetMembershipRole(ctx, m, role); err != nil {
 			return err
@@ -307,10 +372,8 @@ func (s *Members) RemoveProjectMembers(ctx context.Context, p Principal, refs []
 			if err != nil {
 				return err
 			}
+			// Its invitation, if any, goes with it (ON DELETE CASCADE).
 			if err := tx.DeleteMembership(ctx, m); err != nil {
-				return err
-			}
-			if err := endUnusedInvitations(ctx, tx, m); err != nil {
 				return err
 			}
 			e := auditEntry(p, now, ActionMembershipDelete, "membership", m.Account.ID, m.AccountEmail)
@@ -323,33 +386,57 @@ func (s *Members) RemoveProjectMembers(ctx context.Context, p Principal, refs []
 	})
 }
 
-// ProjectInviteURL issues a new invite link for a pending user member.
-// Whoever holds a link can set the pending account's password (and so take
-// every pending membership of it), so only those who may add members may
-// issue one; the contract's membership.read would let a project user take
-// over a pending admin.
+// ProjectInviteURL issues a new shareable link for a pending user
+// membership, which ends the previous one, and queues a new invitation
+// email. Whoever holds a link may accept that one membership (and, for an
+// account without a password, set its password), so only those who may add
+// members may issue one; the contract's membership.read would let a project
+// user take over a pending admin.
 func (s *Members) ProjectInviteURL(ctx context.Context, p Principal, projectID, memberID string) (string, error) {
-	a, m, err := s.projectMember(ctx, s.store, p, projectID, memberID, PermMembershipCreate)
-	if err != nil {
-		return "", err
-	}
-	return s.reissue(ctx, p, m, a.Project.OrganizationID, projectID, "the project "+a.Project.DisplayName)
+	return s.reissue(ctx, p, func(tx Tx) (Membership, error) {
+		_, m, err := s.projectMember(ctx, tx, p, projectID, memberID, PermMembershipCreate)
+		return m, err
+	})
 }
 
-func (s *Members) reissue(ctx context.Context, p Principal, m Membership, orgID, projectID, where string) (string, error) {
-	if m.Account.Type != AccountUser || m.Status != StatusPending {
-		return "", Errorf(EINVALID, "Only a member who has not yet accepted an invitation has an invite link.")
-	}
-	uid, _ := strconv.ParseInt(m.Account.ID, 10, 64)
+// reissue gives the invitation of a pending user membership a new
+// shareable link and a new email. The membership is read inside the
+// transaction, so the link is for the membership as it is now.
+func (s *Members) reissue(ctx context.Context, p Principal, find func(Tx) (Membership, error)) (string, error) {
 	now := s.now()
 	var link string
 	err := s.store.Update(ctx, func(tx Tx) error {
-		var err error
-		if link, err = s.issueInvitation(ctx, tx, p, now, uid, m.AccountEmail, where); err != nil {
+		m, err := find(tx)
+		if err != nil {
+			return err
+		}
+		if m.Account.Type != AccountUser || m.Status != StatusPending {
+			return Errorf(EINVALID, "Only a member who has not yet accepted an invitation has an invite link.")
+		}
+		// Whoever holds the link takes the pending membership: a link to
+		// an admin role grants it.
+		if err := requireRecentAuth(p, now, roleChange(RoleNone, m.Role)); err != nil {
+			return err
+		}
+		inv, err := tx.InvitationForMembership(ctx, m)
+		if ErrorCode(err) == ENOTFOUND {
+			// A pending membership from before invitations were bound to
+			// memberships (migration 006) gets its invitation now.
+			inv = newInvitation(p, now, m)
+			err = tx.CreateInvitation(ctx, &inv)
+		}
+		if err != nil {
+			return err
+		}
+		if link, err = s.issueShareableLink(ctx, tx, p, now, inv); err != nil {
+			return err
+		}
+		if err := queueInviteEmail(ctx, tx, p, now, inv, m.AccountEmail); err != nil {
 			return err
 		}
 		e := auditEntry(p, now, ActionInvitationIssue, "user", m.Account.ID, m.AccountEmail)
-		e.OrganizationID, e.ProjectID = orgID, projectID
+		e.OrganizationID, e.ProjectID = m.OrganizationID, m.ProjectID
+		e.Detail = fmt.Sprintf("Invitation %d: new shareable link (the previous one no longer works) and a new invitation email", inv.ID)
 		return tx.AddAudit(ctx, e)
 	})
 	return link, err
@@ -378,7 +465,7 @@ func (s *Members) ListOrgAdmins(ctx context.Context, p Principal, orgID string, 
 
 // InviteOrgAdmin makes the account with this email an organization admin.
 func (s *Members) InviteOrgAdmin(ctx context.Context, p Principal, orgID, email string) (Invited, error) {
-	org, err := requireOrgAdmin(ctx, s.store, p, orgID)
+	_, err := requireOrgAdmin(ctx, s.store, p, orgID)
 	if err != nil {
 		return Invited{}, err
 	}
@@ -386,6 +473,9 @@ func (s *Members) InviteOrgAdmin(ctx context.Context, p Principal, orgID, email 
 		return Invited{}, err
 	}
 	now := s.now()
+	if err := requireRecentAuth(p, now, GrantOrgAdmin); err != nil {
+		return Invited{}, err
+	}
 	var out Invited
 	err = s.store.Update(ctx, func(tx Tx) error {
 		acct, status, err := s.resolveAccount(ctx, tx, p, email, now, orgID, "")
@@ -408,8 +498,7 @@ func (s *Members) InviteOrgAdmin(ctx context.Context, p Principal, orgID, email 
 		}
 		out.Membership = m
 		if status == StatusPending && acct.Account.Type == AccountUser {
-			uid, _ := strconv.ParseInt(acct.Account.ID, 10, 64)
-			out.InviteURL, err = s.issueInvitation(ctx, tx, p, now, uid, email, "the organization "+org.DisplayName)
+			out.InviteURL, err = s.invite(ctx, tx, p, now, m)
 		}
 		return err
 	})
@@ -460,37 +549,19 @@ func (s *Members) RevokeOrgAdmin(ctx context.Context, p Principal, orgID, member
 		if err := tx.DeleteMembership(ctx, m); err != nil {
 			return err
 		}
-		if err := endUnusedInvitations(ctx, tx, m); err != nil {
-			return err
-		}
 		e := auditEntry(p, now, ActionMembershipDelete, "membership", m.Account.ID, m.AccountEmail)
 		e.OrganizationID, e.Detail = orgID, RoleDisplayName(RoleOrgAdmin)
 		return tx.AddAudit(ctx, e)
 	})
 }
 
-// OrgInviteURL issues a new invite link for a pending organization admin.
+// OrgInviteURL issues a new shareable link for a pending organization
+// admin, which ends the previous one, and queues a new invitation email.
 func (s *Members) OrgInviteURL(ctx context.Context, p Principal, orgID, memberID string) (string, error) {
-	org, err := requireOrgAdmin(ctx, s.store, p, orgID)
-	if err != nil {
-		return "", err
-	}
-	m, err := s.orgMember(ctx, s.store, orgID, memberID)
-	if err != nil {
-		return "", err
-	}
-	return s.reissue(ctx, p, m, orgID, "", "the organization "+org.DisplayName)
-}
-
-// endUnusedInvitations ends the invite links of a pending user whose last
-// membership was just removed: a link must not outlive what it invites to.
-func endUnusedInvitations(ctx context.Context, tx Tx, removed Membership) error {
-	if removed.Account.Type != AccountUser || removed.Status != StatusPending {
-		return nil
-	}
-	left, err := tx.AccountMemberships(ctx, removed.Account, 1)
-	if err != nil || len(left) > 0 {
-		return err
-	}
-	return tx.DeleteInvitations(ctx, mustInt(removed.Account.ID))
+	return s.reissue(ctx, p, func(tx Tx) (Membership, error) {
+		if _, err := requireOrgAdmin(ctx, tx, p, orgID); err != nil {
+			return Membership{}, err
+		}
+		return s.orgMember(ctx, tx, orgID, memberID)
+	})
 }

@@ -43,6 +43,10 @@ type User struct {
 	// PasswordChanged is when the password was last set; sessions made
 	// before it are no longer valid.
 	PasswordChanged time.Time
+	// EmailVerified: the person proved they read mail at Email (they set
+	// their password through an emailed invite link), or the system made
+	// the account (first administrator, demo users). See Invitation.
+	EmailVerified bool
 }
 
 // Pending reports whether the user was invited and has not set a password.
@@ -95,6 +99,14 @@ type Principal struct {
 	Email      string
 	Staff      bool
 	RemoteAddr string
+	// Console marks a person acting through a console session, and
+	// AuthTime is when they last proved their password in it (zero: not
+	// in this session). Such a person is asked for the password again
+	// before the changes of sensitive (see reauth.go) once it is older
+	// than ReauthAfter. Programs and the command line have no password
+	// to give and are never asked.
+	Console  bool
+	AuthTime time.Time
 }
 
 // IsUser reports whether the principal is a signed-in person.
@@ -169,22 +181,82 @@ type Key struct {
 // MaxKeysPerAccount is the contract's limit.
 const MaxKeysPerAccount = 10
 
-// Invitation lets a pending user set a name and password once. Only a hash
-// of its token is stored.
+// Invitation asks one person to accept one membership.
+//
+// The model, for an email that several organizations invite:
+//   - A users row is one identity per email, shared by every organization
+//     (the API's numeric member ids name it). It is not the invitation.
+//   - An Invitation is bound to exactly one membership (a project or an
+//     organization membership) of one organization, made by one inviter, and
+//     dies with that membership. Accepting it accepts that membership only:
+//     never another organization's, never one created after the link.
+//   - It has two links, stored only as hashes: the shareable link, handed to
+//     the inviter (console, :getInviteUrl), and the emailed link, minted when
+//     the invitation email is sent. Issuing a new link of a kind ends the
+//     previous link of that kind.
+//   - Who opens a link proves nothing about the address: only the emailed
+//     link does (it reached the mailbox). So a user who set their password
+//     through a shareable link has an unverified email, and another
+//     organization (one where the account holds no accepted membership yet)
+//     adding that email gets a PENDING membership with its own invitation,
+//     which the account must accept by signing in through its link; a user
+//     with a verified email is ACCEPTED at once, as the contract says. An emailed
+//     link of an unverified account may set a new password: the mailbox
+//     owner takes the address back from whoever claimed it by a shared link.
 type Invitation struct {
-	TokenHash  string
-	UserID     int64
-	CreateTime time.Time
+	ID             int64
+	UserID         int64
+	OrganizationID string
+	ProjectID      string // "" for an organization membership
+	// MembershipID is the id of the project membership (ProjectID set) or
+	// of the organization membership it covers.
+	MembershipID int64
+	Inviter      AccountRef
+	InviterEmail string
+	CreateTime   time.Time
+	AcceptTime   time.Time // zero while open
+	Shareable    InviteToken
+	Emailed      InviteToken
+}
+
+// InviteKind says which link of an invitation was used.
+type InviteKind string
+
+const (
+	InviteShareable InviteKind = "shareable"
+	InviteEmailed   InviteKind = "emailed"
+)
+
+// Token returns the invitation's link of this kind.
+func (inv Invitation) Token(kind InviteKind) InviteToken {
+	if kind == InviteEmailed {
+		return inv.Emailed
+	}
+	return inv.Shareable
+}
+
+// InviteToken is one link of an invitation. Only a hash of its token is
+// stored; Hash is "" while none was issued.
+type InviteToken struct {
+	Hash       string
+	IssuedBy   string // email of whoever issued it
+	IssueTime  time.Time
 	ExpireTime time.Time
 }
 
 // OutboxMessage is an email waiting to be sent (or kept, when no SMTP server
 // is configured, for an administrator to read).
+//
+// An invitation email is stored with InvitationID and no Body: the body,
+// with a newly minted emailed link, is built only when it is sent, so the
+// table never holds a usable link. Sending empties every body.
 type OutboxMessage struct {
-	ID         int64
-	To         string
-	Subject    string
-	Body       string
-	CreateTime time.Time
-	SentTime   time.Time
+	ID           int64
+	To           string
+	Subject      string
+	Body         string
+	InvitationID int64  // 0 for an email that is not an invitation
+	RequestedBy  string // email of whoever asked for the invitation email
+	CreateTime   time.Time
+	SentTime     time.Time
 }

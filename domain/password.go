@@ -1,15 +1,76 @@
 package domain
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
+	_ "embed"
 	"encoding/base64"
 	"fmt"
 	"strings"
+	"sync"
+	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
 )
+
+// Password length bounds, in characters.
+const (
+	MinPasswordLength = 12
+	MaxPasswordLength = 256
+)
+
+// MinLocalPartInPassword is the shortest email local part that a password
+// may not contain: shorter ones ("al") are in too many good passwords.
+const MinLocalPartInPassword = 3
+
+// CheckNewPassword checks a password being set by (or for) the account
+// with this email: between 12 and 256 characters, not only spaces, not one
+// of the most common passwords, and not containing the email's local part
+// (the name before the "@", in any case), which is the first thing an
+// attacker who knows the address tries.
+func CheckNewPassword(field, pw, email string) error {
+	n := utf8.RuneCountInString(pw)
+	switch {
+	case n < MinPasswordLength:
+		return FieldError(field, "The password must be at least 12 characters long.")
+	case n > MaxPasswordLength:
+		return FieldError(field, "The password can be at most 256 characters long.")
+	case strings.TrimSpace(pw) == "":
+		return FieldError(field, "The password cannot be only spaces.")
+	case IsCommonPassword(pw):
+		return FieldError(field, "This password is one of the most common ones, which attackers try first. Choose another.")
+	}
+	local, _, _ := strings.Cut(strings.ToLower(strings.TrimSpace(email)), "@")
+	if utf8.RuneCountInString(local) >= MinLocalPartInPassword && strings.Contains(strings.ToLower(pw), local) {
+		return FieldError(field, fmt.Sprintf("The password cannot contain the name of your email address (%q). Choose another.", local))
+	}
+	return nil
+}
+
+//go:embed common_passwords.txt
+var commonPasswordsFile string
+
+// commonPasswords is the set of common_passwords.txt, read once.
+var commonPasswords = sync.OnceValue(func() map[string]struct{} {
+	set := make(map[string]struct{}, 4096)
+	lines := bufio.NewScanner(strings.NewReader(commonPasswordsFile))
+	for lines.Scan() {
+		if line := lines.Text(); line != "" && !strings.HasPrefix(line, "#") {
+			set[line] = struct{}{}
+		}
+	}
+	return set
+})
+
+// IsCommonPassword reports whether pw, in any case, is one of the common
+// passwords of the embedded list (common_passwords.txt: those of 12
+// characters or more, as shorter ones are refused anyway).
+func IsCommonPassword(pw string) bool {
+	_, ok := commonPasswords()[strings.ToLower(pw)]
+	return ok
+}
 
 // Argon2id parameters: the OWASP minimum (19 MiB, 2 passes), about 25 ms here.
 const (

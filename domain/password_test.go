@@ -135,7 +135,7 @@ func TestRandomPassword(t *testing.T) {
 		if len(pw) != 20 {
 			t.Errorf("RandomPassword() = %q, length %d, want 20", pw, len(pw))
 		}
-		if err := domain.CheckNewPassword("password", pw); err != nil {
+		if err := domain.CheckNewPassword("password", pw, "admin@example.com"); err != nil {
 			t.Errorf("RandomPassword() = %q fails CheckNewPassword: %v", pw, err)
 		}
 		if strings.ContainsAny(pw, "01lIoO") {

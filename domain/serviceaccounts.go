@@ -134,8 +134,11 @@ func (s *ServiceAccounts) Create(ctx context.Context, p Principal, projectID str
 	now := s.now()
 	sa := ServiceAccount{ID: NewID(now), ProjectID: projectID, DisplayName: name, CreateTime: now, UpdateTime: now}
 	sa.Email = ServiceAccountEmail(sa.ID, projectID, s.emailDomain)
-	if in.EnableBasicAuth != nil {
-		sa.EnableBasicAuth = *in.EnableBasicAuth
+	if in.EnableBasicAuth != nil && *in.EnableBasicAuth {
+		if err := requireRecentAuth(p, now, BasicAuthOn); err != nil {
+			return ServiceAccount{}, err
+		}
+		sa.EnableBasicAuth = true
 	}
 	err = s.store.Update(ctx, func(tx Tx) error {
 		if err := tx.CreateServiceAccount(ctx, sa); err != nil {
@@ -180,6 +183,11 @@ func (s *ServiceAccounts) Update(ctx context.Context, p Principal, projectID, ac
 			sa.DisplayName = name
 		}
 		if in.EnableBasicAuth != nil && *in.EnableBasicAuth != sa.EnableBasicAuth {
+			if *in.EnableBasicAuth {
+				if err := requireRecentAuth(p, now, BasicAuthOn); err != nil {
+					return err
+				}
+			}
 			sa.EnableBasicAuth = *in.EnableBasicAuth
 			changes = append(changes, map[bool]string{true: "Basic Auth on", false: "Basic Auth off"}[sa.EnableBasicAuth])
 		}
@@ -214,6 +222,9 @@ func (s *ServiceAccounts) SetProjectRole(ctx context.Context, p Principal, proje
 		m, err := tx.ProjectMembership(ctx, projectID, sa.Ref())
 		exists := err == nil
 		if err != nil && ErrorCode(err) != ENOTFOUND {
+			return err
+		}
+		if err := requireRecentAuth(p, now, roleChange(m.Role, role)); err != nil {
 			return err
 		}
 		var action string
@@ -374,14 +385,20 @@ func (s *ServiceAccounts) KeySecret(k Key) (string, error) {
 // AccountOverview is everything an account's page shows, read with one
 // permission check.
 type AccountOverview struct {
-	View        ServiceAccountView
-	Keys        []Key
-	Memberships []Membership // up to the limit asked for
-	Policy      KeyPolicy    // the organization's key lifetimes
+	View ServiceAccountView
+	Keys []Key
+	// Memberships are those of the account's memberships, among the first
+	// membershipLimit, that the viewer may read; Hidden counts the others,
+	// and More tells that the account may hold memberships beyond them.
+	Memberships []Membership
+	Hidden      int
+	More        bool
+	Policy      KeyPolicy // the organization's key lifetimes
 }
 
 // Overview reads an account, its keys, up to membershipLimit of its
-// memberships anywhere, and its organization's key policy.
+// memberships anywhere (naming only those the viewer may read), and its
+// organization's key policy.
 func (s *ServiceAccounts) Overview(ctx context.Context, p Principal, projectID, accountID string, membershipLimit int) (AccountOverview, error) {
 	v, err := s.Get(ctx, p, projectID, accountID)
 	if err != nil {
@@ -392,9 +409,45 @@ func (s *ServiceAccounts) Overview(ctx context.Context, p Principal, projectID, 
 	if o.Keys, err = s.store.ListKeys(ctx, accountID, "", MaxKeysPerAccount); err != nil {
 		return o, err
 	}
-	if o.Memberships, err = s.store.AccountMemberships(ctx, v.Account.Ref(), membershipLimit); err != nil {
+	all, err := s.store.AccountMemberships(ctx, v.Account.Ref(), membershipLimit)
+	if err != nil {
 		return o, err
 	}
+	o.More = len(all) >= membershipLimit
+	if o.Memberships, err = readableMemberships(ctx, s.store, p, all); err != nil {
+		return o, err
+	}
+	o.Hidden = len(all) - len(o.Memberships)
 	o.Policy, err = keyPolicyOf(ctx, s.store, v.Access.Project.OrganizationID)
 	return o, err
+}
+
+// readableMemberships keeps the memberships p may read where they are, as
+// the members pages and the API would show them: a project's to whoever
+// holds membership.read there, an organization's to its admins. Reading
+// an account must not tell the names of projects and organizations the
+// viewer has no access to.
+func readableMemberships(ctx context.Context, r Reader, p Principal, ms []Membership) ([]Membership, error) {
+	var projects, orgs []string
+	for _, m := range ms {
+		if m.ProjectID != "" {
+			projects = append(projects, m.ProjectID)
+		}
+		orgs = append(orgs, m.OrganizationID)
+	}
+	roles, admin, err := r.RolesOf(ctx, p.Account, projects, orgs)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Membership, 0, len(ms))
+	for _, m := range ms {
+		readable := admin[m.OrganizationID]
+		if m.ProjectID != "" {
+			readable = EffectiveRole(roles[m.ProjectID], admin[m.OrganizationID]).Has(PermMembershipRead)
+		}
+		if readable {
+			out = append(out, m)
+		}
+	}
+	return out, nil
 }

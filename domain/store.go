@@ -57,6 +57,9 @@ type Reader interface {
 	AccessIn(ctx context.Context, account AccountRef, projectID string) (Access, error)
 	// IsOrgAdmin reports whether the account holds an accepted organization admin membership.
 	IsOrgAdmin(ctx context.Context, account AccountRef, orgID string) (bool, error)
+	// RolesOf returns the account's accepted roles among the given projects
+	// (role by project id) and organizations (those it administers).
+	RolesOf(ctx context.Context, account AccountRef, projectIDs, orgIDs []string) (map[string]Role, map[string]bool, error)
 
 	ServiceAccountByID(ctx context.Context, id string) (ServiceAccount, error)
 	// ListServiceAccounts lists a project's service accounts by display name
@@ -85,7 +88,14 @@ type Reader interface {
 	// AccountProjectMemberships lists the account's memberships in the
 	// organization's projects.
 	AccountProjectMemberships(ctx context.Context, orgID string, account AccountRef) ([]Membership, error)
-	InvitationByHash(ctx context.Context, tokenHash string) (Invitation, error)
+	// InvitationByTokenHash finds the invitation whose shareable or emailed
+	// link has this hash, and says which of the two it is.
+	InvitationByTokenHash(ctx context.Context, tokenHash string) (Invitation, InviteKind, error)
+	InvitationByID(ctx context.Context, id int64) (Invitation, error)
+	// InvitationForMembership returns the invitation covering a membership.
+	InvitationForMembership(ctx context.Context, m Membership) (Invitation, error)
+	// UnsentOutbox returns up to limit messages not yet sent, oldest first.
+	UnsentOutbox(ctx context.Context, limit int) ([]OutboxMessage, error)
 	// FindAccounts finds users and service accounts whose id or email is
 	// query, or whose email starts with it.
 	FindAccounts(ctx context.Context, query string, limit int) ([]AccountSummary, error)
@@ -101,6 +111,10 @@ type Reader interface {
 
 	// ListAudit lists entries newest first, with ids below beforeID (0: from the newest).
 	ListAudit(ctx context.Context, f AuditFilter, beforeID int64, limit int) ([]AuditEntry, error)
+
+	// PasswordFailureTimes lists the times of up to limit password failures
+	// selected by f at or after since, newest first.
+	PasswordFailureTimes(ctx context.Context, f PasswordFailureFilter, since time.Time, limit int) ([]time.Time, error)
 }
 
 // Tx holds the changes, made inside Store.Update.
@@ -130,23 +144,47 @@ type Tx interface {
 	CreateKey(ctx context.Context, k Key) error
 	DeleteKey(ctx context.Context, id string) error
 
-	CreateInvitation(ctx context.Context, inv Invitation) error
-	// DeleteInvitations removes every invitation of a user.
-	DeleteInvitations(ctx context.Context, userID int64) error
-	// AcceptMemberships makes every pending membership of a user accepted.
-	AcceptMemberships(ctx context.Context, userID int64) (int, error)
+	// CreateInvitation stores an invitation (without links) and sets its ID.
+	// A second invitation for the same membership is ECONFLICT.
+	CreateInvitation(ctx context.Context, inv *Invitation) error
+	// SetInvitationToken replaces the invitation's link of this kind.
+	SetInvitationToken(ctx context.Context, invitationID int64, kind InviteKind, t InviteToken) error
+	// CloseInvitation records the acceptance; its links stop working.
+	CloseInvitation(ctx context.Context, invitationID int64, at time.Time) error
+	// AcceptMembership makes one pending membership accepted.
+	AcceptMembership(ctx context.Context, m Membership) error
+	SetEmailVerified(ctx context.Context, userID int64) error
 	SetUserName(ctx context.Context, userID int64, name string) error
 	SetUserLocked(ctx context.Context, userID int64, locked bool) error
+	// AddOutbox queues an email. An invitation email for an invitation that
+	// already has one waiting is not queued twice: the waiting one is kept
+	// (with the new RequestedBy).
 	AddOutbox(ctx context.Context, m OutboxMessage) error
+	// MarkOutboxSent records that a message went out and drops its body.
+	MarkOutboxSent(ctx context.Context, id int64, at time.Time) error
+	// DeleteOutbox drops a message that must not be sent any more.
+	DeleteOutbox(ctx context.Context, id int64) error
 	SetKeyLastUse(ctx context.Context, keyID string, at time.Time, how, from string) error
 	// UpdateKeyLifecycle writes a key's disabled, compromised, expiry and
 	// rotation fields.
 	UpdateKeyLifecycle(ctx context.Context, k Key) error
 	// DeleteKeyTokens deletes every access token of a key and counts them.
 	DeleteKeyTokens(ctx context.Context, keyID string) (int, error)
+	// DeleteAccountTokens deletes every access token of a service account's keys.
+	DeleteAccountTokens(ctx context.Context, accountID string) (int, error)
 	SetKeyPolicy(ctx context.Context, orgID string, pol KeyPolicy) error
 
 	AddAudit(ctx context.Context, e AuditEntry) error
+
+	// AddPasswordFailure records a wrong password, counts it in its user's
+	// failed attempts (when f.UserID is set), and forgets a bounded batch of
+	// failures older than forgetBefore.
+	AddPasswordFailure(ctx context.Context, f PasswordFailure, forgetBefore time.Time) error
+	// ForgetPasswordFailures deletes one client's failures on one account.
+	ForgetPasswordFailures(ctx context.Context, account, client string) error
+	// TakeFailedAttempts returns the user's failed attempts since the last
+	// sign-in and counts from zero again.
+	TakeFailedAttempts(ctx context.Context, userID int64) (FailedAttempts, error)
 }
 
 // AccountSummary is an account of either type as a search shows it.

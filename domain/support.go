@@ -2,6 +2,7 @@ package domain
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -13,6 +14,9 @@ const (
 	ActionUserLock          = "user.lock"
 	ActionUserUnlock        = "user.unlock"
 	ActionBasicAuthDisabled = "serviceaccount.basic_auth_off"
+	// ActionSupportView is a staff member's search, or opening of an
+	// account: reading is access too, and the organizations concerned see it.
+	ActionSupportView = "support.view"
 )
 
 // Support is the platform staff's console: find any account and revoke its
@@ -60,7 +64,17 @@ func (s *Support) Find(ctx context.Context, p Principal, query string) ([]Accoun
 	if len(query) > MaxEmailLength {
 		return nil, FieldError("q", "The search text is too long.")
 	}
-	return s.store.FindAccounts(ctx, query, 50)
+	found, err := s.store.FindAccounts(ctx, query, 50)
+	if err != nil {
+		return nil, err
+	}
+	// In the support audit: what was looked for, and how much was seen.
+	e := auditEntry(p, s.now(), ActionSupportView, "search", "", query)
+	e.ActorStaff, e.Detail = true, fmt.Sprintf("searched for %q: %d account%s found", query, len(found), plural(len(found)))
+	if err := s.store.Update(ctx, func(tx Tx) error { return tx.AddAudit(ctx, e) }); err != nil {
+		return nil, err
+	}
+	return found, nil
 }
 
 // SupportAccount is everything staff see about one account.
@@ -75,7 +89,43 @@ type SupportAccount struct {
 // MaxSupportMemberships bounds the memberships the support page lists.
 const MaxSupportMemberships = 500
 
-// Account loads an account by member id.
+// View opens an account for a staff member, as Account does, and records
+// it in the audit log of every organization the account belongs to (its
+// memberships', and a service account's own), or in the support audit
+// alone when it belongs to none.
+func (s *Support) View(ctx context.Context, p Principal, memberID string) (SupportAccount, error) {
+	acct, err := s.Account(ctx, p, memberID)
+	if err != nil {
+		return acct, err
+	}
+	orgs := map[string]bool{}
+	for _, m := range acct.Memberships {
+		orgs[m.OrganizationID] = true
+	}
+	now := s.now()
+	err = s.store.Update(ctx, func(tx Tx) error {
+		if acct.Service != nil {
+			if proj, err := tx.ProjectByID(ctx, acct.Service.ProjectID); err == nil {
+				orgs[proj.OrganizationID] = true
+			}
+		}
+		if len(orgs) == 0 {
+			orgs[""] = true
+		}
+		for orgID := range orgs {
+			e := s.entry(p, now, ActionSupportView, acct, "")
+			e.OrganizationID, e.Detail = orgID, "opened in the support console"
+			if err := tx.AddAudit(ctx, e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return acct, err
+}
+
+// Account loads an account by member id, for staff, without recording a
+// view: the actions on it record their own entries.
 func (s *Support) Account(ctx context.Context, p Principal, memberID string) (SupportAccount, error) {
 	if err := requireStaff(p); err != nil {
 		return SupportAccount{}, err

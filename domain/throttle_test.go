@@ -134,88 +134,66 @@ func TestThrottleConcurrentUse(t *testing.T) {
 	}
 }
 
-func TestThrottleTakeAndUndo(t *testing.T) {
-	const limit = 3
-	const window = time.Minute
-	th := domain.NewThrottle(limit, window)
-	times := []time.Time{t0, t0.Add(5 * time.Second), t0.Add(10 * time.Second)}
-	for i, at := range times {
-		if w := th.Take("k", at); w != 0 {
-			t.Fatalf("Take %d = %v, want 0", i+1, w)
+// ago lists times before now, newest first.
+func ago(now time.Time, ds ...time.Duration) []time.Time {
+	out := make([]time.Time, len(ds))
+	for i, d := range ds {
+		out[i] = now.Add(-d)
+	}
+	return out
+}
+
+// repeat lists n failures at one time.
+func repeat(n int, at time.Time) []time.Time {
+	out := make([]time.Time, n)
+	for i := range out {
+		out[i] = at
+	}
+	return out
+}
+
+func TestPasswordWait(t *testing.T) {
+	now := t0
+	free := domain.PasswordFreeFailures
+	cases := []struct {
+		name string
+		h    domain.FailureHistory
+		wait time.Duration
+		why  domain.ThrottleReason
+	}{
+		{"no failures", domain.FailureHistory{}, 0, domain.NotThrottled},
+		{"free failures", domain.FailureHistory{Pair: repeat(free-1, now)}, 0, domain.NotThrottled},
+		{"first delay", domain.FailureHistory{Pair: repeat(free, now)}, domain.PasswordFirstDelay, domain.ThrottledPair},
+		{"first delay, partly waited", domain.FailureHistory{Pair: repeat(free, now.Add(-10*time.Second))}, domain.PasswordFirstDelay - 10*time.Second, domain.ThrottledPair},
+		{"first delay, waited", domain.FailureHistory{Pair: repeat(free, now.Add(-domain.PasswordFirstDelay))}, 0, domain.NotThrottled},
+		{"doubles", domain.FailureHistory{Pair: repeat(free+1, now)}, 2 * domain.PasswordFirstDelay, domain.ThrottledPair},
+		{"doubles again", domain.FailureHistory{Pair: repeat(free+2, now)}, 4 * domain.PasswordFirstDelay, domain.ThrottledPair},
+		{"capped", domain.FailureHistory{Pair: repeat(free+12, now)}, domain.PasswordMaxDelay, domain.ThrottledPair},
+		{"pair counts for a known browser too", domain.FailureHistory{Pair: repeat(free, now), Known: true}, domain.PasswordFirstDelay, domain.ThrottledPair},
+		{"account below the limit", domain.FailureHistory{Account: repeat(domain.AccountUnknownLimit-1, now)}, 0, domain.NotThrottled},
+		{"account at the limit", domain.FailureHistory{Account: ago(now, append([]time.Duration{10 * time.Second}, repeatDur(domain.AccountUnknownLimit-1, time.Minute)...)...)},
+			domain.AccountUnknownDelay - 10*time.Second, domain.ThrottledAccount},
+		{"account limit spares a known browser", domain.FailureHistory{Account: repeat(domain.AccountUnknownLimit, now), Known: true}, 0, domain.NotThrottled},
+		{"address below the limit", domain.FailureHistory{Address: repeat(domain.SignInAddressLimit-1, now)}, 0, domain.NotThrottled},
+		// 21 failures: the 20th newest, 5 minutes old, leaves the window in 10 minutes.
+		{"address at the limit", domain.FailureHistory{Address: ago(now, append(repeatDur(domain.SignInAddressLimit, 5*time.Minute), 14*time.Minute)...)},
+			domain.SignInWindow - 5*time.Minute, domain.ThrottledAddress},
+		{"address limit spares a known browser", domain.FailureHistory{Address: repeat(domain.SignInAddressLimit, now), Known: true}, 0, domain.NotThrottled},
+		{"the longest wait wins", domain.FailureHistory{Pair: repeat(free, now), Address: repeat(domain.SignInAddressLimit, now)},
+			domain.SignInWindow, domain.ThrottledAddress},
+	}
+	for _, c := range cases {
+		wait, why := domain.PasswordWait(c.h, now)
+		if wait != c.wait || why != c.why {
+			t.Errorf("%s: PasswordWait = %v, %v; want %v, %v", c.name, wait, why, c.wait, c.why)
 		}
-	}
-	now := t0.Add(20 * time.Second)
-	w := th.Take("k", now)
-	if want := t0.Add(window).Sub(now); w != want {
-		t.Errorf("Take over the limit = %v, want %v", w, want)
-	}
-	// A refused Take is not counted: Wait says the same, and after the
-	// wait one attempt is allowed again.
-	if ww := th.Wait("k", now); ww != w {
-		t.Errorf("Wait after a refused Take = %v, want %v", ww, w)
-	}
-	if w2 := th.Take("k", now.Add(w)); w2 != 0 {
-		t.Errorf("Take after waiting %v = %v, want 0", w, w2)
-	}
-
-	// Undo takes back exactly the attempt made at that time.
-	th2 := domain.NewThrottle(limit, window)
-	for _, at := range times {
-		th2.Take("k", at)
-	}
-	th2.Undo("k", times[1])
-	if w := th2.Wait("k", times[2]); w != 0 {
-		t.Errorf("Wait after Undo = %v, want 0", w)
-	}
-	if w := th2.Take("k", times[2]); w != 0 {
-		t.Errorf("Take after Undo = %v, want 0", w)
-	}
-	if w := th2.Take("k", times[2]); w <= 0 {
-		t.Errorf("limit reached again but Take = %v", w)
-	}
-	// Undo of a time never taken, or of an unknown key, changes nothing.
-	th2.Undo("k", t0.Add(-time.Hour))
-	th2.Undo("unknown", t0)
-	if w := th2.Wait("k", times[2]); w <= 0 {
-		t.Errorf("Undo of an unknown attempt freed a slot (Wait = %v)", w)
-	}
-
-	// Two attempts at the same instant: Undo removes one, not both.
-	th3 := domain.NewThrottle(2, window)
-	th3.Take("k", t0)
-	th3.Take("k", t0)
-	th3.Undo("k", t0)
-	if w := th3.Take("k", t0); w != 0 {
-		t.Errorf("Take after undoing one of two = %v, want 0", w)
-	}
-	if w := th3.Take("k", t0); w <= 0 {
-		t.Errorf("Undo removed both attempts at one instant (Take = %v)", w)
 	}
 }
 
-// Parallel Takes let exactly limit attempts through.
-func TestThrottleTakeIsAtomic(t *testing.T) {
-	const limit = 5
-	th := domain.NewThrottle(limit, time.Hour)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	allowed := 0
-	start := make(chan struct{})
-	for g := 0; g < 64; g++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			if th.Take("k", t0) == 0 {
-				mu.Lock()
-				allowed++
-				mu.Unlock()
-			}
-		}()
+func repeatDur(n int, d time.Duration) []time.Duration {
+	out := make([]time.Duration, n)
+	for i := range out {
+		out[i] = d
 	}
-	close(start)
-	wg.Wait()
-	if allowed != limit {
-		t.Errorf("%d of 64 parallel Takes allowed, want %d", allowed, limit)
-	}
+	return out
 }

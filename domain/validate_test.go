@@ -38,6 +38,40 @@ func TestCleanDisplayName(t *testing.T) {
 		{"C1 CSI", "a\u009bb", "", false},
 		{"invalid utf-8", "a\xffb", "", false},
 		{"truncated utf-8", "ab\xc3", "", false},
+		// Invisible characters (issue 11): bidi controls, zero-width ones.
+		{"right-to-left override", "Robot\u202Egpj.exe", "", false},
+		{"left-to-right override", "\u202DAdmin", "", false},
+		{"right-to-left isolate", "a\u2067b\u2069", "", false},
+		{"pop directional formatting", "a\u202Cb", "", false},
+		{"right-to-left mark", "Admin\u200F", "", false},
+		{"left-to-right mark", "\u200EAdmin", "", false},
+		{"Arabic letter mark", "a\u061Cb", "", false},
+		{"zero-width space", "Ad\u200Bmin", "", false},
+		{"zero-width non-joiner", "Ad\u200Cmin", "", false},
+		{"zero-width joiner", "Ad\u200Dmin", "", false},
+		{"word joiner", "Ad\u2060min", "", false},
+		{"byte order mark", "\uFEFFAdmin", "", false},
+		{"soft hyphen", "Ad\u00ADmin", "", false},
+		{"invisible times", "a\u2062b", "", false},
+		{"tag characters", "Flag\U000E0067\U000E0062", "", false},
+		{"only zero-width spaces", "\u200B\u200B", "", false},
+		// Blank-looking names.
+		{"Hangul filler", "\u3164", "", false},
+		{"Hangul fillers and spaces", " \u3164 \u3164 ", "", false},
+		{"Hangul choseong filler", "\u115F\u1160", "", false},
+		{"halfwidth Hangul filler", "\uFFA0", "", false},
+		{"braille blank", "\u2800\u2800\u2800", "", false},
+		{"ideographic spaces", "\u3000\u3000", "", false},
+		{"variation selector only", "\uFE0F", "", false},
+		{"combining accent only", "\u0301", "", false},
+		{"combining grapheme joiner", "\u034F", "", false},
+		// Visible names with such characters beside letters stay.
+		{"filler inside a name", "Kim\u3164Lee", "Kim\u3164Lee", true},
+		{"emoji with a variation selector", "\u2764\uFE0F team", "\u2764\uFE0F team", true},
+		{"combining accent on a letter", "Jose\u0301", "Jose\u0301", true},
+		{"Arabic", "\u0645\u0643\u062A\u0628", "\u0645\u0643\u062A\u0628", true},
+		{"Hebrew and digits", "\u05E9\u05DC\u05D5\u05DD 2", "\u05E9\u05DC\u05D5\u05DD 2", true},
+		{"punctuation only", "—", "—", true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			got, err := domain.CleanDisplayName("displayName", c.in)
@@ -103,6 +137,20 @@ func TestCleanEmail(t *testing.T) {
 		{"backslash", `ali\ce@example.com`, "", false},
 		{"NUL", "alice\x00@example.com", "", false},
 		{"invalid utf-8", "ali\xffce@example.com", "", false},
+		// NFKC and lower case (issue 11): one address, one account.
+		{"full-width letters", "\uFF21\uFF2C\uFF29\uFF23\uFF25@\uFF45xample.com", "alice@example.com", true},
+		{"full-width at sign", "alice\uFF20example.com", "alice@example.com", true},
+		{"ligature", "\uFB01nance@example.com", "finance@example.com", true},
+		{"black-letter capital", "\u210Cans@example.com", "hans@example.com", true},
+		{"mathematical bold", "\U0001D41A\U0001D41B@example.com", "ab@example.com", true},
+		{"decomposed umlaut", "u\u0308@b\u00FCcher.de", "\u00FC@b\u00FCcher.de", true},
+		{"full-width angle brackets", "\uFF1Calice\uFF1E@example.com", "", false},
+		{"ideographic space", "alice\u3000@example.com", "", false},
+		{"zero-width space", "ali\u200Bce@example.com", "", false},
+		{"zero-width joiner in host", "alice@exa\u200Dmple.com", "", false},
+		{"right-to-left override", "alice@\u202Emoc.elpmaxe", "", false},
+		{"byte order mark", "\uFEFFalice@example.com", "", false},
+		{"soft hyphen", "ali\u00ADce@example.com", "", false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			got, err := domain.CleanEmail("email", c.in)
@@ -143,9 +191,20 @@ func TestCheckNewPassword(t *testing.T) {
 		{"12 spaces", strings.Repeat(" ", 12), false},
 		{"only whitespace", strings.Repeat(" \t\n", 6), false},
 		{"spaces around a word", "   password   ", true},
+		// Common passwords (issue 11), in any case.
+		{"common", "password1234", false},
+		{"common, capitals", "PassWord1234", false},
+		{"common, digits", "012345678910", false},
+		{"common keyboard walk", "1q2w3e4r5t6y", false},
+		{"common with a character more", "password12345!", true},
+		// The email's local part (alice@example.com), in any case.
+		{"email name inside", "my alice password", false},
+		{"email name in capitals", "ALICE-is-great-2024", false},
+		{"email name alone with digits", "alice1234567", false},
+		{"another name", "bob-is-great-2024", true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			err := domain.CheckNewPassword("new", c.pw)
+			err := domain.CheckNewPassword("new", c.pw, "Alice@Example.com")
 			if c.ok {
 				if err != nil {
 					t.Errorf("CheckNewPassword(%q) = %v, want nil", c.pw, err)
@@ -159,5 +218,65 @@ func TestCheckNewPassword(t *testing.T) {
 				t.Errorf("error = %v (fields %v), want invalid on field \"new\"", err, domain.FieldErrors(err))
 			}
 		})
+	}
+}
+
+func TestEmailScriptWarning(t *testing.T) {
+	for _, c := range []struct {
+		email string
+		warn  bool
+	}{
+		{"paypal@example.com", false},
+		{"p\u0430ypal@example.com", true}, // Cyrillic а among Latin
+		{"alice@\u0430pple.com", true},    // Cyrillic а in the host
+		{"\u03B1lice@example.com", true},  // Greek α
+		{"\u0438\u0432\u0430\u043D@\u043F\u0440\u0438\u043C\u0435\u0440.\u0440\u0444", false}, // all Cyrillic
+		{"\u0438\u0432\u0430\u043D@example.com", true},                                        // Cyrillic and Latin
+		{"\u5C71\u7530@\u4F8B\u3048.jp", false},                                               // Han, Hiragana and Latin: Japanese
+		{"\uD64D\uAE38\uB3D9@\uC608\uC81C.kr", false},                                         // Hangul and Latin: Korean
+		{"\u5C71\u7530@\u0440\u0444.com", true},                                               // Han and Cyrillic
+		{"\u00FC@b\u00FCcher.de", false},
+		{"123-456@example.com", false},
+		{"\u05E9\u05DC\u05D5\u05DD@example.com", true}, // Hebrew and Latin
+	} {
+		got := domain.EmailScriptWarning(c.email)
+		if (got != "") != c.warn {
+			t.Errorf("EmailScriptWarning(%q) = %q, want a warning: %v", c.email, got, c.warn)
+		}
+	}
+	if got := domain.EmailScriptWarning("p\u0430ypal@example.com"); !strings.Contains(got, "Cyrillic and Latin") {
+		t.Errorf("the warning does not name the scripts: %q", got)
+	}
+}
+
+func TestCheckNewPasswordShortEmailNames(t *testing.T) {
+	// Local parts under 3 characters are in too many good passwords.
+	if err := domain.CheckNewPassword("new", "al dente spaghetti", "al@example.com"); err != nil {
+		t.Errorf("a two-letter email name refused a password: %v", err)
+	}
+	if err := domain.CheckNewPassword("new", "bob's burgers rock", "bob@example.com"); err == nil {
+		t.Error("a three-letter email name inside the password was accepted")
+	}
+	if err := domain.CheckNewPassword("new", "anything goes here", ""); err != nil {
+		t.Errorf("no email: %v", err)
+	}
+	if msg := domain.FieldErrors(domain.CheckNewPassword("new", "bob's burgers rock", "bob@example.com"))["new"]; !strings.Contains(msg, `"bob"`) {
+		t.Errorf("the refusal does not say which name: %q", msg)
+	}
+}
+
+// TestCommonPasswordList checks the embedded list: thousands of entries,
+// lower case, none shorter than the minimum length (those are refused
+// anyway), and the well-known ones in it.
+func TestCommonPasswordList(t *testing.T) {
+	for _, pw := range []string{"password1234", "012345678910", "qwertyuiop12"} {
+		if !domain.IsCommonPassword(pw) {
+			t.Errorf("%q is not in the list", pw)
+		}
+	}
+	for _, pw := range []string{"correct horse battery", "a quite unusual passphrase", ""} {
+		if domain.IsCommonPassword(pw) {
+			t.Errorf("%q is in the list", pw)
+		}
 	}
 }

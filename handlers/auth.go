@@ -1,11 +1,10 @@
 package handlers
 
 import (
-	"errors"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
+	"unicode"
 
 	"studio/domain"
 	"studio/views"
@@ -59,10 +58,28 @@ func (h *Handlers) RequireUser(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// safeNext keeps a post-sign-in redirect on this site.
+// safeNext keeps a post-sign-in redirect on this site: it returns next
+// only when a browser reads it as a path on this origin, else "/".
+// Browsers read a URL after their own normalisation (WHATWG URL): they
+// drop tabs and line breaks anywhere and read a backslash as "/", so
+// "/<tab>/evil" and "/<backslash>evil" both mean //evil, another site.
+// So tabs and line breaks are dropped here too before checking, and
+// backslashes and every other control character are refused.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") ||
-		strings.ContainsAny(next, "\r\n") || len(next) > 2048 {
+	if len(next) > 2048 || strings.ContainsRune(next, '\\') {
+		return "/"
+	}
+	next = strings.Map(func(r rune) rune {
+		if r == '\t' || r == '\n' || r == '\r' {
+			return -1
+		}
+		return r
+	}, next)
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.IndexFunc(next, unicode.IsControl) >= 0 {
+		return "/"
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" || strings.HasPrefix(u.Path, "//") {
 		return "/"
 	}
 	return next
@@ -79,16 +96,15 @@ func (h *Handlers) SignInPage(c echo.Context) error {
 // SignIn checks the credentials and starts a new session.
 func (h *Handlers) SignIn(c echo.Context) error {
 	form := views.SignInForm{Email: strings.TrimSpace(c.FormValue("email")), Next: safeNext(c.FormValue("next"))}
-	u, err := h.accounts.SignIn(c.Request().Context(), form.Email, c.FormValue("password"), c.RealIP())
+	u, err := h.signInWithPassword(c, form.Email, c.FormValue("password"))
+	if cannotSave(c, err) {
+		return render(c, http.StatusServiceUnavailable, views.SignIn(h.page(c, "Sign in"), form))
+	}
 	if err != nil {
 		status := http.StatusUnauthorized
 		switch domain.ErrorCode(err) {
 		case domain.ERATELIMITED:
 			status = http.StatusTooManyRequests
-			var de *domain.Error
-			if errors.As(err, &de) {
-				c.Response().Header().Set("Retry-After", strconv.Itoa(de.RetryAfter))
-			}
 		case domain.EFORBIDDEN:
 			status = http.StatusForbidden
 		case domain.EUNAUTHORIZED:
@@ -100,6 +116,9 @@ func (h *Handlers) SignIn(c echo.Context) error {
 		return render(c, status, views.SignIn(h.page(c, "Sign in"), form))
 	}
 	if err := h.startSession(c, u.ID); err != nil {
+		if cannotSave(c, err) {
+			return render(c, http.StatusServiceUnavailable, views.SignIn(h.page(c, "Sign in"), form))
+		}
 		return err
 	}
 	Logger(c).Info("signed in", "user_id", u.ID)
@@ -151,9 +170,15 @@ func (h *Handlers) ChangePassword(c echo.Context) error {
 		return err
 	}
 	err = h.accounts.ChangePassword(c.Request().Context(), principal(c),
-		c.FormValue("current"), c.FormValue("new"), c.FormValue("confirm"), hashSessionID(sess.ID))
-	if isInvalid(err) {
-		return render(c, http.StatusUnprocessableEntity, views.ChangePassword(h.page(c, "Change password"),
+		c.FormValue("current"), c.FormValue("new"), c.FormValue("confirm"), hashSessionID(sess.ID), h.passwordClient(c))
+	if isInvalid(err) || domain.ErrorCode(err) == domain.ERATELIMITED {
+		status := http.StatusUnprocessableEntity
+		if domain.ErrorCode(err) == domain.ERATELIMITED {
+			status = http.StatusTooManyRequests
+			setRetryAfter(c, err)
+			Logger(c).Info("password change refused", "user_id", principal(c).UserID, "code", domain.ErrorCode(err))
+		}
+		return render(c, status, views.ChangePassword(h.page(c, "Change password"),
 			views.PasswordForm{Errors: domain.FieldErrors(err)}))
 	}
 	if err != nil {

@@ -20,12 +20,14 @@ func statusOf(code string) int {
 		return http.StatusNotFound
 	case domain.ECONFLICT:
 		return http.StatusConflict
-	case domain.EUNAUTHORIZED:
+	case domain.EUNAUTHORIZED, domain.EREAUTH:
 		return http.StatusUnauthorized
 	case domain.EFORBIDDEN:
 		return http.StatusForbidden
 	case domain.ERATELIMITED:
 		return http.StatusTooManyRequests
+	case domain.EUNAVAILABLE:
+		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
 }
@@ -37,7 +39,14 @@ func (h *Handlers) HandleError(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
 	}
+	if domain.ErrorCode(err) == domain.EREAUTH && currentUser(c) != nil {
+		// Not an error to show: the domain asks for the password first.
+		if err = h.askPassword(c, err); err == nil {
+			return
+		}
+	}
 	status, message := http.StatusInternalServerError, "Something went wrong on our side. Please try again."
+	logged := false
 	var he *echo.HTTPError
 	var de *domain.Error
 	switch {
@@ -45,6 +54,10 @@ func (h *Handlers) HandleError(err error, c echo.Context) {
 		status = statusOf(de.Code)
 		if status != http.StatusInternalServerError {
 			message = de.Message
+		}
+		if de.Code == domain.EUNAVAILABLE {
+			// The database logged the condition once; not again per request.
+			logged = true
 		}
 		if de.RetryAfter > 0 {
 			c.Response().Header().Set("Retry-After", strconv.Itoa(de.RetryAfter))
@@ -68,7 +81,7 @@ func (h *Handlers) HandleError(err error, c echo.Context) {
 			}
 		}
 	}
-	if status >= 500 {
+	if status >= 500 && !logged {
 		Logger(c).Error("request failed", "status", status, "err", err)
 	}
 	if status == http.StatusNotFound && message == "" {
@@ -84,11 +97,12 @@ func (h *Handlers) HandleError(err error, c echo.Context) {
 		return
 	}
 	heading := map[int]string{
-		http.StatusNotFound:        "Not found",
-		http.StatusForbidden:       "Not allowed",
-		http.StatusUnauthorized:    "Sign in required",
-		http.StatusTooManyRequests: "Too many requests",
-		http.StatusBadRequest:      "Something is wrong with that request",
+		http.StatusNotFound:           "Not found",
+		http.StatusForbidden:          "Not allowed",
+		http.StatusUnauthorized:       "Sign in required",
+		http.StatusTooManyRequests:    "Too many requests",
+		http.StatusBadRequest:         "Something is wrong with that request",
+		http.StatusServiceUnavailable: "Changes cannot be saved right now",
 	}[status]
 	if heading == "" {
 		heading = "Something went wrong"

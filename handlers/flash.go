@@ -10,18 +10,25 @@ import (
 
 const flashCookie = "studio_flash"
 
+// flashesKey holds the messages set during this request, so that a second
+// message joins the first instead of replacing it.
+const flashesKey = "studio.flashes"
+
 // setFlash stores a message for the next page, in a signed short-lived cookie,
 // so it works before sign-in too and needs no session row.
 func (h *Handlers) setFlash(c echo.Context, kind, text string) {
-	encoded, err := h.flash.Encode(flashCookie, views.Flash{Kind: kind, Text: text})
+	flashes, _ := c.Get(flashesKey).([]views.Flash)
+	flashes = append(flashes, views.Flash{Kind: kind, Text: text})
+	encoded, err := h.flash.Encode(flashCookie, flashes)
 	if err != nil {
 		return
 	}
+	c.Set(flashesKey, flashes)
 	c.SetCookie(&http.Cookie{Name: flashCookie, Value: encoded, Path: "/", MaxAge: 300,
 		HttpOnly: true, Secure: h.cookieSecure, SameSite: http.SameSiteLaxMode})
 }
 
-// takeFlash reads and clears the pending message.
+// takeFlash reads and clears the pending messages.
 func (h *Handlers) takeFlash(c echo.Context) []views.Flash {
 	ck, err := c.Cookie(flashCookie)
 	if err != nil {
@@ -29,9 +36,9 @@ func (h *Handlers) takeFlash(c echo.Context) []views.Flash {
 	}
 	c.SetCookie(&http.Cookie{Name: flashCookie, Value: "", Path: "/", MaxAge: -1,
 		HttpOnly: true, Secure: h.cookieSecure, SameSite: http.SameSiteLaxMode})
-	var f views.Flash
-	if h.flash.Decode(flashCookie, ck.Value, &f) != nil {
+	var flashes []views.Flash
+	if h.flash.Decode(flashCookie, ck.Value, &flashes) != nil {
 		return nil
 	}
-	return []views.Flash{f}
+	return flashes
 }

@@ -5,6 +5,7 @@ package handlers
 import (
 	"bytes"
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -32,9 +33,14 @@ type Config struct {
 	BaseURL string
 	// Health reports whether the database answers.
 	Health func(context.Context) error
-	// SessionKey signs session cookies; FlashKey signs flash cookies.
+	// Writes reports whether changes can be saved: "ok" or "failing:
+	// <condition>". Nil counts as "ok".
+	Writes func() string
+	// SessionKey signs session cookies; FlashKey signs flash cookies;
+	// BrowserKey signs known-browser cookies.
 	SessionKey   []byte
 	FlashKey     []byte
+	BrowserKey   []byte
 	CookieSecure bool
 	Now          func() time.Time
 }
@@ -51,7 +57,9 @@ type Handlers struct {
 	baseURL         string
 	sessions        *SessionStore
 	flash           *securecookie.SecureCookie
+	browsers        *securecookie.SecureCookie
 	health          func(context.Context) error
+	writes          func() string
 	cookieSecure    bool
 }
 
@@ -70,15 +78,18 @@ func New(cfg Config) *Handlers {
 		baseURL:         cfg.BaseURL,
 		sessions:        NewSessionStore(cfg.Sessions, cfg.SessionKey, cfg.CookieSecure, cfg.Now),
 		flash:           flash,
+		browsers:        newBrowserCodec(cfg.BrowserKey),
 		health:          cfg.Health,
+		writes:          cfg.Writes,
 		cookieSecure:    cfg.CookieSecure,
 	}
 }
 
 // Context keys set by middleware.
 const (
-	userKey   = "studio.user"
-	loggerKey = "studio.logger"
+	userKey        = "studio.user"
+	loggerKey      = "studio.logger"
+	unavailableKey = "studio.unavailable"
 	// CSRFKey is where the CSRF middleware leaves the request's token.
 	CSRFKey = "studio.csrf"
 )
@@ -99,16 +110,38 @@ func currentUser(c echo.Context) *domain.User {
 	return u
 }
 
-// principal is the signed-in user as the domain sees it. Only called on
-// routes behind RequireUser.
+// principal is the signed-in user as the domain sees it, with when the
+// password was last proved in this session (set by Reauthenticate; zero,
+// so sensitive changes are asked about, when it did not run). Only called
+// on routes behind RequireUser.
 func principal(c echo.Context) domain.Principal {
-	return domain.UserPrincipal(*currentUser(c), c.RealIP())
+	at, _ := c.Get(authTimeCtxKey).(time.Time)
+	return domain.SessionPrincipal(*currentUser(c), c.RealIP(), at)
 }
 
 // page fills what every page needs.
 func (h *Handlers) page(c echo.Context, title string) views.Page {
 	token, _ := c.Get(CSRFKey).(string)
-	return views.Page{Title: title, CSRF: token, User: currentUser(c), Flash: h.takeFlash(c)}
+	p := views.Page{Title: title, CSRF: token, User: currentUser(c), Flash: h.takeFlash(c)}
+	if err, ok := c.Get(unavailableKey).(error); ok {
+		p.Flash = append(p.Flash, views.Flash{Kind: "error", Text: domain.ErrorMessage(err)})
+	}
+	return p
+}
+
+// cannotSave reports whether err is a change the database refused for now
+// (disk full, read-only, locked, corrupt: EUNAVAILABLE) on a page's form.
+// The form handler then shows its page again with what was typed, as for
+// a validation error: the page gets a banner saying the service cannot
+// save changes, and render answers 503 with Retry-After. An htmx form
+// inside a page gets the error handler's toast instead: nothing is
+// swapped, so what was typed stays where it was.
+func cannotSave(c echo.Context, err error) bool {
+	if domain.ErrorCode(err) != domain.EUNAVAILABLE || isFragment(c) {
+		return false
+	}
+	c.Set(unavailableKey, err)
+	return true
 }
 
 // projectPage fills a project page: the organization, the menu and the switcher.
@@ -128,8 +161,14 @@ func (h *Handlers) projectPage(c echo.Context, title string, a domain.Access, me
 // switcherSize is how many projects the header's switcher lists.
 const switcherSize = 15
 
-// render writes a component with a status.
+// render writes a component with a status; a form shown again because
+// its change could not be saved (see cannotSave) answers 503.
 func render(c echo.Context, status int, comp templ.Component) error {
+	var de *domain.Error
+	if err, ok := c.Get(unavailableKey).(error); ok && errors.As(err, &de) {
+		status = http.StatusServiceUnavailable
+		c.Response().Header().Set("Retry-After", strconv.Itoa(de.RetryAfter))
+	}
 	c.Response().Header().Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
 	c.Response().Header().Add("Vary", "HX-Request")
 	if status >= 400 && c.Request().Method != http.MethodGet {
@@ -158,13 +197,25 @@ func redirect(c echo.Context, to string) error {
 // isInvalid reports whether err is a validation error to show beside the form.
 func isInvalid(err error) bool { return domain.ErrorCode(err) == domain.EINVALID }
 
-// Health answers GET /healthz with the database's state.
+// Health answers GET /healthz: whether the database answers a read
+// ("database") and whether changes can be saved ("writes": "ok" or
+// "failing: <condition>", from the last writes and a periodic probe).
+// Either failing answers 503, so a load balancer stops sending traffic.
+// A write condition is logged where it is seen, once per change, not here.
 func (h *Handlers) Health(c echo.Context) error {
 	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
 	defer cancel()
+	body := map[string]string{"status": "ok", "database": "ok", "writes": "ok"}
+	if h.writes != nil {
+		body["writes"] = h.writes()
+	}
 	if err := h.health(ctx); err != nil {
 		Logger(c).Error("health check failed", "err", err)
-		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "database": "error"})
+		body["database"] = "error"
 	}
-	return c.JSON(http.StatusOK, map[string]string{"status": "ok", "database": "ok"})
+	if body["database"] != "ok" || body["writes"] != "ok" {
+		body["status"] = "unavailable"
+		return c.JSON(http.StatusServiceUnavailable, body)
+	}
+	return c.JSON(http.StatusOK, body)
 }

@@ -16,55 +16,74 @@ func inviteHeaders(c echo.Context) {
 	c.Response().Header().Set("Referrer-Policy", "no-referrer")
 }
 
-// InvitePage shows the form to accept an invitation: a name and a
-// password. A link that is unknown, used or expired gets a friendly page
-// saying so, with the domain's message.
+// InvitePage shows what opening an invite link asks (domain.InviteMode):
+// a name and password for an account without one, or signing in as the
+// account it is for. A link that is unknown, replaced, used or expired
+// gets a friendly page saying so, with the domain's message.
 func (h *Handlers) InvitePage(c echo.Context) error {
 	inviteHeaders(c)
-	u, err := h.members.Invitation(c.Request().Context(), c.Param("token"))
-	if domain.ErrorCode(err) == domain.ENOTFOUND {
-		return h.inviteInvalid(c, err)
-	}
+	link, err := h.members.OpenInvitation(c.Request().Context(), c.Param("token"))
 	if err != nil {
-		return err
+		return h.inviteError(c, err)
 	}
-	return render(c, http.StatusOK, views.AcceptInvite(h.page(c, "Accept invitation"), h.inviteForm(c, u, "", nil)))
+	return h.renderInvite(c, http.StatusOK, views.InviteForm{Link: link})
 }
 
-func (h *Handlers) inviteForm(c echo.Context, u domain.User, name string, errs map[string]string) views.InviteForm {
-	f := views.InviteForm{Token: c.Param("token"), Email: u.Email, Name: name, Errors: errs}
+func (h *Handlers) renderInvite(c echo.Context, status int, f views.InviteForm) error {
+	f.Token = c.Param("token")
 	if cur := currentUser(c); cur != nil {
 		f.SignedInAs = cur.Email
 	}
-	return f
+	return render(c, status, views.AcceptInvite(h.page(c, "Accept invitation"), f))
 }
 
-func (h *Handlers) inviteInvalid(c echo.Context, err error) error {
-	return render(c, http.StatusNotFound, views.InviteInvalid(h.page(c, "Invite link not valid"), domain.ErrorMessage(err)))
+// inviteError shows a link that does not work (not found) or a locked
+// account (forbidden) on the friendly page; anything else goes to the
+// error handler.
+func (h *Handlers) inviteError(c echo.Context, err error) error {
+	switch domain.ErrorCode(err) {
+	case domain.ENOTFOUND:
+		return render(c, http.StatusNotFound, views.InviteInvalid(h.page(c, "Invite link not valid"), domain.ErrorMessage(err)))
+	case domain.EFORBIDDEN:
+		return render(c, http.StatusForbidden, views.InviteInvalid(h.page(c, "Invite link not valid"), domain.ErrorMessage(err)))
+	}
+	return err
 }
 
-// AcceptInvite sets the invited user's name and password, accepts every
-// pending membership of that user, and signs the user in with a new session.
+// AcceptInvite accepts the link's one membership, in the way its page
+// offered: "accept" as the signed-in user it is for, "signin" with that
+// account's password (through the sign-in throttle), or else by setting
+// the name and password. Each way ends signed in as that user with a new session.
 func (h *Handlers) AcceptInvite(c echo.Context) error {
 	inviteHeaders(c)
+	switch c.FormValue("action") {
+	case "accept":
+		return h.acceptInviteAsCurrent(c)
+	case "signin":
+		return h.acceptInviteBySignIn(c)
+	}
+	return h.acceptInviteWithPassword(c)
+}
+
+func (h *Handlers) acceptInviteWithPassword(c echo.Context) error {
 	ctx, token := c.Request().Context(), c.Param("token")
 	name := c.FormValue("name")
 	u, err := h.members.AcceptInvitation(ctx, token, name, c.FormValue("password"), c.FormValue("confirm"), c.RealIP())
-	switch {
-	case domain.ErrorCode(err) == domain.ENOTFOUND:
-		return h.inviteInvalid(c, err)
-	case isInvalid(err):
-		invited, ierr := h.members.Invitation(ctx, token)
-		if ierr != nil {
-			if domain.ErrorCode(ierr) == domain.ENOTFOUND {
-				return h.inviteInvalid(c, ierr)
-			}
-			return ierr
+	if code := domain.ErrorCode(err); code == domain.EINVALID || code == domain.EFORBIDDEN {
+		// Shown again with the message: a field to fix, or (forbidden)
+		// an account that must sign in instead.
+		link, lerr := h.members.OpenInvitation(ctx, token)
+		if lerr != nil {
+			return h.inviteError(c, lerr)
 		}
-		return render(c, http.StatusUnprocessableEntity, views.AcceptInvite(h.page(c, "Accept invitation"),
-			h.inviteForm(c, invited, name, formErrors(err))))
-	case err != nil:
-		return err
+		status := http.StatusUnprocessableEntity
+		if code == domain.EFORBIDDEN {
+			status = http.StatusForbidden
+		}
+		return h.renderInvite(c, status, views.InviteForm{Link: link, Name: name, Errors: formErrors(err)})
+	}
+	if err != nil {
+		return h.inviteError(c, err)
 	}
 	if err := h.startSession(c, u.ID); err != nil {
 		return err
@@ -72,4 +91,58 @@ func (h *Handlers) AcceptInvite(c echo.Context) error {
 	Logger(c).Info("invitation accepted", "user_id", u.ID)
 	h.setFlash(c, "success", "Welcome to Studio, "+u.DisplayName+"! Your invitation is accepted and you are signed in.")
 	return redirect(c, "/")
+}
+
+func (h *Handlers) acceptInviteBySignIn(c echo.Context) error {
+	ctx, token := c.Request().Context(), c.Param("token")
+	link, err := h.members.OpenInvitation(ctx, token)
+	if err != nil {
+		return h.inviteError(c, err)
+	}
+	u, err := h.signInWithPassword(c, link.User.Email, c.FormValue("password"))
+	if err != nil {
+		status := http.StatusUnauthorized
+		switch domain.ErrorCode(err) {
+		case domain.ERATELIMITED:
+			status = http.StatusTooManyRequests
+		case domain.EFORBIDDEN:
+			status = http.StatusForbidden
+		case domain.EUNAUTHORIZED:
+		default:
+			return err
+		}
+		Logger(c).Info("sign-in to accept an invitation refused", "code", domain.ErrorCode(err))
+		return h.renderInvite(c, status, views.InviteForm{Link: link, SignInError: domain.ErrorMessage(err)})
+	}
+	if err := h.startSession(c, u.ID); err != nil {
+		return err
+	}
+	c.Set(userKey, &u)
+	return h.acceptInviteAsCurrent(c)
+}
+
+func (h *Handlers) acceptInviteAsCurrent(c echo.Context) error {
+	if currentUser(c) == nil {
+		// Signed out since the page was shown: show it again.
+		return redirect(c, "/invite/"+c.Param("token"))
+	}
+	link, err := h.members.AcceptInvitationAs(c.Request().Context(), principal(c), c.Param("token"))
+	if domain.ErrorCode(err) == domain.EFORBIDDEN {
+		if link, lerr := h.members.OpenInvitation(c.Request().Context(), c.Param("token")); lerr == nil {
+			return h.renderInvite(c, http.StatusForbidden, views.InviteForm{Link: link, Errors: formErrors(err)})
+		}
+	}
+	if err != nil {
+		return h.inviteError(c, err)
+	}
+	Logger(c).Info("invitation accepted", "user_id", link.User.ID)
+	h.setFlash(c, "success", "Your invitation is accepted: you now have access to "+inviteWhere(link)+".")
+	return redirect(c, "/")
+}
+
+func inviteWhere(l domain.InviteLink) string {
+	if l.ProjectName != "" {
+		return "the project " + l.ProjectName + " of " + l.OrganizationName
+	}
+	return "the organization " + l.OrganizationName + " as organization admin"
 }

@@ -55,11 +55,7 @@ func (h *Handlers) keyAccess(c echo.Context, perms ...domain.Permission) (domain
 // RotateKey makes a new key (its secret shown once, as at creation) and
 // gives the old one the chosen grace period.
 func (h *Handlers) RotateKey(c echo.Context) error {
-	v, err := h.keyAccess(c, domain.PermKeyCreate, domain.PermKeyDelete)
-	if err != nil {
-		return err
-	}
-	if ok, err := h.recentAuth(c, "rotate a key", accountURL(v.Account)); !ok {
+	if _, err := h.keyAccess(c, domain.PermKeyCreate, domain.PermKeyDelete); err != nil {
 		return err
 	}
 	grace, ok := rotationGraces[c.FormValue("grace")]

@@ -88,21 +88,37 @@ func (h *Handlers) InviteProjectMember(c echo.Context) error {
 		return err
 	}
 	m := inv.Membership
+	warning := emailWarning(m.AccountEmail)
 	if inv.InviteURL != "" {
 		return h.showProjectInviteLink(c, m.AccountEmail, inv.InviteURL,
-			m.AccountEmail+" is invited as "+domain.RoleDisplayName(m.Role)+". Send them the invite link.")
+			m.AccountEmail+" is invited as "+domain.RoleDisplayName(m.Role)+". Send them the invite link.", warning)
 	}
-	h.setFlash(c, "success", m.AccountEmail+" is now a member, as "+domain.RoleDisplayName(m.Role)+".")
+	msg := m.AccountEmail + " is now a member, as " + domain.RoleDisplayName(m.Role) + "."
+	if warning != "" {
+		// Shown beside the form, so no redirect: the address stays the list's.
+		c.Response().Header().Set("HX-Replace-Url", projectMembersURL(c.Param("project")))
+		return h.renderProjectMembers(c, http.StatusOK, views.MembersPage{Notice: msg, EmailWarning: warning})
+	}
+	h.setFlash(c, "success", msg)
 	return redirect(c, projectMembersURL(c.Param("project")))
+}
+
+// emailWarning is the warning to show beside the invite form about an
+// address just invited, "" when there is none.
+func emailWarning(email string) string {
+	if w := domain.EmailScriptWarning(email); w != "" {
+		return email + ": " + w
+	}
+	return ""
 }
 
 // showProjectInviteLink answers with the members page and the new link,
 // never cached or kept in htmx's history; the address stays the list's.
-func (h *Handlers) showProjectInviteLink(c echo.Context, email, link, notice string) error {
+func (h *Handlers) showProjectInviteLink(c echo.Context, email, link, notice, warning string) error {
 	list := projectMembersURL(c.Param("project"))
 	noStore(c)
 	c.Response().Header().Set("HX-Replace-Url", list)
-	return h.renderProjectMembers(c, http.StatusOK, views.MembersPage{Notice: notice,
+	return h.renderProjectMembers(c, http.StatusOK, views.MembersPage{Notice: notice, EmailWarning: warning,
 		Link: &views.InviteLinkDialog{Email: email, URL: link, Back: list}})
 }
 
@@ -209,7 +225,7 @@ func (h *Handlers) ReissueProjectInvite(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return h.showProjectInviteLink(c, m.AccountEmail, link, "A new invite link for "+m.AccountEmail+" is ready.")
+	return h.showProjectInviteLink(c, m.AccountEmail, link, "A new invite link for "+m.AccountEmail+" is ready.", "")
 }
 
 // OrgAdmins lists an organization's admins, to its admins only.
@@ -242,19 +258,25 @@ func (h *Handlers) InviteOrgAdmin(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	warning := emailWarning(inv.Membership.AccountEmail)
 	if inv.InviteURL != "" {
 		return h.showOrgInviteLink(c, inv.Membership.AccountEmail, inv.InviteURL,
-			inv.Membership.AccountEmail+" is invited as organization admin. Send them the invite link.")
+			inv.Membership.AccountEmail+" is invited as organization admin. Send them the invite link.", warning)
 	}
-	h.setFlash(c, "success", inv.Membership.AccountEmail+" is now an organization admin.")
+	msg := inv.Membership.AccountEmail + " is now an organization admin."
+	if warning != "" {
+		c.Response().Header().Set("HX-Replace-Url", orgAdminsURL(c.Param("org")))
+		return h.renderOrgAdmins(c, http.StatusOK, views.OrgAdminsPage{Notice: msg, EmailWarning: warning})
+	}
+	h.setFlash(c, "success", msg)
 	return redirect(c, orgAdminsURL(c.Param("org")))
 }
 
-func (h *Handlers) showOrgInviteLink(c echo.Context, email, link, notice string) error {
+func (h *Handlers) showOrgInviteLink(c echo.Context, email, link, notice, warning string) error {
 	list := orgAdminsURL(c.Param("org"))
 	noStore(c)
 	c.Response().Header().Set("HX-Replace-Url", list)
-	return h.renderOrgAdmins(c, http.StatusOK, views.OrgAdminsPage{Notice: notice,
+	return h.renderOrgAdmins(c, http.StatusOK, views.OrgAdminsPage{Notice: notice, EmailWarning: warning,
 		Link: &views.InviteLinkDialog{Email: email, URL: link, Back: list}})
 }
 
@@ -332,7 +354,7 @@ func (h *Handlers) ReissueOrgAdminInvite(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return h.showOrgInviteLink(c, m.AccountEmail, link, "A new invite link for "+m.AccountEmail+" is ready.")
+	return h.showOrgInviteLink(c, m.AccountEmail, link, "A new invite link for "+m.AccountEmail+" is ready.", "")
 }
 
 // accessPageSize is how many projects the access overview shows at once.

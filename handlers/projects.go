@@ -53,7 +53,7 @@ func (h *Handlers) renderOrganization(c echo.Context, status int, newName string
 func (h *Handlers) CreateProject(c echo.Context) error {
 	name := c.FormValue("displayName")
 	proj, err := h.projects.CreateProject(c.Request().Context(), principal(c), c.Param("org"), domain.ProjectInput{DisplayName: &name})
-	if isInvalid(err) {
+	if isInvalid(err) || cannotSave(c, err) {
 		return h.renderOrganization(c, http.StatusUnprocessableEntity, name, domain.FieldErrors(err))
 	}
 	if err != nil {
@@ -87,7 +87,7 @@ func (h *Handlers) UpdateProject(c echo.Context) error {
 	ctx, p := c.Request().Context(), principal(c)
 	name := c.FormValue("displayName")
 	proj, err := h.projects.UpdateProject(ctx, p, c.Param("project"), domain.ProjectInput{DisplayName: &name})
-	if isInvalid(err) {
+	if isInvalid(err) || cannotSave(c, err) {
 		a, aerr := h.projects.Access(ctx, p, c.Param("project"))
 		if aerr != nil {
 			return aerr

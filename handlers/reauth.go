@@ -1,10 +1,9 @@
 package handlers
 
 import (
-	"errors"
 	"net/http"
+	"net/url"
 	"sort"
-	"strconv"
 	"time"
 
 	"studio/domain"
@@ -14,16 +13,26 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// Re-authentication for sensitive actions (issue 8, item 9): creating or
-// rotating a key, switching Basic Auth on and granting admin. The time the
-// person last proved the password lives in the server-side session values;
-// the password itself goes nowhere but the hasher.
+// Re-authentication for sensitive changes (issue 8 item 9, issue 11 item 3):
+// granting Project admin or Organization admin, creating or rotating a
+// key, switching Basic Auth on. The domain decides which change needs a
+// fresh password and refuses it with domain.EREAUTH; the console answers
+// that refusal, whatever the route, with the password prompt, which posts
+// the change again with the password. The time the person last proved the
+// password lives in the server-side session; the password itself goes
+// nowhere but the hasher.
 const (
 	// authTimeKey holds when the session's user last proved the password
 	// (Unix microseconds): at sign-in, or when confirming it again.
 	authTimeKey = "auth_time"
-	// reauthPasswordField is the confirm form's password field.
+	// reauthPasswordField is the prompt's password field; reauthBackField
+	// carries where its Cancel link goes through a second prompt.
 	reauthPasswordField = "reauth_password"
+	reauthBackField     = "reauth_back"
+	// Request context keys: the auth time of the request's principal, and
+	// the refusal of a password sent with the prompt.
+	authTimeCtxKey      = "studio.auth_time"
+	reauthRefusalCtxKey = "studio.reauth_refusal"
 )
 
 // markAuthenticated records now as when the session's user proved the password.
@@ -31,56 +40,79 @@ func (h *Handlers) markAuthenticated(sess *sessions.Session) {
 	sess.Values[authTimeKey] = h.sessions.now().UnixMicro()
 }
 
-// recentAuth lets a sensitive action go on when the session's user proved
-// the password less than domain.ReauthAfter ago, or proves it now with the
-// confirm form's password field. Otherwise it answers with the confirm form
-// (a page, or a dialog over the page for htmx) and returns false: the
-// caller returns the error it got, nil once the form is rendered.
-// Call it after the permission check, before reading the action's input.
-func (h *Handlers) recentAuth(c echo.Context, what, back string) (bool, error) {
-	sess, err := h.sessions.Get(c.Request(), SessionCookieName)
-	if err != nil {
-		return false, err
-	}
-	now := h.sessions.now()
+// authTime is when the session's user last proved the password (zero: unknown).
+func authTime(sess *sessions.Session) time.Time {
 	if at, ok := sess.Values[authTimeKey].(int64); ok {
-		if age := now.Sub(time.UnixMicro(at)); age >= 0 && age <= domain.ReauthAfter {
-			return true, nil
+		return time.UnixMicro(at)
+	}
+	return time.Time{}
+}
+
+// Reauthenticate runs before every signed-in handler. It gives the
+// request's principal the time its person last proved the password, and
+// when that is too old and the request carries the prompt's password, it
+// checks that password first: right, the session counts as freshly
+// proved and the change goes through; wrong, the change goes on to be
+// refused by the domain, and the prompt shows why.
+func (h *Handlers) Reauthenticate(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		sess, err := h.sessions.Get(c.Request(), SessionCookieName)
+		if err != nil {
+			return err
 		}
-	}
-	form := views.ReauthForm{Action: c.Request().URL.Path, What: what, Back: back}
-	params, err := c.FormParams()
-	if err != nil {
-		return false, err
-	}
-	status := http.StatusUnauthorized
-	if _, sent := params[reauthPasswordField]; sent {
-		err := h.accounts.ConfirmPassword(c.Request().Context(), principal(c), params.Get(reauthPasswordField), c.RealIP())
+		at := authTime(sess)
+		c.Set(authTimeCtxKey, at)
+		if c.Request().Method != http.MethodPost || domain.RecentlyAuthenticated(at, h.sessions.now()) {
+			return next(c)
+		}
+		params, err := c.FormParams()
+		if err != nil {
+			return domain.Errorf(domain.EINVALID, "The form could not be read.")
+		}
+		if _, sent := params[reauthPasswordField]; !sent {
+			return next(c)
+		}
+		err = h.accounts.ConfirmPassword(c.Request().Context(), principal(c), params.Get(reauthPasswordField), h.passwordClient(c))
 		switch domain.ErrorCode(err) {
 		case "":
 			h.markAuthenticated(sess)
 			if err := sess.Save(c.Request(), c.Response()); err != nil {
-				return false, err
+				return err
 			}
+			c.Set(authTimeCtxKey, authTime(sess))
 			Logger(c).Info("password confirmed", "user_id", principal(c).UserID)
-			return true, nil
-		case domain.EINVALID:
-			form.Error = domain.ErrorMessage(err)
-		case domain.ERATELIMITED:
-			form.Error, status = domain.ErrorMessage(err), http.StatusTooManyRequests
-			var de *domain.Error
-			if errors.As(err, &de) {
-				c.Response().Header().Set("Retry-After", strconv.Itoa(de.RetryAfter))
-			}
+		case domain.EINVALID, domain.ERATELIMITED:
+			c.Set(reauthRefusalCtxKey, err)
+			Logger(c).Info("password confirmation refused", "user_id", principal(c).UserID, "code", domain.ErrorCode(err))
 		default:
-			return false, err
+			return err
 		}
-		Logger(c).Info("password confirmation refused", "user_id", principal(c).UserID, "code", domain.ErrorCode(err))
+		return next(c)
 	}
-	// The action's own fields go back with the form; never the password or the token.
+}
+
+// askPassword answers a change the domain refused with EREAUTH: the
+// prompt, as a page, or as a dialog over the page for htmx. It carries
+// the change's own fields (never a password or the CSRF token) and posts
+// them to the same address.
+func (h *Handlers) askPassword(c echo.Context, refusal error) error {
+	params, err := c.FormParams()
+	if err != nil {
+		params = url.Values{}
+	}
+	form := views.ReauthForm{Action: c.Request().URL.RequestURI(), Message: domain.ErrorMessage(refusal),
+		Back: reauthBack(c, params)}
+	status := http.StatusUnauthorized
+	if sent, ok := c.Get(reauthRefusalCtxKey).(error); ok {
+		form.Error = domain.ErrorMessage(sent)
+		if domain.ErrorCode(sent) == domain.ERATELIMITED {
+			status = http.StatusTooManyRequests
+			setRetryAfter(c, sent)
+		}
+	}
 	names := make([]string, 0, len(params))
 	for name := range params {
-		if name != reauthPasswordField && name != "_csrf" {
+		if name != reauthPasswordField && name != reauthBackField && name != "_csrf" {
 			names = append(names, name)
 		}
 	}
@@ -100,7 +132,23 @@ func (h *Handlers) recentAuth(c echo.Context, what, back string) (bool, error) {
 		if status == http.StatusUnauthorized {
 			status = http.StatusOK
 		}
-		return false, render(c, status, views.ReauthDialog(h.page(c, ""), form))
+		return render(c, status, views.ReauthDialog(h.page(c, ""), form))
 	}
-	return false, render(c, status, views.ReauthPage(h.page(c, "Confirm your password"), form))
+	return render(c, status, views.ReauthPage(h.page(c, "Confirm your password"), form))
+}
+
+// reauthBack is where the prompt's Cancel link goes: the page the change
+// was made from (the prompt's own field on a second try, else the
+// Referer or htmx's current URL), when it is on this site; else home.
+func reauthBack(c echo.Context, params url.Values) string {
+	for _, raw := range []string{params.Get(reauthBackField), c.Request().Referer(), c.Request().Header.Get("HX-Current-URL")} {
+		u, err := url.Parse(raw)
+		if raw == "" || err != nil || (u.Host != "" && u.Host != c.Request().Host) {
+			continue
+		}
+		if back := safeNext(u.RequestURI()); back != "/" && back != c.Request().URL.RequestURI() {
+			return back
+		}
+	}
+	return "/"
 }

@@ -38,7 +38,7 @@ func (h *Handlers) renderServiceAccounts(c echo.Context, status int, newName str
 func (h *Handlers) CreateServiceAccount(c echo.Context) error {
 	name := c.FormValue("displayName")
 	sa, err := h.serviceAccounts.Create(c.Request().Context(), principal(c), c.Param("project"), domain.ServiceAccountInput{DisplayName: &name})
-	if isInvalid(err) {
+	if isInvalid(err) || cannotSave(c, err) {
 		return h.renderServiceAccounts(c, http.StatusUnprocessableEntity, name, domain.FieldErrors(err))
 	}
 	if err != nil {
@@ -65,7 +65,7 @@ func (h *Handlers) loadAccount(c echo.Context) (views.AccountPage, error) {
 	}
 	v, ms := o.View, o.Memberships
 	a := views.AccountPage{View: v, Keys: o.Keys, Memberships: ms, Name: v.Account.DisplayName, BaseURL: h.baseURL,
-		Now: h.serviceAccounts.Now(), Policy: o.Policy}
+		Now: h.serviceAccounts.Now(), Policy: o.Policy, HiddenMemberships: o.Hidden, MoreMemberships: o.More}
 	if len(ms) > accountMembershipsShown {
 		a.Memberships, a.MoreMemberships = ms[:accountMembershipsShown], true
 	}
@@ -105,7 +105,7 @@ func (h *Handlers) afterAccountChange(c echo.Context, message string, part func(
 func (h *Handlers) RenameServiceAccount(c echo.Context) error {
 	name := c.FormValue("displayName")
 	sa, err := h.serviceAccounts.Update(c.Request().Context(), principal(c), c.Param("project"), c.Param("sa"), domain.ServiceAccountInput{DisplayName: &name})
-	if isInvalid(err) {
+	if isInvalid(err) || cannotSave(c, err) {
 		a, lerr := h.loadAccount(c)
 		if lerr != nil {
 			return lerr
@@ -140,11 +140,6 @@ func (h *Handlers) SetServiceAccountBasicAuth(c echo.Context) error {
 	default:
 		return domain.FieldError("enable", "Say whether to enable Basic Auth.")
 	}
-	if enable && !v.Account.EnableBasicAuth {
-		if ok, err := h.recentAuth(c, "switch Basic Auth on", accountURL(v.Account)); !ok {
-			return err
-		}
-	}
 	if _, err := h.serviceAccounts.Update(c.Request().Context(), principal(c), c.Param("project"), c.Param("sa"),
 		domain.ServiceAccountInput{EnableBasicAuth: &enable}); err != nil {
 		return err
@@ -159,21 +154,6 @@ func (h *Handlers) SetServiceAccountBasicAuth(c echo.Context) error {
 // SetServiceAccountRole sets the account's role in its owning project.
 func (h *Handlers) SetServiceAccountRole(c echo.Context) error {
 	role := domain.Role(c.FormValue("role"))
-	if role == domain.RoleProjectAdmin {
-		// Granting admin asks for the password, after the permission check.
-		v, err := h.serviceAccounts.Get(c.Request().Context(), principal(c), c.Param("project"), c.Param("sa"))
-		if err != nil {
-			return err
-		}
-		if err := v.Access.Require(domain.PermServiceAccountUpdate); err != nil {
-			return err
-		}
-		if v.Role != domain.RoleProjectAdmin {
-			if ok, err := h.recentAuth(c, "grant Project admin", accountURL(v.Account)); !ok {
-				return err
-			}
-		}
-	}
 	err := h.serviceAccounts.SetProjectRole(c.Request().Context(), principal(c), c.Param("project"), c.Param("sa"), role)
 	if isInvalid(err) {
 		a, lerr := h.loadAccount(c)
@@ -202,9 +182,6 @@ func (h *Handlers) CreateKey(c echo.Context) error {
 		return err
 	}
 	if err := v.Access.Require(domain.PermKeyCreate); err != nil {
-		return err
-	}
-	if ok, err := h.recentAuth(c, "create a key", accountURL(v.Account)); !ok {
 		return err
 	}
 	var k domain.Key

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -23,6 +24,8 @@ const (
 	AbsoluteTimeout = 7 * 24 * time.Hour
 	// touchEvery bounds how often a request writes last_seen.
 	touchEvery = time.Minute
+	// touchWait bounds how long a request waits for that write.
+	touchWait = time.Second
 )
 
 const sessionUserKey = "user_id"
@@ -86,7 +89,14 @@ func (s *SessionStore) New(r *http.Request, name string) (*sessions.Session, err
 	sess.ID, sess.Values, sess.IsNew = id, values, false
 	sess.Values[sessionUserKey] = row.UserID
 	if now.Sub(row.LastSeen) > touchEvery {
-		if err := s.rows.UpdateSession(r.Context(), row.IDHash, row.Data, now); err != nil {
+		// A read must not wait for writes: the touch gets a moment, and
+		// when the database cannot save it (locked by another process,
+		// disk full) the page is shown all the same; a missed touch only
+		// brings the idle timeout closer.
+		ctx, cancel := context.WithTimeout(r.Context(), touchWait)
+		err := s.rows.UpdateSession(ctx, row.IDHash, row.Data, now)
+		cancel()
+		if err != nil && domain.ErrorCode(err) != domain.EUNAVAILABLE && ctx.Err() == nil {
 			return sess, err
 		}
 	}

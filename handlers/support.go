@@ -29,7 +29,7 @@ func (h *Handlers) Support(c echo.Context) error {
 
 // SupportAccount shows one account: its memberships, keys, state and the actions.
 func (h *Handlers) SupportAccount(c echo.Context) error {
-	acct, err := h.support.Account(c.Request().Context(), principal(c), c.Param("member"))
+	acct, err := h.support.View(c.Request().Context(), principal(c), c.Param("member"))
 	if err != nil {
 		return err
 	}

@@ -30,7 +30,7 @@ type Page struct {
 
 // Flash is a one-time message shown after a redirect.
 type Flash struct {
-	Kind string // "success" or "error"
+	Kind string // "success" or "error" (toasts), or "warning" (a banner that stays)
 	Text string
 }
 

@@ -478,3 +478,51 @@ func TestAPIAuthFailureThrottle(t *testing.T) {
 	app.clock.Advance(61 * time.Second)
 	apiOK(t, e.call(http.MethodGet, "/v2/roles", good, nil))
 }
+
+// Each new key got a fresh token bucket, so one address holding many keys
+// could exchange 250 assertions per 5 s. There is now one ceiling per
+// address across keys (twice the per-key limit by default), with 429,
+// Retry-After and the token endpoint's error body.
+func TestTokenEndpointCeilingPerAddressAcrossKeys(t *testing.T) {
+	const perKey = 5
+	e := apiNewEnv(t, withRateLimit(perKey), withTrustedProxies("127.0.0.1/32"))
+	inv := e.app.inventory()
+	ceiling := 2 * perKey
+	var keys []apiCaller
+	for i := 0; i < 4; i++ {
+		keys = append(keys, e.caller(e.admin, inv, "Robot "+strconv.Itoa(i)))
+	}
+	exchange := func(k apiCaller, from string) apiResponse {
+		req, _ := http.NewRequest(http.MethodPost, e.app.srv.URL+"/oauth2/token", strings.NewReader(e.grantForm(e.claims(k)).Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-Forwarded-For", from)
+		return apiSend(t, e.app, req)
+	}
+	// Each key stays under its own limit (3 of 5); together they reach the ceiling.
+	for i := 0; i < ceiling; i++ {
+		e.decodeToken(exchange(keys[i%len(keys)], "203.0.113.7"))
+	}
+	r := exchange(keys[3], "203.0.113.7")
+	if r.status != http.StatusTooManyRequests {
+		t.Fatalf("exchange over the ceiling: %s, want 429", r)
+	}
+	if secs, err := strconv.Atoi(r.header.Get("Retry-After")); err != nil || secs < 1 {
+		t.Fatalf("Retry-After %q, want whole seconds", r.header.Get("Retry-After"))
+	}
+	apiCheckJSON(t, r)
+	var body struct {
+		Error            string `json:"error"`
+		ErrorDescription string `json:"error_description"`
+	}
+	apiStrict(t, r.body, &body, "error", "error_description")
+	if body.Error != "slow_down" || !strings.Contains(body.ErrorDescription, "this address") {
+		t.Fatalf("error body %+v", body)
+	}
+	if n := apiTokenCount(t, e); n != int64(ceiling) {
+		t.Fatalf("%d tokens stored, want %d", n, ceiling)
+	}
+	// Another address has its own ceiling; time refills this one.
+	e.decodeToken(exchange(keys[3], "198.51.100.3"))
+	e.app.clock.Advance(time.Second)
+	e.decodeToken(exchange(keys[3], "203.0.113.7"))
+}

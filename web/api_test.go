@@ -123,9 +123,9 @@ type apiEnv struct {
 	admin domain.Principal // the first organization's admin
 }
 
-func apiNewEnv(t *testing.T) *apiEnv {
+func apiNewEnv(t *testing.T, opts ...appOption) *apiEnv {
 	t.Helper()
-	app := newApp(t)
+	app := newApp(t, opts...)
 	sealer, err := domain.NewSealer([]byte("an AES-256 key of 32 bytes......"))
 	if err != nil {
 		t.Fatal(err)

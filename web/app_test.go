@@ -86,11 +86,18 @@ func (c *testClock) Advance(d time.Duration) {
 type appOption func(*appSettings)
 
 type appSettings struct {
-	rateLimit int
+	rateLimit      int
+	trustedProxies string
 }
 
 // withRateLimit sets the API's per-account limit per second.
 func withRateLimit(n int) appOption { return func(s *appSettings) { s.rateLimit = n } }
+
+// withTrustedProxies sets --trusted-proxies (the test server's clients
+// connect from 127.0.0.1).
+func withTrustedProxies(list string) appOption {
+	return func(s *appSettings) { s.trustedProxies = list }
+}
 
 func newApp(t testing.TB, opts ...appOption) *testApp {
 	t.Helper()
@@ -129,6 +136,7 @@ func newApp(t testing.TB, opts ...appOption) *testApp {
 		Health:          store.Ping,
 		SessionKey:      []byte("0123456789abcdef0123456789abcdef"),
 		FlashKey:        []byte("fedcba9876543210fedcba9876543210"),
+		BrowserKey:      []byte("known browser key of 32 bytes..."),
 		Now:             clock.Now,
 	})
 	a := api.New(api.Config{
@@ -142,14 +150,19 @@ func newApp(t testing.TB, opts ...appOption) *testApp {
 		Now:             clock.Now,
 		Logger:          handlers.Logger,
 	})
-	e := web.New(web.Config{Logger: slog.New(slog.NewTextHandler(logs, nil))}, h, a)
+	trusted, err := web.ParseTrustedProxies(settings.trustedProxies)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := web.New(web.Config{Logger: slog.New(slog.NewTextHandler(logs, nil)), TrustedProxies: trusted}, h, a)
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
 	return &testApp{t: t, store: store, echo: e, srv: srv, org: boot.Organization, logs: logs, clock: clock, dbPath: dbPath}
 }
 
-// addUser creates a user with a password and, when projectID is set, an
-// accepted membership with role there; orgAdmin adds an organization admin membership.
+// addUser creates an established user, with a password and a verified
+// email, and, when projectID is set, an accepted membership with role
+// there; orgAdmin adds an organization admin membership.
 func (a *testApp) addUser(email string, projectID string, role domain.Role, orgAdminOf string) domain.User {
 	a.t.Helper()
 	ctx := context.Background()
@@ -157,7 +170,7 @@ func (a *testApp) addUser(email string, projectID string, role domain.Role, orgA
 	if err != nil {
 		a.t.Fatal(err)
 	}
-	u := domain.User{Email: email, DisplayName: email, PasswordHash: hash, CreateTime: a.clock.Now()}
+	u := domain.User{Email: email, DisplayName: email, PasswordHash: hash, CreateTime: a.clock.Now(), EmailVerified: true}
 	err = a.store.Update(ctx, func(tx domain.Tx) error {
 		if err := tx.CreateUser(ctx, &u); err != nil {
 			return err
@@ -261,6 +274,8 @@ type client struct {
 	app  *testApp
 	http *http.Client
 	csrf string
+	// forwardedFor, when set, is sent as X-Forwarded-For (as a proxy would).
+	forwardedFor string
 }
 
 func (a *testApp) client() *client {
@@ -279,6 +294,9 @@ type response struct {
 
 func (c *client) do(req *http.Request) response {
 	c.app.t.Helper()
+	if c.forwardedFor != "" {
+		req.Header.Set("X-Forwarded-For", c.forwardedFor)
+	}
 	resp, err := c.http.Do(req)
 	if err != nil {
 		c.app.t.Fatal(err)

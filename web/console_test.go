@@ -104,7 +104,7 @@ func TestSignInThrottlesRepeatedFailures(t *testing.T) {
 	app := newApp(t)
 	c := app.client()
 	c.get("/signin")
-	for i := 0; i < domain.SignInAccountLimit; i++ {
+	for i := 0; i < domain.PasswordFreeFailures; i++ {
 		if r := c.post("/signin", url.Values{"email": {adminEmail}, "password": {"wrong"}}); r.status != http.StatusUnauthorized {
 			t.Fatalf("attempt %d: status %d", i+1, r.status)
 		}
@@ -112,7 +112,7 @@ func TestSignInThrottlesRepeatedFailures(t *testing.T) {
 	r := c.post("/signin", url.Values{"email": {adminEmail}, "password": {adminPassword}})
 	if r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") == "" {
 		t.Fatalf("after %d failures the right password gave status %d (Retry-After %q), want 429",
-			domain.SignInAccountLimit, r.status, r.header.Get("Retry-After"))
+			domain.PasswordFreeFailures, r.status, r.header.Get("Retry-After"))
 	}
 	if msg := r.doc.Find("[data-testid=signin-error]").Text(); !strings.Contains(msg, "Try again in") {
 		t.Fatalf("throttle message = %q", msg)

@@ -96,6 +96,21 @@ func (w *lcWorld) refusedWith(what string, c apiCaller, bearer, why, bearerWhy s
 	}
 }
 
+// tokenEnded is the refusal of a bearer token that a disable ended.
+const tokenEnded = "The access token is not valid or has expired."
+
+// endedForGood checks that the bearer token issued before a disable stays
+// refused once the key or account is enabled again, while Basic Auth, the
+// exchange and a token issued now work.
+func (w *lcWorld) endedForGood(what string, c apiCaller, before string) {
+	w.t.Helper()
+	r := w.call(http.MethodGet, w.projectPath(), "Bearer "+before, nil)
+	if e := apiDecodeError(w.t, r, http.StatusUnauthorized); e.Error != tokenEnded {
+		w.t.Errorf("%s: the token issued before the disable is refused with %q", what, e.Error)
+	}
+	w.works(what, c, w.token(c))
+}
+
 // lcAdmin is the first organization's admin as an API caller (org admin service account).
 func (w *lcWorld) adminCaller() apiCaller {
 	w.t.Helper()
@@ -138,7 +153,7 @@ func TestLifecycleDisabledKeyRefusedEverywhereAndEnableRestores(t *testing.T) {
 	if r := c.post(keyPage+"/disable", url.Values{"confirm": {"yes"}}); r.status != http.StatusSeeOther {
 		t.Fatalf("disable: status %d", r.status)
 	}
-	w.refused("disabled key", robot, token, "This key is disabled")
+	w.refusedWith("disabled key", robot, token, "This key is disabled", tokenEnded)
 	w.works("another account's key", other, otherToken)
 	page := c.get(saPath(robot.SA))
 	row := page.doc.Find("[data-testid=key-row][data-key-id=" + robot.KeyID + "]")
@@ -147,12 +162,12 @@ func TestLifecycleDisabledKeyRefusedEverywhereAndEnableRestores(t *testing.T) {
 		t.Fatalf("key row after disabling: %q", row.Text())
 	}
 
-	// Enabling restores every path, the token issued before included.
+	// Enabling restores every path but the token issued before the disable.
 	r := c.htmxPost(keyPage+"/enable", url.Values{"confirm": {"yes"}})
 	if r.status != http.StatusOK || r.doc.Find("[data-testid=key-row][data-state=ACTIVE]").Length() != 1 {
 		t.Fatalf("enable (htmx): status %d body %s", r.status, r.body)
 	}
-	w.works("enabled again", robot, token)
+	w.endedForGood("enabled again", robot, token)
 	if got := w.auditOf(domain.ActionKeyDisable); len(got) != 1 || got[0].TargetID != robot.KeyID || got[0].ActorEmail != adminEmail {
 		t.Fatalf("disable audit entries %+v", got)
 	}
@@ -175,8 +190,8 @@ func TestLifecycleDisabledAccountRefusesAllKeysAndTokens(t *testing.T) {
 	if r := c.post(saPath(robot.SA)+"/disable", url.Values{"confirm": {"yes"}}); r.status != http.StatusSeeOther {
 		t.Fatalf("disable account: status %d", r.status)
 	}
-	w.refused("disabled account, key 1", robot, t1, "This service account is disabled")
-	w.refused("disabled account, key 2", second, t2, "This service account is disabled")
+	w.refusedWith("disabled account, key 1", robot, t1, "This service account is disabled", tokenEnded)
+	w.refusedWith("disabled account, key 2", second, t2, "This service account is disabled", tokenEnded)
 	page := c.get(saPath(robot.SA))
 	if !strings.Contains(page.doc.Find("[data-testid=sa-state]").Text(), "disabled") ||
 		page.doc.Find("[data-testid=keys-account-disabled]").Length() != 1 || page.doc.Find("[data-testid=sa-enable]").Length() != 1 {
@@ -204,8 +219,8 @@ func TestLifecycleDisabledAccountRefusesAllKeysAndTokens(t *testing.T) {
 	if json.Unmarshal(raw, &full); full.Disabled {
 		t.Fatalf(":enable answered %s", raw)
 	}
-	w.works("enabled again, key 1", robot, t1)
-	w.works("enabled again, key 2", second, t2)
+	w.endedForGood("enabled again, key 1", robot, t1)
+	w.endedForGood("enabled again, key 2", second, t2)
 	if n := len(w.auditOf(domain.ActionServiceAccountDisable)); n != 1 {
 		t.Fatalf("%d disable entries", n)
 	}
@@ -751,7 +766,7 @@ func TestLifecycleSupportDisablesAccountAndKey(t *testing.T) {
 	if r := staff.post(page+"/disable", url.Values{"reason": {"Ticket 4711: runaway client"}}); r.status != http.StatusSeeOther {
 		t.Fatalf("support disable: status %d", r.status)
 	}
-	w.refused("disabled by support", robot, token, "This service account is disabled")
+	w.refusedWith("disabled by support", robot, token, "This service account is disabled", tokenEnded)
 	e := w.auditOf(domain.ActionServiceAccountDisable)
 	if len(e) != 1 || !e[0].ActorStaff || e[0].Reason != "Ticket 4711: runaway client" || e[0].OrganizationID != w.app.org.ID {
 		t.Fatalf("support disable audit %+v", e)
@@ -764,23 +779,65 @@ func TestLifecycleSupportDisablesAccountAndKey(t *testing.T) {
 	if r := staff.post(page+"/enable", url.Values{"reason": {"Ticket 4711: fixed"}}); r.status != http.StatusSeeOther {
 		t.Fatalf("support enable: status %d", r.status)
 	}
-	w.works("enabled by support", robot, token)
+	w.endedForGood("enabled by support", robot, token)
+	token = w.token(robot)
 
 	// One key.
 	if r := staff.post(page+"/keys/"+robot.KeyID+"/disable", url.Values{"reason": {"Ticket 4712: key in a log"}}); r.status != http.StatusSeeOther {
 		t.Fatalf("support key disable: status %d", r.status)
 	}
-	w.refused("key disabled by support", robot, token, "This key is disabled")
+	w.refusedWith("key disabled by support", robot, token, "This key is disabled", tokenEnded)
 	if got := staff.get(page).doc.Find("[data-key=" + robot.KeyID + "] [data-testid=support-key-state]").Text(); !strings.Contains(got, "disabled") {
 		t.Fatalf("support key state %q", got)
 	}
 	if r := staff.post(page+"/keys/"+robot.KeyID+"/enable", url.Values{"reason": {"Ticket 4712: rotated the log"}}); r.status != http.StatusSeeOther {
 		t.Fatalf("support key enable: status %d", r.status)
 	}
-	w.works("key enabled by support", robot, token)
+	w.endedForGood("key enabled by support", robot, token)
 	// Someone who is not staff does not even see the route.
 	w.app.addUser("padmin@example.com", w.inv.ID, domain.RoleProjectAdmin, "")
 	if r := w.app.signedIn("padmin@example.com").post(page+"/disable", url.Values{"reason": {"not staff at all"}}); r.status != http.StatusNotFound {
 		t.Fatalf("project admin on the support route: %d", r.status)
+	}
+}
+
+// TestLifecycleDisableEndsTokensForGood takes a bearer token, disables the
+// key (or its account, or the key in a hygiene bulk action) and enables it
+// again through the API: the old token is refused with 401 for good, on
+// every kind of disable, while a token issued after the enable works.
+func TestLifecycleDisableEndsTokensForGood(t *testing.T) {
+	w := lcNew(t)
+	admin := w.adminCaller()
+	auth := apiBasic(admin.KeyID, admin.Secret)
+	robot := w.robot("Robot")
+	saAPI := "/v2/projects/" + w.inv.ID + "/serviceaccounts/" + robot.SA.ID
+	keyAPI := lcKeyPath(robot)
+	for _, c := range []struct {
+		name            string
+		disable, enable func()
+		why             string
+	}{
+		{"key", func() { apiOK(t, w.call(http.MethodPost, keyAPI+":disable", auth, nil)) },
+			func() { apiOK(t, w.call(http.MethodPost, keyAPI+":enable", auth, nil)) }, "This key is disabled"},
+		{"service account", func() { apiOK(t, w.call(http.MethodPost, saAPI+":disable", auth, nil)) },
+			func() { apiOK(t, w.call(http.MethodPost, saAPI+":enable", auth, nil)) }, "This service account is disabled"},
+		{"key, by a hygiene bulk action", func() {
+			c := w.app.signedIn(adminEmail)
+			r := c.post("/orgs/"+w.app.org.ID+"/hygiene/apply", hygConfirmed(hygForm("old-keys", domain.HygieneDisableKeys, robot.KeyID)))
+			if r.status != http.StatusSeeOther {
+				t.Fatalf("hygiene disable: status %d", r.status)
+			}
+		}, func() { apiOK(t, w.call(http.MethodPost, keyAPI+":enable", auth, nil)) }, "This key is disabled"},
+	} {
+		before := w.token(robot)
+		w.works(c.name+": before", robot, before)
+		c.disable()
+		w.refusedWith(c.name+": disabled", robot, before, c.why, tokenEnded)
+		c.enable()
+		w.endedForGood(c.name+": enabled again", robot, before)
+		// Enabling twice changes nothing for the new token.
+		after := w.token(robot)
+		c.enable()
+		w.works(c.name+": enabled twice", robot, after)
 	}
 }

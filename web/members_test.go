@@ -84,7 +84,10 @@ func (a *testApp) memAuditCount() int {
 }
 
 // memOutboxMessage is one row of the outbox table.
-type memOutboxMessage struct{ To, Subject, Body string }
+type memOutboxMessage struct {
+	To, Subject, Body string
+	InvitationID      int64
+}
 
 // memOutbox reads the outbox table. The store has no reader for it, so the
 // test opens the app's database file (newApp's, in a sibling of a new
@@ -100,7 +103,7 @@ func (a *testApp) memOutbox() []memOutboxMessage {
 		a.t.Fatal(err)
 	}
 	defer db.Close()
-	rows, err := db.Query("SELECT to_email, subject, body FROM outbox ORDER BY id")
+	rows, err := db.Query("SELECT to_email, subject, body, coalesce(invitation_id, 0) FROM outbox ORDER BY id")
 	if err != nil {
 		a.t.Fatal(err)
 	}
@@ -108,7 +111,7 @@ func (a *testApp) memOutbox() []memOutboxMessage {
 	var out []memOutboxMessage
 	for rows.Next() {
 		var m memOutboxMessage
-		if err := rows.Scan(&m.To, &m.Subject, &m.Body); err != nil {
+		if err := rows.Scan(&m.To, &m.Subject, &m.Body, &m.InvitationID); err != nil {
 			a.t.Fatal(err)
 		}
 		out = append(out, m)
@@ -288,8 +291,10 @@ func TestMembersInviteUnknownEmailShowsLink(t *testing.T) {
 	if m.Status != domain.StatusPending || m.Role != domain.RoleProjectDev {
 		t.Fatalf("membership = %+v", m)
 	}
+	// The email waits for the invitation without a body: its own link is
+	// minted when it is sent, so the outbox holds no usable link.
 	out := app.memOutbox()
-	if len(out) != 1 || out[0].To != "new.person@example.com" || !strings.Contains(out[0].Body, memBaseURL+link) {
+	if len(out) != 1 || out[0].To != "new.person@example.com" || out[0].Body != "" || out[0].InvitationID == 0 {
 		t.Fatalf("outbox = %+v", out)
 	}
 	// The list shows the pending member, never the link again.
@@ -301,7 +306,7 @@ func TestMembersInviteUnknownEmailShowsLink(t *testing.T) {
 	if strings.Contains(page.body, link) || page.doc.Find("[data-testid=invite-link]").Length() != 0 {
 		t.Fatal("the list shows the link again")
 	}
-	// A new link can be issued, shown once too; the first still works until one is used.
+	// A new link can be issued, shown once too; it ends the first.
 	reissue := row.Find("[data-testid=reissue-form]").AttrOr("action", "")
 	if reissue != memMemberPath(field.ID, itoa(u.ID))+"/invite-link" {
 		t.Fatalf("re-issue form posts to %q", reissue)
@@ -311,17 +316,19 @@ func TestMembersInviteUnknownEmailShowsLink(t *testing.T) {
 	if r.status != http.StatusOK || second == link || r.header.Get("Cache-Control") != "no-store" {
 		t.Fatalf("re-issue: status %d", r.status)
 	}
-	if out := app.memOutbox(); len(out) != 2 || !strings.Contains(out[1].Body, memBaseURL+second) {
-		t.Fatalf("outbox after re-issue = %d messages", len(out))
+	// The waiting email stays one (it gets its link when sent).
+	if out := app.memOutbox(); len(out) != 1 || out[0].Body != "" {
+		t.Fatalf("outbox after re-issue = %+v", out)
 	}
 	if got := app.auditActions(app.org.ID)[0]; got != domain.ActionInvitationIssue {
 		t.Fatalf("audit after re-issue = %q", got)
 	}
 	visitor := app.client()
-	for _, l := range []string{link, second} {
-		if r := visitor.get(l); r.status != http.StatusOK || r.doc.Find("[data-testid=accept-form]").Length() != 1 {
-			t.Fatalf("GET %s: status %d", l, r.status)
-		}
+	if r := visitor.get(link); r.status != http.StatusNotFound {
+		t.Fatalf("GET the first link after a re-issue: status %d", r.status)
+	}
+	if r := visitor.get(second); r.status != http.StatusOK || r.doc.Find("[data-testid=accept-form]").Length() != 1 {
+		t.Fatalf("GET the new link: status %d", r.status)
 	}
 	// An accepted member has no link to re-issue.
 	bob := app.addUser("bob@example.com", field.ID, domain.RoleProjectUser, "")
@@ -329,7 +336,7 @@ func TestMembersInviteUnknownEmailShowsLink(t *testing.T) {
 	if flash := memFlash(c, r); !strings.Contains(flash, "not yet accepted") {
 		t.Fatalf("re-issue for an accepted member: flash %q", flash)
 	}
-	if n := len(app.memOutbox()); n != 2 {
+	if n := len(app.memOutbox()); n != 1 {
 		t.Fatalf("%d emails queued", n)
 	}
 }
@@ -341,10 +348,9 @@ func TestInviteAcceptFlow(t *testing.T) {
 	admin := app.signedIn(adminEmail)
 	admin.get(memMembersPath(field.ID))
 	link := memLink(t, admin.post(memMembersPath(field.ID), url.Values{"email": {"dana@example.com"}, "role": {string(domain.RoleProjectUser)}}))
-	// Invited to a second project before accepting: one acceptance accepts both.
-	if r := admin.post(memMembersPath(orchard.ID), url.Values{"email": {"dana@example.com"}, "role": {string(domain.RoleProjectAdmin)}}); r.status != http.StatusOK {
-		t.Fatalf("second invitation: status %d", r.status)
-	}
+	// Invited to a second project before accepting: each invitation has its
+	// own link, which accepts only its own membership.
+	orchardLink := memLink(t, admin.post(memMembersPath(orchard.ID), url.Values{"email": {"dana@example.com"}, "role": {string(domain.RoleProjectAdmin)}}))
 	dana, _ := app.memUser("dana@example.com")
 
 	c := app.client()
@@ -393,17 +399,30 @@ func TestInviteAcceptFlow(t *testing.T) {
 	if u.Pending() || u.DisplayName != "Dana Scully" {
 		t.Fatalf("user after accepting = %+v", u)
 	}
-	for _, p := range []domain.Project{field, orchard} {
-		if m, _ := app.memMembership(p.ID, memUserRef(dana)); m.Status != domain.StatusAccepted {
-			t.Fatalf("membership in %s = %s", p.DisplayName, m.Status)
-		}
+	if m, _ := app.memMembership(field.ID, memUserRef(dana)); m.Status != domain.StatusAccepted {
+		t.Fatalf("membership in Field = %s", m.Status)
+	}
+	if m, _ := app.memMembership(orchard.ID, memUserRef(dana)); m.Status != domain.StatusPending {
+		t.Fatalf("membership in Orchard = %s, want PENDING until its own link is used", m.Status)
+	}
+	if r := c.get("/projects/" + orchard.ID + "/members"); r.status != http.StatusNotFound {
+		t.Fatalf("dana in Orchard before accepting its invitation: status %d", r.status)
+	}
+	entries, _ := app.store.ListAudit(context.Background(), domain.AuditFilter{}, 0, 1)
+	if entries[0].Action != domain.ActionInvitationAccept || entries[0].ActorEmail != "dana@example.com" || entries[0].ProjectID != field.ID {
+		t.Fatalf("last audit entry = %+v", entries[0])
+	}
+	// Signed in as dana, the Orchard link offers one button.
+	page = c.get(orchardLink)
+	if page.status != http.StatusOK || page.doc.Find("[data-testid=accept-as-form]").Length() != 1 ||
+		page.doc.Find("[data-testid=accept-form]").Length() != 0 {
+		t.Fatalf("Orchard link while signed in as dana: status %d", page.status)
+	}
+	if r := c.post(orchardLink, url.Values{"action": {"accept"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("accept Orchard: status %d", r.status)
 	}
 	if r := c.get("/projects/" + orchard.ID + "/members"); r.status != http.StatusOK || r.doc.Find("[data-testid=invite-form]").Length() != 1 {
 		t.Fatalf("dana as project admin of Orchard: status %d", r.status)
-	}
-	entries, _ := app.store.ListAudit(context.Background(), domain.AuditFilter{}, 0, 1)
-	if entries[0].Action != domain.ActionInvitationAccept || entries[0].ActorEmail != "dana@example.com" {
-		t.Fatalf("last audit entry = %+v", entries[0])
 	}
 
 	// The link works once.

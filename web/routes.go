@@ -61,7 +61,7 @@ func routes(e *echo.Echo, h *handlers.Handlers, a *api.API, cfg Config) {
 	console.GET("/signin", h.SignInPage)
 	console.POST("/signin", h.SignIn)
 
-	signedIn := console.Group("", h.RequireUser)
+	signedIn := console.Group("", h.RequireUser, h.Reauthenticate)
 	signedIn.POST("/signout", h.SignOut)
 	signedIn.GET("/", h.Organizations)
 	signedIn.GET("/account/password", h.PasswordPage)

@@ -29,9 +29,12 @@ type Config struct {
 	// RateLimit requests per RateWindow are allowed per account.
 	RateLimit  int
 	RateWindow time.Duration
-	BaseURL    string
-	Now        func() time.Time
-	Logger     func(echo.Context) *slog.Logger
+	// TokenRateLimit token requests per RateWindow are allowed per client
+	// address, across all keys (0: TokenRateFactor times RateLimit).
+	TokenRateLimit int
+	BaseURL        string
+	Now            func() time.Time
+	Logger         func(echo.Context) *slog.Logger
 }
 
 // API serves /v2 and /oauth2/token.
@@ -57,16 +60,26 @@ func New(cfg Config) *API {
 	if cfg.RateWindow <= 0 {
 		cfg.RateWindow = 5 * time.Second
 	}
+	if cfg.TokenRateLimit <= 0 {
+		cfg.TokenRateLimit = TokenRateFactor * cfg.RateLimit
+	}
 	return &API{
 		auth: cfg.Auth, projects: cfg.Projects, members: cfg.Members, serviceAccounts: cfg.ServiceAccounts,
-		perAccount: domain.NewRateLimiter(cfg.RateLimit, cfg.RateWindow),
-		perKey:     domain.NewRateLimiter(cfg.RateLimit, cfg.RateWindow),
-		// An address may serve many programs; it gets ten times an account's share.
-		perAddress:   domain.NewRateLimiter(cfg.RateLimit*10, cfg.RateWindow),
+		perAccount:   domain.NewRateLimiter(cfg.RateLimit, cfg.RateWindow),
+		perKey:       domain.NewRateLimiter(cfg.RateLimit, cfg.RateWindow),
+		perAddress:   domain.NewRateLimiter(cfg.TokenRateLimit, cfg.RateWindow),
 		authFailures: domain.NewThrottle(AuthFailureLimit, time.Minute),
 		baseURL:      strings.TrimRight(cfg.BaseURL, "/"), now: cfg.Now, logger: cfg.Logger,
 	}
 }
+
+// TokenRateFactor sets the default ceiling of token requests per address
+// across all keys, as a multiple of the per-key limit. A program needs one
+// exchange an hour (a token lives 3600 s), so twice one key's burst leaves
+// room for many programs behind one address, while a client holding many
+// keys no longer gets a fresh allowance with each one: every exchange
+// writes a token row, and the ceiling bounds those writes per address.
+const TokenRateFactor = 2
 
 // AuthFailureLimit is how many failed authentications an address may make
 // in a minute before it is refused for a while.
@@ -156,6 +169,7 @@ type errorBody struct {
 var statusOfCode = map[string]int{
 	domain.EINVALID: http.StatusBadRequest, domain.ENOTFOUND: http.StatusNotFound, domain.ECONFLICT: http.StatusConflict,
 	domain.EUNAUTHORIZED: http.StatusUnauthorized, domain.EFORBIDDEN: http.StatusForbidden, domain.ERATELIMITED: http.StatusTooManyRequests,
+	domain.EUNAVAILABLE: http.StatusServiceUnavailable,
 }
 
 // WriteError writes any error as the contract's error body. 5xx never show internals.
@@ -189,7 +203,8 @@ func (a *API) WriteError(err error, c echo.Context) {
 			}
 		}
 	}
-	if status >= 500 {
+	// A write condition (EUNAVAILABLE) was logged by the database once, not per request.
+	if status >= 500 && domain.ErrorCode(err) != domain.EUNAVAILABLE {
 		a.logger(c).Error("api request failed", "status", status, "err", err)
 	}
 	c.Response().Header().Set("Cache-Control", "no-store")

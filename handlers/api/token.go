@@ -31,6 +31,8 @@ func oauthError(c echo.Context, status int, code, desc string) error {
 // is form-encoded; query parameters are not accepted.
 func (a *API) Token(c echo.Context) error {
 	now, remote := a.now(), c.RealIP()
+	// One ceiling per address across all keys (Config.TokenRateLimit): a
+	// client holding many keys gets no fresh allowance with each one.
 	if ok, wait := a.perAddress.Allow(remote, now); !ok {
 		c.Response().Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
 		return oauthError(c, http.StatusTooManyRequests, "slow_down", "Too many token requests from this address.")
