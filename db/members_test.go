@@ -1,6 +1,8 @@
 package db_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -1243,5 +1245,34 @@ func TestAccountAccess(t *testing.T) {
 	// An org admin is shown as one.
 	if v, err := m.members.AccountAccess(m.ctx, b.principal, b.org.ID, mbID(b.admin), domain.PageRequest{}); err != nil || !v.OrgAdmin {
 		t.Errorf("AccountAccess(org admin) OrgAdmin = %v, %v", v.OrgAdmin, err)
+	}
+}
+
+// mbFailingMemberships is the store with membership reads failing as a
+// broken disk would make them fail.
+type mbFailingMemberships struct{ domain.Store }
+
+var errMBDisk = errors.New("disk I/O error")
+
+func (mbFailingMemberships) ProjectMembership(context.Context, string, domain.AccountRef) (domain.Membership, error) {
+	return domain.Membership{}, errMBDisk
+}
+
+// TestOpenInvitationReportsAFailedRead: when the membership cannot be read,
+// opening the link fails with that error (a 500 the operator sees in the
+// log), not with "this invite link is not valid", which would send the
+// invited person away for a new link that cannot work either.
+func TestOpenInvitationReportsAFailedRead(t *testing.T) {
+	m := newMBEnv(t)
+	b := m.bootstrap()
+	alpha := m.createProject(b.principal, b.org.ID, "Alpha")
+	inv, err := m.members.InviteToProject(m.ctx, b.principal, alpha.ID, "new@example.org", domain.RoleProjectUser)
+	if err != nil {
+		t.Fatal(err)
+	}
+	failing := domain.NewMembers(mbFailingMemberships{m.store}, domain.NewHasher(1), m.clock.Now, mbBaseURL, domain.DefaultInviteTTL)
+	_, err = failing.OpenInvitation(m.ctx, mbToken(t, inv.InviteURL))
+	if !errors.Is(err, errMBDisk) || domain.ErrorCode(err) != domain.EINTERNAL {
+		t.Fatalf("OpenInvitation with a failing membership read = %v (code %s), want the read's error", err, domain.ErrorCode(err))
 	}
 }

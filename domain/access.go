@@ -278,9 +278,11 @@ func (s *Members) openInvitation(ctx context.Context, r Reader, token string) (I
 	}
 	link.OrganizationName = org.DisplayName
 	if inv.ProjectID != "" {
-		proj, err := r.ProjectByID(ctx, inv.ProjectID)
-		if err != nil {
-			return InviteLink{}, notFoundAs(err, errBadInvite)
+		// perr, not err: a := here would shadow the err that the
+		// membership read below sets and the check after the if reads.
+		proj, perr := r.ProjectByID(ctx, inv.ProjectID)
+		if perr != nil {
+			return InviteLink{}, notFoundAs(perr, errBadInvite)
 		}
 		link.ProjectName = proj.DisplayName
 		link.Membership, err = r.ProjectMembership(ctx, inv.ProjectID, userRef(u.ID))
