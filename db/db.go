@@ -39,6 +39,7 @@ type DB struct {
 	cache   *stmtCache
 	tokens  *tokenWriter
 	health  *writeHealth
+	count   *StatementCounter // nil unless Options.Count
 }
 
 // Options change how Open opens the database.
@@ -51,6 +52,8 @@ type Options struct {
 	// BusyTimeout is how long a write waits for a lock another process
 	// holds before it is refused as "locked"; 0 means DefaultBusyTimeout.
 	BusyTimeout time.Duration
+	// Count, when set, counts every statement and write transaction (tests).
+	Count *StatementCounter
 }
 
 // readConns is the size of the read pool.
@@ -95,7 +98,7 @@ func OpenWith(ctx context.Context, path string, opts Options) (*DB, error) {
 	wdb.SetMaxOpenConns(1)
 	wdb.SetMaxIdleConns(1)
 	wdb.SetConnMaxIdleTime(0)
-	d := &DB{path: path, health: &writeHealth{logger: logger, path: path}}
+	d := &DB{path: path, health: &writeHealth{logger: logger, path: path}, count: opts.Count}
 	d.write = newWriter(wdb, path, d.health, 2*busyTimeout)
 	fail := func(err error) (*DB, error) {
 		d.closeConns()
@@ -130,8 +133,8 @@ func OpenWith(ctx context.Context, path string, opts Options) (*DB, error) {
 	}
 	// Statements are cached only once the schema is final.
 	d.cache = newStmtCache(rdb)
-	d.queries = queries{q: cachedDB{d.cache}}
-	d.tokens = newTokenWriter(d.write)
+	d.queries = queries{q: counted(cachedDB{d.cache}, d.count)}
+	d.tokens = newTokenWriter(d.write, d.count)
 	return d, nil
 }
 
@@ -352,6 +355,7 @@ func (w *writer) close() error {
 // exec runs one statement on its own, in the writer's turn.
 func (d *DB) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	var res sql.Result
+	d.count.statement()
 	err := d.write.run(ctx, func(ctx context.Context) error {
 		var err error
 		res, err = d.write.db.ExecContext(ctx, query, args...)
@@ -480,7 +484,8 @@ func (d *DB) update(ctx context.Context, fn func(*sql.Tx) error) error {
 
 // Update runs fn in one write transaction; see domain.Store.
 func (d *DB) Update(ctx context.Context, fn func(domain.Tx) error) error {
-	return d.update(ctx, func(tx *sql.Tx) error { return fn(&writeTx{queries{q: tx}}) })
+	d.count.transaction()
+	return d.update(ctx, func(tx *sql.Tx) error { return fn(&writeTx{queries{q: counted(tx, d.count)}}) })
 }
 
 // queryer is what both *sql.DB and *sql.Tx offer.

@@ -46,6 +46,8 @@ type testApp struct {
 	clock *testClock
 	// dbPath is the database file.
 	dbPath string
+	// statements counts what the database runs (see TestStatementsPerRequest).
+	statements *db.StatementCounter
 }
 
 type syncBuffer struct {
@@ -107,7 +109,8 @@ func newApp(t testing.TB, opts ...appOption) *testApp {
 	}
 	ctx := context.Background()
 	dbPath := filepath.Join(t.TempDir(), "studio.db")
-	store, err := db.Open(ctx, dbPath)
+	statements := &db.StatementCounter{}
+	store, err := db.OpenWith(ctx, dbPath, db.Options{Count: statements})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +160,7 @@ func newApp(t testing.TB, opts ...appOption) *testApp {
 	e := web.New(web.Config{Logger: slog.New(slog.NewTextHandler(logs, nil)), TrustedProxies: trusted}, h, a)
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
-	return &testApp{t: t, store: store, echo: e, srv: srv, org: boot.Organization, logs: logs, clock: clock, dbPath: dbPath}
+	return &testApp{t: t, store: store, echo: e, srv: srv, org: boot.Organization, logs: logs, clock: clock, dbPath: dbPath, statements: statements}
 }
 
 // addUser creates an established user, with a password and a verified
