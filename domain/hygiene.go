@@ -557,7 +557,7 @@ func (h *Hygiene) entry(p Principal, now time.Time, sa ServiceAccount, proj Proj
 // this, as only they may read its memberships (api-v2.md); anyone else
 // gets an empty map.
 func (h *Hygiene) EffectiveRoles(ctx context.Context, p Principal, projectID string, ms []Membership) (map[AccountRef]Role, error) {
-	a, err := requireAccess(ctx, h.store, p, projectID, PermMembershipRead)
+	a, err := authorizeProject(ctx, h.store, p, projectID, OpMemberRead)
 	if err != nil {
 		return nil, err
 	}

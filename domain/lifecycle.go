@@ -257,14 +257,11 @@ func (s *ServiceAccounts) SetKeyPolicy(ctx context.Context, p Principal, orgID s
 
 // CreateKeyWith makes a key as CreateKey does, with an expiry chosen under
 // the organization's policy.
-func (s *ServiceAccounts) CreateKeyWith(ctx context.Context, p Principal, projectID, accountID string, opts KeyOptions) (Key, string, error) {
+func (s *ServiceAccounts) CreateKeyWith(ctx context.Context, p Principal, projectID, accountID string, opts KeyOptions, asked ...Refresh) (Key, string, error) {
 	now := s.now()
 	k, secret := s.newKey(now, accountID)
-	err := s.store.Update(ctx, func(tx Tx) error {
-		a, sa, err := s.account(ctx, tx, p, projectID, accountID, PermKeyCreate)
-		if err != nil {
-			return err
-		}
+	err := s.change(ctx, p, projectID, accountID, OpKeyCreate, asked, func(tx Tx, a Access, acct *ServiceAccount) error {
+		sa := *acct
 		pol, err := keyPolicyOf(ctx, tx, a.Project.OrganizationID)
 		if err != nil {
 			return err
@@ -318,9 +315,9 @@ type Rotation struct {
 
 // RotateKey makes a new key and gives the old one a grace period, after
 // which it is refused. A zero grace stops the old key at once.
-func (s *ServiceAccounts) RotateKey(ctx context.Context, p Principal, projectID, accountID, keyID string, grace time.Duration) (Rotation, error) {
+func (s *ServiceAccounts) RotateKey(ctx context.Context, p Principal, projectID, accountID, keyID string, grace time.Duration, asked ...Refresh) (Rotation, error) {
 	// Refuse who may not rotate before looking at the input.
-	if _, _, err := s.account(ctx, s.store, p, projectID, accountID, PermKeyCreate); err != nil {
+	if _, _, err := s.authorize(ctx, s.store, p, projectID, accountID, OpKeyRotate); err != nil {
 		return Rotation{}, err
 	}
 	if grace < 0 || grace > MaxRotationGrace {
@@ -329,14 +326,9 @@ func (s *ServiceAccounts) RotateKey(ctx context.Context, p Principal, projectID,
 	now := s.now()
 	nk, secret := s.newKey(now, accountID)
 	var old Key
-	err := s.store.Update(ctx, func(tx Tx) error {
-		a, sa, err := s.account(ctx, tx, p, projectID, accountID, PermKeyCreate)
-		if err != nil {
-			return err
-		}
-		if err := a.Require(PermKeyDelete); err != nil {
-			return err
-		}
+	err := s.change(ctx, p, projectID, accountID, OpKeyRotate, asked, func(tx Tx, a Access, acct *ServiceAccount) error {
+		sa := *acct
+		var err error
 		if old, err = s.keyOf(ctx, tx, sa, keyID); err != nil {
 			return err
 		}
@@ -391,17 +383,6 @@ func formatGrace(d time.Duration) string {
 	return d.String()
 }
 
-// keyChange loads an account's key inside a write transaction after
-// checking perm, for the changes below.
-func (s *ServiceAccounts) keyChange(ctx context.Context, tx Tx, p Principal, projectID, accountID, keyID string, perm Permission) (Access, ServiceAccount, Key, error) {
-	a, sa, err := s.account(ctx, tx, p, projectID, accountID, perm)
-	if err != nil {
-		return a, sa, Key{}, err
-	}
-	k, err := s.keyOf(ctx, tx, sa, keyID)
-	return a, sa, k, err
-}
-
 // setKeyDisabled disables a key at now, or enables it again, and deletes
 // its access tokens either way: a token issued before a disable never
 // works again, even once the key is enabled. (A disabled key gets no new
@@ -438,15 +419,15 @@ func setAccountDisabled(ctx context.Context, tx Tx, sa *ServiceAccount, disabled
 // SetKeyDisabled disables a key (refused on the next request: Basic Auth,
 // token exchange and tokens already issued, which never work again) or
 // enables it again. A key reported compromised cannot be enabled.
-func (s *ServiceAccounts) SetKeyDisabled(ctx context.Context, p Principal, projectID, accountID, keyID string, disabled bool) (Key, error) {
+func (s *ServiceAccounts) SetKeyDisabled(ctx context.Context, p Principal, projectID, accountID, keyID string, disabled bool, asked ...Refresh) (Key, error) {
 	now := s.now()
 	var k Key
-	err := s.store.Update(ctx, func(tx Tx) error {
-		a, sa, cur, err := s.keyChange(ctx, tx, p, projectID, accountID, keyID, PermKeyDelete)
-		if err != nil {
+	err := s.change(ctx, p, projectID, accountID, OpKeyDisable, asked, func(tx Tx, a Access, acct *ServiceAccount) error {
+		sa := *acct
+		var err error
+		if k, err = s.keyOf(ctx, tx, sa, keyID); err != nil {
 			return err
 		}
-		k = cur
 		if !disabled && !k.CompromisedTime.IsZero() {
 			return Errorf(EINVALID, "Key %s was reported compromised: it cannot be enabled again. Create a new key instead.", k.ID)
 		}
@@ -482,8 +463,8 @@ type CompromiseReport struct {
 // ReportKeyCompromised disables a key at once and for good, deletes its
 // access tokens, records the report with its reason in the audit log and
 // returns what the key could reach.
-func (s *ServiceAccounts) ReportKeyCompromised(ctx context.Context, p Principal, projectID, accountID, keyID, reason string) (CompromiseReport, error) {
-	if _, _, err := s.account(ctx, s.store, p, projectID, accountID, PermKeyDelete); err != nil {
+func (s *ServiceAccounts) ReportKeyCompromised(ctx context.Context, p Principal, projectID, accountID, keyID, reason string, asked ...Refresh) (CompromiseReport, error) {
+	if _, _, err := s.authorize(ctx, s.store, p, projectID, accountID, OpKeyReportCompromised); err != nil {
 		return CompromiseReport{}, err
 	}
 	reason, err := cleanReason(reason)
@@ -492,8 +473,9 @@ func (s *ServiceAccounts) ReportKeyCompromised(ctx context.Context, p Principal,
 	}
 	now := s.now()
 	var rep CompromiseReport
-	err = s.store.Update(ctx, func(tx Tx) error {
-		a, sa, k, err := s.keyChange(ctx, tx, p, projectID, accountID, keyID, PermKeyDelete)
+	err = s.change(ctx, p, projectID, accountID, OpKeyReportCompromised, asked, func(tx Tx, a Access, acct *ServiceAccount) error {
+		sa := *acct
+		k, err := s.keyOf(ctx, tx, sa, keyID)
 		if err != nil {
 			return err
 		}
@@ -553,7 +535,7 @@ func (s *ServiceAccounts) SetAccountDisabled(ctx context.Context, p Principal, p
 	now := s.now()
 	var sa ServiceAccount
 	err := s.store.Update(ctx, func(tx Tx) error {
-		a, cur, err := s.account(ctx, tx, p, projectID, accountID, PermServiceAccountUpdate)
+		a, cur, err := s.authorize(ctx, tx, p, projectID, accountID, OpServiceAccountUpdate)
 		if err != nil {
 			return err
 		}

@@ -55,9 +55,15 @@ type Invited struct {
 	InviteURL  string
 }
 
+// Authorize returns what the principal holds in a project when it allows
+// op on the project's members, so a handler can refuse before it reads a form.
+func (s *Members) Authorize(ctx context.Context, p Principal, projectID string, op Operation) (Access, error) {
+	return authorizeProject(ctx, s.store, p, projectID, op)
+}
+
 // ListProject lists a project's members; anyone who can read the project may.
 func (s *Members) ListProject(ctx context.Context, p Principal, projectID, query string, req PageRequest) (Access, Page[Membership], error) {
-	a, err := requireAccess(ctx, s.store, p, projectID, PermMembershipRead)
+	a, err := authorizeProject(ctx, s.store, p, projectID, OpMemberRead)
 	if err != nil {
 		return a, Page[Membership]{}, err
 	}
@@ -222,7 +228,7 @@ type ProjectInvite struct {
 func (s *Members) InviteToProjects(ctx context.Context, p Principal, invites []ProjectInvite) ([]Invited, error) {
 	for i := range invites {
 		// Refuse an outsider before looking at the input, as a read would.
-		if _, err := requireAccess(ctx, s.store, p, invites[i].ProjectID, PermMembershipCreate); err != nil {
+		if _, err := authorizeProject(ctx, s.store, p, invites[i].ProjectID, OpMemberInvite); err != nil {
 			return nil, err
 		}
 		email, err := CleanEmail("email", invites[i].Email)
@@ -256,7 +262,7 @@ func (s *Members) InviteToProjects(ctx context.Context, p Principal, invites []P
 }
 
 func (s *Members) inviteToProject(ctx context.Context, tx Tx, p Principal, now time.Time, in ProjectInvite) (Invited, error) {
-	a, err := requireAccess(ctx, tx, p, in.ProjectID, PermMembershipCreate)
+	a, err := authorizeProject(ctx, tx, p, in.ProjectID, OpMemberInvite)
 	if err != nil {
 		return Invited{}, err
 	}
@@ -297,12 +303,13 @@ func (s *Members) invite(ctx context.Context, tx Tx, p Principal, now time.Time,
 
 // ProjectMember returns one member of a project.
 func (s *Members) ProjectMember(ctx context.Context, p Principal, projectID, memberID string) (Membership, error) {
-	_, m, err := s.projectMember(ctx, s.store, p, projectID, memberID, PermMembershipRead)
+	_, m, err := s.projectMember(ctx, s.store, p, projectID, memberID, OpMemberRead)
 	return m, err
 }
 
-func (s *Members) projectMember(ctx context.Context, r Reader, p Principal, projectID, memberID string, perm Permission) (Access, Membership, error) {
-	a, err := requireAccess(ctx, r, p, projectID, perm)
+// projectMember authorizes op on a project's members and loads one of them.
+func (s *Members) projectMember(ctx context.Context, r Reader, p Principal, projectID, memberID string, op Operation) (Access, Membership, error) {
+	a, err := authorizeProject(ctx, r, p, projectID, op)
 	if err != nil {
 		return a, Membership{}, err
 	}
@@ -319,7 +326,7 @@ func (s *Members) projectMember(ctx context.Context, r Reader, p Principal, proj
 
 // SetProjectMemberRole changes a member's role.
 func (s *Members) SetProjectMemberRole(ctx context.Context, p Principal, projectID, memberID string, role Role) (Membership, error) {
-	a, m, err := s.projectMember(ctx, s.store, p, projectID, memberID, PermMembershipUpdate)
+	a, m, err := s.projectMember(ctx, s.store, p, projectID, memberID, OpMemberUpdate)
 	if err != nil {
 		return m, err
 	}
@@ -368,7 +375,7 @@ func (s *Members) RemoveProjectMembers(ctx context.Context, p Principal, refs []
 				continue
 			}
 			seen[r] = true
-			a, m, err := s.projectMember(ctx, tx, p, r.ProjectID, r.MemberID, PermMembershipDelete)
+			a, m, err := s.projectMember(ctx, tx, p, r.ProjectID, r.MemberID, OpMemberRemove)
 			if err != nil {
 				return err
 			}
@@ -394,7 +401,7 @@ func (s *Members) RemoveProjectMembers(ctx context.Context, p Principal, refs []
 // user take over a pending admin.
 func (s *Members) ProjectInviteURL(ctx context.Context, p Principal, projectID, memberID string) (string, error) {
 	return s.reissue(ctx, p, func(tx Tx) (Membership, error) {
-		_, m, err := s.projectMember(ctx, tx, p, projectID, memberID, PermMembershipCreate)
+		_, m, err := s.projectMember(ctx, tx, p, projectID, memberID, OpMemberInvite)
 		return m, err
 	})
 }

@@ -37,40 +37,33 @@ func keyOptions(choice string, now time.Time) (domain.KeyOptions, error) {
 // rotationGraces are the grace periods the rotate form offers.
 var rotationGraces = map[string]time.Duration{"now": 0, "1h": time.Hour, "24h": 24 * time.Hour, "7d": 7 * 24 * time.Hour}
 
-// keyAccess loads the account and checks the viewer holds every permission,
-// before any input is read.
-func (h *Handlers) keyAccess(c echo.Context, perms ...domain.Permission) (domain.ServiceAccountView, error) {
-	v, err := h.serviceAccounts.Get(c.Request().Context(), principal(c), c.Param("project"), c.Param("sa"))
-	if err != nil {
-		return v, err
-	}
-	for _, perm := range perms {
-		if err := v.Access.Require(perm); err != nil {
-			return v, err
-		}
-	}
-	return v, nil
+// authorizeAccount asks the service whether the viewer may do op on the
+// page's account, before any input is read.
+func (h *Handlers) authorizeAccount(c echo.Context, op domain.Operation) error {
+	return h.serviceAccounts.Authorize(c.Request().Context(), principal(c), c.Param("project"), c.Param("sa"), op)
 }
 
 // RotateKey makes a new key (its secret shown once, as at creation) and
 // gives the old one the chosen grace period.
 func (h *Handlers) RotateKey(c echo.Context) error {
-	if _, err := h.keyAccess(c, domain.PermKeyCreate, domain.PermKeyDelete); err != nil {
-		return err
-	}
 	grace, ok := rotationGraces[c.FormValue("grace")]
 	if !ok {
-		return h.renderKeys(c, nil, domain.FieldError("grace", "Choose how long the old key keeps working: 1 hour, 24 hours, 7 days or not at all."))
+		// Who may not rotate learns nothing of the form.
+		if err := h.authorizeAccount(c, domain.OpKeyRotate); err != nil {
+			return err
+		}
+		return h.renderKeys(c, nil, nil, domain.FieldError("grace", "Choose how long the old key keeps working: 1 hour, 24 hours, 7 days or not at all."))
 	}
-	rot, err := h.serviceAccounts.RotateKey(c.Request().Context(), principal(c), c.Param("project"), c.Param("sa"), c.Param("key"), grace)
-	if err != nil && !isInvalid(err) {
+	var o domain.AccountOverview
+	rot, err := h.serviceAccounts.RotateKey(c.Request().Context(), principal(c), c.Param("project"), c.Param("sa"), c.Param("key"), grace, refresh(&o))
+	switch {
+	case isInvalid(err):
+		return h.renderKeys(c, nil, nil, err)
+	case err != nil:
 		return err
 	}
-	if err != nil {
-		return h.renderKeys(c, nil, err)
-	}
 	old := rot.Old
-	return h.renderKeys(c, &views.NewKeyDialog{KeyID: rot.New.ID, Secret: rot.Secret, ExpireTime: rot.New.ExpireTime, Rotated: &old}, nil)
+	return h.renderKeys(c, &o, &views.NewKeyDialog{KeyID: rot.New.ID, Secret: rot.Secret, ExpireTime: rot.New.ExpireTime, Rotated: &old}, nil)
 }
 
 // DisableKey disables a key: refused on its next request, tokens included.
@@ -80,13 +73,15 @@ func (h *Handlers) DisableKey(c echo.Context) error { return h.setKeyDisabled(c,
 func (h *Handlers) EnableKey(c echo.Context) error { return h.setKeyDisabled(c, false) }
 
 func (h *Handlers) setKeyDisabled(c echo.Context, disabled bool) error {
-	if _, err := h.keyAccess(c, domain.PermKeyDelete); err != nil {
+	if err := h.authorizeAccount(c, domain.OpKeyDisable); err != nil {
 		return err
 	}
 	if c.FormValue("confirm") != "yes" {
 		return domain.FieldError("confirm", "Confirm the change of the key.")
 	}
-	k, err := h.serviceAccounts.SetKeyDisabled(c.Request().Context(), principal(c), c.Param("project"), c.Param("sa"), c.Param("key"), disabled)
+	var o domain.AccountOverview
+	k, err := h.serviceAccounts.SetKeyDisabled(c.Request().Context(), principal(c), c.Param("project"), c.Param("sa"), c.Param("key"), disabled,
+		refreshFragment(c, &o)...)
 	if err != nil {
 		return err
 	}
@@ -94,7 +89,7 @@ func (h *Handlers) setKeyDisabled(c echo.Context, disabled bool) error {
 	if disabled {
 		msg = "Key " + k.ID + " is disabled: programs using it are refused."
 	}
-	return h.afterAccountChange(c, msg, views.AccountKeys)
+	return h.afterAccountChange(c, msg, o, views.AccountKeys)
 }
 
 // ReportCompromisedPage shows what the key can reach and asks why it is reported.
@@ -107,7 +102,7 @@ func (h *Handlers) renderCompromiseForm(c echo.Context, status int, reason strin
 	if err != nil {
 		return err
 	}
-	if err := a.View.Access.Require(domain.PermKeyDelete); err != nil {
+	if err := a.View.Access.Authorize(domain.OpKeyReportCompromised); err != nil {
 		return err
 	}
 	k, err := h.serviceAccounts.GetKey(c.Request().Context(), principal(c), c.Param("project"), c.Param("sa"), c.Param("key"))
@@ -120,11 +115,11 @@ func (h *Handlers) renderCompromiseForm(c echo.Context, status int, reason strin
 // ReportCompromised disables the key at once, records the report with its
 // reason, and shows what the key could reach.
 func (h *Handlers) ReportCompromised(c echo.Context) error {
-	if _, err := h.keyAccess(c, domain.PermKeyDelete); err != nil {
-		return err
-	}
+	// The service refuses who may not report before it reads the reason.
 	reason := c.FormValue("reason")
-	rep, err := h.serviceAccounts.ReportKeyCompromised(c.Request().Context(), principal(c), c.Param("project"), c.Param("sa"), c.Param("key"), reason)
+	var o domain.AccountOverview
+	rep, err := h.serviceAccounts.ReportKeyCompromised(c.Request().Context(), principal(c), c.Param("project"), c.Param("sa"), c.Param("key"), reason,
+		refresh(&o))
 	if isInvalid(err) {
 		errs := domain.FieldErrors(err)
 		if len(errs) == 0 {
@@ -135,10 +130,7 @@ func (h *Handlers) ReportCompromised(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	a, err := h.loadAccount(c)
-	if err != nil {
-		return err
-	}
+	a := h.accountPageOf(o)
 	Logger(c).Warn("key reported compromised", "key_id", rep.Key.ID, "service_account_id", rep.Account.ID)
 	return render(c, http.StatusOK, views.CompromiseDone(h.accountPage(c, a), a, rep))
 }
@@ -150,7 +142,7 @@ func (h *Handlers) DisableServiceAccount(c echo.Context) error { return h.setAcc
 func (h *Handlers) EnableServiceAccount(c echo.Context) error { return h.setAccountDisabled(c, false) }
 
 func (h *Handlers) setAccountDisabled(c echo.Context, disabled bool) error {
-	if _, err := h.keyAccess(c, domain.PermServiceAccountUpdate); err != nil {
+	if err := h.authorizeAccount(c, domain.OpServiceAccountUpdate); err != nil {
 		return err
 	}
 	if c.FormValue("confirm") != "yes" {

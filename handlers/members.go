@@ -162,11 +162,8 @@ func (h *Handlers) SetProjectMemberRole(c echo.Context) error {
 // RemoveProjectMemberPage asks for confirmation (without JavaScript).
 func (h *Handlers) RemoveProjectMemberPage(c echo.Context) error {
 	ctx, p := c.Request().Context(), principal(c)
-	a, err := h.projects.Access(ctx, p, c.Param("project"))
+	a, err := h.members.Authorize(ctx, p, c.Param("project"), domain.OpMemberRemove)
 	if err != nil {
-		return err
-	}
-	if err := a.Require(domain.PermMembershipDelete); err != nil {
 		return err
 	}
 	m, err := h.members.ProjectMember(ctx, p, a.Project.ID, c.Param("member"))
@@ -181,11 +178,7 @@ func (h *Handlers) RemoveProjectMember(c echo.Context) error {
 	ctx, p := c.Request().Context(), principal(c)
 	projectID, memberID := c.Param("project"), c.Param("member")
 	// Refuse who may not remove members before looking at the form.
-	acc, err := h.projects.Access(ctx, p, projectID)
-	if err != nil {
-		return err
-	}
-	if err := acc.Require(domain.PermMembershipDelete); err != nil {
+	if _, err := h.members.Authorize(ctx, p, projectID, domain.OpMemberRemove); err != nil {
 		return err
 	}
 	if c.FormValue("confirm") != "yes" {

@@ -69,6 +69,6 @@ func TestStatementsPerRequest(t *testing.T) {
 
 // The bounds of TestStatementsPerRequest, as measured.
 const (
-	maxCreateKeyStatements           = 22
+	maxCreateKeyStatements           = 14
 	maxListServiceAccountsStatements = 4
 )
