@@ -470,61 +470,32 @@ func (h *Hygiene) Apply(ctx context.Context, p Principal, s HygieneScope, action
 			if !s.Global() && proj.OrganizationID != s.OrganizationID {
 				return errGone
 			}
-			e := h.entry(p, now, sa, proj, reason)
+			// The same changes as the owner's and support's (credentials.go);
+			// an object already in the state asked for stays as it is.
+			audit := credentialAudit{Entry: h.entry(p, now, sa, proj, reason), Note: " (credential hygiene, bulk)"}
+			done := true
 			switch info.Action {
 			case HygieneDisableKeys:
-				// As ServiceAccounts.SetKeyDisabled: refused on the next
-				// request, on every path; a disabled key stays as it is.
-				if !key.DisabledTime.IsZero() {
-					continue
-				}
-				if err := setKeyDisabled(ctx, tx, &key, true, now); err != nil {
-					return err
-				}
-				e.Action, e.TargetType, e.TargetID = ActionKeyDisable, "key", key.ID
-				e.Detail = "key " + key.ID + " (credential hygiene, bulk)"
+				done, err = changeKeyState(ctx, tx, &key, sa, true, now, audit)
 			case HygieneDisableAccounts:
-				// As ServiceAccounts.SetAccountDisabled.
-				if sa.Disabled() {
-					continue
-				}
-				if err := setAccountDisabled(ctx, tx, &sa, true, now); err != nil {
-					return err
-				}
-				e.Action, e.Detail = ActionServiceAccountDisable, sa.Email+" (credential hygiene, bulk)"
+				done, err = changeAccountState(ctx, tx, &sa, true, now, audit)
 			case HygieneDeleteKeys:
-				if err := tx.DeleteKey(ctx, key.ID); err != nil {
-					return err
-				}
-				e.Action, e.TargetType, e.TargetID = ActionKeyDelete, "key", key.ID
-				e.Detail = "key " + key.ID + " (credential hygiene, bulk)"
+				err = deleteKey(ctx, tx, key, sa, audit)
 			case HygieneBasicAuthOff:
-				if !sa.EnableBasicAuth {
-					continue
+				if !s.Global() {
+					// An organization's admins switch it off as the owner would.
+					audit.Entry.Action = ActionServiceAccountUpdate
 				}
-				sa.EnableBasicAuth, sa.UpdateTime = false, now
-				if err := tx.UpdateServiceAccount(ctx, sa); err != nil {
-					return err
-				}
-				e.Action, e.Detail = ActionServiceAccountUpdate, "Basic Auth off (credential hygiene, bulk)"
-				if s.Global() {
-					e.Action = ActionBasicAuthDisabled
-				}
+				done, err = switchBasicAuthOff(ctx, tx, &sa, now, audit)
 			case HygieneDeleteAccounts:
-				keys, err := tx.CountKeys(ctx, sa.ID)
-				if err != nil {
-					return err
-				}
-				if err := tx.DeleteServiceAccount(ctx, sa.ID); err != nil {
-					return err
-				}
-				e.Action = ActionServiceAccountDelete
-				e.Detail = fmt.Sprintf("%s; %d key%s deleted with it (credential hygiene, bulk)", sa.Email, keys, plural(keys))
+				err = deleteAccount(ctx, tx, sa, audit)
 			}
-			if err := tx.AddAudit(ctx, e); err != nil {
+			if err != nil {
 				return err
 			}
-			changed++
+			if done {
+				changed++
+			}
 		}
 		return nil
 	})

@@ -383,39 +383,6 @@ func formatGrace(d time.Duration) string {
 	return d.String()
 }
 
-// setKeyDisabled disables a key at now, or enables it again, and deletes
-// its access tokens either way: a token issued before a disable never
-// works again, even once the key is enabled. (A disabled key gets no new
-// token, so every token left at an enable dates from before the disable:
-// one stored by an exchange that checked the key just before the disable
-// and wrote just after, or one kept by an older version.) Every path that
-// disables or enables a key goes through here.
-func setKeyDisabled(ctx context.Context, tx Tx, k *Key, disabled bool, now time.Time) error {
-	k.DisabledTime = time.Time{}
-	if disabled {
-		k.DisabledTime = now
-	}
-	if err := tx.UpdateKeyLifecycle(ctx, *k); err != nil {
-		return err
-	}
-	_, err := tx.DeleteKeyTokens(ctx, k.ID)
-	return err
-}
-
-// setAccountDisabled is setKeyDisabled for a whole service account and
-// the access tokens of all its keys.
-func setAccountDisabled(ctx context.Context, tx Tx, sa *ServiceAccount, disabled bool, now time.Time) error {
-	sa.DisabledTime, sa.UpdateTime = time.Time{}, now
-	if disabled {
-		sa.DisabledTime = now
-	}
-	if err := tx.UpdateServiceAccount(ctx, *sa); err != nil {
-		return err
-	}
-	_, err := tx.DeleteAccountTokens(ctx, sa.ID)
-	return err
-}
-
 // SetKeyDisabled disables a key (refused on the next request: Basic Auth,
 // token exchange and tokens already issued, which never work again) or
 // enables it again. A key reported compromised cannot be enabled.
@@ -428,21 +395,8 @@ func (s *ServiceAccounts) SetKeyDisabled(ctx context.Context, p Principal, proje
 		if k, err = s.keyOf(ctx, tx, sa, keyID); err != nil {
 			return err
 		}
-		if !disabled && !k.CompromisedTime.IsZero() {
-			return Errorf(EINVALID, "Key %s was reported compromised: it cannot be enabled again. Create a new key instead.", k.ID)
-		}
-		if disabled == !k.DisabledTime.IsZero() {
-			return nil
-		}
-		if err := setKeyDisabled(ctx, tx, &k, disabled, now); err != nil {
-			return err
-		}
-		action := ActionKeyEnable
-		if disabled {
-			action = ActionKeyDisable
-		}
-		e := s.keyAudit(p, a, now, action, sa, k, "key "+k.ID)
-		return tx.AddAudit(ctx, e)
+		_, err = changeKeyState(ctx, tx, &k, sa, disabled, now, s.credentialAudit(p, a, now, sa))
+		return err
 	})
 	return k, err
 }
@@ -531,26 +485,13 @@ func reachSummary(r CompromiseReport) string {
 // SetAccountDisabled disables a whole service account (every key and
 // token refused on the next request; its tokens never work again) or
 // enables it again.
-func (s *ServiceAccounts) SetAccountDisabled(ctx context.Context, p Principal, projectID, accountID string, disabled bool) (ServiceAccount, error) {
+func (s *ServiceAccounts) SetAccountDisabled(ctx context.Context, p Principal, projectID, accountID string, disabled bool, asked ...Refresh) (ServiceAccount, error) {
 	now := s.now()
 	var sa ServiceAccount
-	err := s.store.Update(ctx, func(tx Tx) error {
-		a, cur, err := s.authorize(ctx, tx, p, projectID, accountID, OpServiceAccountUpdate)
-		if err != nil {
-			return err
-		}
-		sa = cur
-		if disabled == sa.Disabled() {
-			return nil
-		}
-		if err := setAccountDisabled(ctx, tx, &sa, disabled, now); err != nil {
-			return err
-		}
-		action := ActionServiceAccountEnable
-		if disabled {
-			action = ActionServiceAccountDisable
-		}
-		return tx.AddAudit(ctx, s.audit(p, a, now, action, sa, sa.Email))
+	err := s.change(ctx, p, projectID, accountID, OpServiceAccountUpdate, asked, func(tx Tx, a Access, cur *ServiceAccount) error {
+		_, err := changeAccountState(ctx, tx, cur, disabled, now, s.credentialAudit(p, a, now, *cur))
+		sa = *cur
+		return err
 	})
 	return sa, err
 }
@@ -633,22 +574,11 @@ func (s *Support) SetServiceAccountDisabled(ctx context.Context, p Principal, me
 	return s.store.Update(ctx, func(tx Tx) error {
 		// Read again inside the transaction: a change meanwhile must stay.
 		sa, err := tx.ServiceAccountByID(ctx, acct.Service.ID)
-		if err != nil || sa.Disabled() == disabled {
+		if err != nil {
 			return err
 		}
-		if err := setAccountDisabled(ctx, tx, &sa, disabled, now); err != nil {
-			return err
-		}
-		action := ActionServiceAccountEnable
-		if disabled {
-			action = ActionServiceAccountDisable
-		}
-		e := s.entry(p, now, action, acct, reason)
-		e.ProjectID = sa.ProjectID
-		if proj, err := tx.ProjectByID(ctx, sa.ProjectID); err == nil {
-			e.OrganizationID = proj.OrganizationID
-		}
-		return tx.AddAudit(ctx, e)
+		_, err = changeAccountState(ctx, tx, &sa, disabled, now, s.credentialAudit(ctx, tx, p, now, acct, reason))
+		return err
 	})
 }
 
@@ -668,24 +598,7 @@ func (s *Support) SetKeyDisabled(ctx context.Context, p Principal, memberID, key
 		if err != nil || k.ServiceAccountID != acct.Service.ID {
 			return ErrNotFound("Key")
 		}
-		if !disabled && !k.CompromisedTime.IsZero() {
-			return Errorf(EINVALID, "Key %s was reported compromised: it cannot be enabled again.", k.ID)
-		}
-		if disabled == !k.DisabledTime.IsZero() {
-			return nil
-		}
-		if err := setKeyDisabled(ctx, tx, &k, disabled, now); err != nil {
-			return err
-		}
-		action := ActionKeyEnable
-		if disabled {
-			action = ActionKeyDisable
-		}
-		e := s.entry(p, now, action, acct, reason)
-		e.TargetType, e.TargetID, e.ProjectID, e.Detail = "key", keyID, acct.Service.ProjectID, "key "+keyID
-		if proj, err := tx.ProjectByID(ctx, acct.Service.ProjectID); err == nil {
-			e.OrganizationID = proj.OrganizationID
-		}
-		return tx.AddAudit(ctx, e)
+		_, err = changeKeyState(ctx, tx, &k, *acct.Service, disabled, now, s.credentialAudit(ctx, tx, p, now, acct, reason))
+		return err
 	})
 }

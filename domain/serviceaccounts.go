@@ -291,20 +291,8 @@ func (s *ServiceAccounts) Memberships(ctx context.Context, p Principal, projectI
 // membership it holds in any project or organization.
 func (s *ServiceAccounts) Delete(ctx context.Context, p Principal, projectID, accountID string) error {
 	now := s.now()
-	return s.store.Update(ctx, func(tx Tx) error {
-		a, sa, err := s.authorize(ctx, tx, p, projectID, accountID, OpServiceAccountDelete)
-		if err != nil {
-			return err
-		}
-		keys, err := tx.CountKeys(ctx, sa.ID)
-		if err != nil {
-			return err
-		}
-		if err := tx.DeleteServiceAccount(ctx, sa.ID); err != nil {
-			return err
-		}
-		return tx.AddAudit(ctx, s.audit(p, a, now, ActionServiceAccountDelete, sa,
-			fmt.Sprintf("%s; %d key%s deleted with it", sa.Email, keys, plural(keys))))
+	return s.change(ctx, p, projectID, accountID, OpServiceAccountDelete, nil, func(tx Tx, a Access, sa *ServiceAccount) error {
+		return deleteAccount(ctx, tx, *sa, s.credentialAudit(p, a, now, *sa))
 	})
 }
 
@@ -364,12 +352,14 @@ func (s *ServiceAccounts) DeleteKey(ctx context.Context, p Principal, projectID,
 		if err != nil {
 			return err
 		}
-		if err := tx.DeleteKey(ctx, k.ID); err != nil {
-			return err
-		}
-		e := s.keyAudit(p, a, now, ActionKeyDelete, sa, k, "key "+k.ID)
-		return tx.AddAudit(ctx, e)
+		return deleteKey(ctx, tx, k, sa, s.credentialAudit(p, a, now, sa))
 	})
+}
+
+// credentialAudit is how the owner's changes of a credential are recorded
+// (see credentials.go): in the account's project, by the principal.
+func (s *ServiceAccounts) credentialAudit(p Principal, a Access, now time.Time, sa ServiceAccount) credentialAudit {
+	return credentialAudit{Entry: s.audit(p, a, now, "", sa, "")}
 }
 
 // newKey makes a key for an account with a fresh secret, sealed with the

@@ -247,16 +247,20 @@ func (s *Support) DeleteKey(ctx context.Context, p Principal, memberID, keyID, r
 		if err != nil || k.ServiceAccountID != acct.Service.ID {
 			return ErrNotFound("Key")
 		}
-		if err := tx.DeleteKey(ctx, keyID); err != nil {
-			return err
-		}
-		e := s.entry(p, now, ActionKeyDelete, acct, reason)
-		e.TargetType, e.TargetID, e.ProjectID, e.Detail = "key", keyID, acct.Service.ProjectID, "key "+keyID
-		if proj, err := tx.ProjectByID(ctx, acct.Service.ProjectID); err == nil {
-			e.OrganizationID = proj.OrganizationID
-		}
-		return tx.AddAudit(ctx, e)
+		return deleteKey(ctx, tx, k, *acct.Service, s.credentialAudit(ctx, tx, p, now, acct, reason))
 	})
+}
+
+// credentialAudit is how staff's changes of a service account's
+// credentials are recorded (see credentials.go): with the reason, in the
+// account's project and organization.
+func (s *Support) credentialAudit(ctx context.Context, tx Tx, p Principal, now time.Time, acct SupportAccount, reason string) credentialAudit {
+	e := s.entry(p, now, "", acct, reason)
+	e.ProjectID = acct.Service.ProjectID
+	if proj, err := tx.ProjectByID(ctx, acct.Service.ProjectID); err == nil {
+		e.OrganizationID = proj.OrganizationID
+	}
+	return credentialAudit{Entry: e, NoDetail: true}
 }
 
 // DisableBasicAuth switches Basic Auth off for a service account.
@@ -272,19 +276,11 @@ func (s *Support) DisableBasicAuth(ctx context.Context, p Principal, memberID, r
 	return s.store.Update(ctx, func(tx Tx) error {
 		// Read again inside the transaction: a rename meanwhile must stay.
 		sa, err := tx.ServiceAccountByID(ctx, acct.Service.ID)
-		if err != nil || !sa.EnableBasicAuth {
+		if err != nil {
 			return err
 		}
-		sa.EnableBasicAuth, sa.UpdateTime = false, now
-		if err := tx.UpdateServiceAccount(ctx, sa); err != nil {
-			return err
-		}
-		e := s.entry(p, now, ActionBasicAuthDisabled, acct, reason)
-		e.ProjectID = sa.ProjectID
-		if proj, err := tx.ProjectByID(ctx, sa.ProjectID); err == nil {
-			e.OrganizationID = proj.OrganizationID
-		}
-		return tx.AddAudit(ctx, e)
+		_, err = switchBasicAuthOff(ctx, tx, &sa, now, s.credentialAudit(ctx, tx, p, now, acct, reason))
+		return err
 	})
 }
 
