@@ -296,92 +296,10 @@ func (s *ServiceAccounts) Delete(ctx context.Context, p Principal, projectID, ac
 	})
 }
 
-// ListKeys lists an account's keys.
-func (s *ServiceAccounts) ListKeys(ctx context.Context, p Principal, projectID, accountID string, req PageRequest) (Page[Key], error) {
-	_, sa, err := s.authorize(ctx, s.store, p, projectID, accountID, OpKeyRead)
-	if err != nil {
-		return Page[Key]{}, err
-	}
-	size, after, err := normalizePage(req)
-	if err != nil {
-		return Page[Key]{}, err
-	}
-	keys, err := s.store.ListKeys(ctx, sa.ID, after.ID, size+1)
-	if err != nil {
-		return Page[Key]{}, err
-	}
-	return pageOf(keys, size, func(k Key) Cursor { return Cursor{ID: k.ID} }), nil
-}
-
-// GetKey returns one key of an account.
-func (s *ServiceAccounts) GetKey(ctx context.Context, p Principal, projectID, accountID, keyID string) (Key, error) {
-	_, sa, err := s.authorize(ctx, s.store, p, projectID, accountID, OpKeyRead)
-	if err != nil {
-		return Key{}, err
-	}
-	return s.keyOf(ctx, s.store, sa, keyID)
-}
-
-func (s *ServiceAccounts) keyOf(ctx context.Context, r Reader, sa ServiceAccount, keyID string) (Key, error) {
-	if !ValidID(keyID) {
-		return Key{}, ErrNotFound("Key")
-	}
-	k, err := r.KeyByID(ctx, keyID)
-	if err != nil {
-		return k, err
-	}
-	if k.ServiceAccountID != sa.ID {
-		return Key{}, ErrNotFound("Key")
-	}
-	return k, nil
-}
-
-// CreateKey makes a key and returns it with its secret, which is never
-// available again: only its sealed form is stored. Its expiry is the
-// organization's default, if any (see CreateKeyWith).
-func (s *ServiceAccounts) CreateKey(ctx context.Context, p Principal, projectID, accountID string) (Key, string, error) {
-	return s.CreateKeyWith(ctx, p, projectID, accountID, KeyOptions{})
-}
-
-// DeleteKey deletes one key of an account.
-func (s *ServiceAccounts) DeleteKey(ctx context.Context, p Principal, projectID, accountID, keyID string, asked ...Refresh) error {
-	now := s.now()
-	return s.change(ctx, p, projectID, accountID, OpKeyDelete, asked, func(tx Tx, a Access, acct *ServiceAccount) error {
-		sa := *acct
-		k, err := s.keyOf(ctx, tx, sa, keyID)
-		if err != nil {
-			return err
-		}
-		return deleteKey(ctx, tx, k, sa, s.credentialAudit(p, a, now, sa))
-	})
-}
-
 // credentialAudit is how the owner's changes of a credential are recorded
 // (see credentials.go): in the account's project, by the principal.
 func (s *ServiceAccounts) credentialAudit(p Principal, a Access, now time.Time, sa ServiceAccount) credentialAudit {
 	return credentialAudit{Entry: s.audit(p, a, now, "", sa, "")}
-}
-
-// newKey makes a key for an account with a fresh secret, sealed with the
-// key's id as associated data, and returns the plain secret beside it.
-func (s *ServiceAccounts) newKey(now time.Time, accountID string) (Key, string) {
-	secret := NewKeySecret()
-	k := Key{ID: NewID(now), ServiceAccountID: accountID, CreateTime: now}
-	k.Sealed = s.sealer.Seal([]byte(secret), []byte(k.ID))
-	return k, secret
-}
-
-// keyAudit is the audit entry of a change to one key.
-func (s *ServiceAccounts) keyAudit(p Principal, a Access, now time.Time, action string, sa ServiceAccount, k Key, detail string) AuditEntry {
-	e := s.audit(p, a, now, action, sa, detail)
-	e.TargetType, e.TargetID, e.TargetName = "key", k.ID, sa.Email
-	return e
-}
-
-// KeySecret opens a key's sealed secret, for verifying API credentials.
-func (s *ServiceAccounts) KeySecret(k Key) (string, error) {
-	b, err := s.sealer.Open(k.Sealed, []byte(k.ID))
-	return string(b), err
 }
 
 // AccountOverview is everything an account's page shows, read with one
@@ -486,3 +404,20 @@ func readableMemberships(ctx context.Context, r Reader, p Principal, ms []Member
 	}
 	return out, nil
 }
+
+// SetAccountDisabled disables a whole service account (every key and
+// token refused on the next request; its tokens never work again) or
+// enables it again.
+func (s *ServiceAccounts) SetAccountDisabled(ctx context.Context, p Principal, projectID, accountID string, disabled bool, asked ...Refresh) (ServiceAccount, error) {
+	now := s.now()
+	var sa ServiceAccount
+	err := s.change(ctx, p, projectID, accountID, OpServiceAccountUpdate, asked, func(tx Tx, a Access, cur *ServiceAccount) error {
+		_, err := changeAccountState(ctx, tx, cur, disabled, now, s.credentialAudit(p, a, now, *cur))
+		sa = *cur
+		return err
+	})
+	return sa, err
+}
+
+// Now is the service's clock, so pages show states at the time the rules use.
+func (s *ServiceAccounts) Now() time.Time { return s.now() }

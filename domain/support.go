@@ -355,3 +355,46 @@ func listAudit(ctx context.Context, r Reader, f AuditFilter, req PageRequest) (P
 	}
 	return pageOf(items, size, func(e AuditEntry) Cursor { return Cursor{ID: strconv.FormatInt(e.ID, 10)} }), nil
 }
+
+// SetServiceAccountDisabled lets support staff disable a service account
+// (every key and token refused) or enable it again, with a reason.
+func (s *Support) SetServiceAccountDisabled(ctx context.Context, p Principal, memberID string, disabled bool, reason string) error {
+	acct, reason, err := s.prepare(ctx, p, memberID, reason)
+	if err != nil {
+		return err
+	}
+	if acct.Service == nil {
+		return Errorf(EINVALID, "Only service accounts can be disabled; lock a person instead.")
+	}
+	now := s.now()
+	return s.store.Update(ctx, func(tx Tx) error {
+		// Read again inside the transaction: a change meanwhile must stay.
+		sa, err := tx.ServiceAccountByID(ctx, acct.Service.ID)
+		if err != nil {
+			return err
+		}
+		_, err = changeAccountState(ctx, tx, &sa, disabled, now, s.credentialAudit(ctx, tx, p, now, acct, reason))
+		return err
+	})
+}
+
+// SetKeyDisabled lets support staff disable one key of a service account
+// or enable it again (not a key reported compromised), with a reason.
+func (s *Support) SetKeyDisabled(ctx context.Context, p Principal, memberID, keyID string, disabled bool, reason string) error {
+	acct, reason, err := s.prepare(ctx, p, memberID, reason)
+	if err != nil {
+		return err
+	}
+	if acct.Service == nil {
+		return ErrNotFound("Key")
+	}
+	now := s.now()
+	return s.store.Update(ctx, func(tx Tx) error {
+		k, err := tx.KeyByID(ctx, keyID)
+		if err != nil || k.ServiceAccountID != acct.Service.ID {
+			return ErrNotFound("Key")
+		}
+		_, err = changeKeyState(ctx, tx, &k, *acct.Service, disabled, now, s.credentialAudit(ctx, tx, p, now, acct, reason))
+		return err
+	})
+}

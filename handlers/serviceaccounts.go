@@ -1,8 +1,6 @@
 package handlers
 
 import (
-	"encoding/base64"
-	"encoding/json"
 	"net/http"
 
 	"studio/domain"
@@ -195,100 +193,6 @@ func (h *Handlers) SetServiceAccountRole(c echo.Context) error {
 	}
 	return h.afterAccountChange(c, "Role in this project: "+domain.RoleDisplayName(role)+".", o,
 		func(p views.Page, a views.AccountPage) templ.Component { return views.AccountRole(p, a, nil) })
-}
-
-// CreateKey makes a key and shows its secret once, in this response only:
-// never stored in the session, the URL, a cache or htmx's history.
-func (h *Handlers) CreateKey(c echo.Context) error {
-	ctx, p := c.Request().Context(), principal(c)
-	opts, err := keyOptions(c.FormValue("expires"), h.serviceAccounts.Now())
-	if err != nil {
-		// Who may not create keys learns nothing of the form.
-		if err := h.authorizeAccount(c, domain.OpKeyCreate); err != nil {
-			return err
-		}
-		return h.renderKeys(c, nil, nil, err)
-	}
-	var o domain.AccountOverview
-	k, secret, err := h.serviceAccounts.CreateKeyWith(ctx, p, c.Param("project"), c.Param("sa"), opts, refresh(&o))
-	switch {
-	case isInvalid(err):
-		return h.renderKeys(c, nil, nil, err)
-	case err != nil:
-		return err
-	}
-	return h.renderKeys(c, &o, &views.NewKeyDialog{KeyID: k.ID, Secret: secret, ExpireTime: k.ExpireTime}, nil)
-}
-
-// renderKeys answers a key creation or rotation: the keys (with the
-// one-time secret dialog, or the error) as a fragment for htmx, the whole
-// account page otherwise. Never cached. o is the account as the change
-// left it; nil (after a refused change) reads it.
-func (h *Handlers) renderKeys(c echo.Context, o *domain.AccountOverview, dialog *views.NewKeyDialog, keyErr error) error {
-	var a views.AccountPage
-	if o != nil {
-		a = h.accountPageOf(*o)
-	} else {
-		var err error
-		if a, err = h.loadAccount(c); err != nil {
-			return err
-		}
-	}
-	status := http.StatusOK
-	if keyErr != nil {
-		a.KeyError, status = domain.ErrorMessage(keyErr), http.StatusUnprocessableEntity
-	} else if dialog != nil {
-		dialog.Email = a.View.Account.Email
-		dialog.Credentials = credentialsDataURL(dialog.KeyID, dialog.Secret, a.View.Account.Email, h.baseURL+"/oauth2/token")
-		a.NewKey = dialog
-	}
-	c.Response().Header().Set("Cache-Control", "no-store")
-	c.Response().Header().Set("Pragma", "no-cache")
-	if isFragment(c) {
-		return render(c, status, views.AccountKeys(h.fragmentPage(c, a.View.Access), a))
-	}
-	// A plain form post shows the whole page; the address stays the page's own.
-	c.Response().Header().Set("HX-Replace-Url", accountURL(a.View.Account))
-	return render(c, status, views.Account(h.accountPage(c, a), a))
-}
-
-// credentialsDataURL is the credentials file of the API contract, as a data: URL for download.
-func credentialsDataURL(keyID, secret, email, tokenEndpoint string) string {
-	body, _ := json.MarshalIndent(map[string]any{"serviceAccount": map[string]string{
-		"keyId": keyID, "secret": secret, "email": email, "algorithm": "HS256", "tokenEndpoint": tokenEndpoint,
-	}}, "", "  ")
-	return "data:application/json;base64," + base64.StdEncoding.EncodeToString(body)
-}
-
-// DeleteKeyPage asks for confirmation before deleting a key (without JavaScript).
-func (h *Handlers) DeleteKeyPage(c echo.Context) error {
-	a, err := h.loadAccount(c)
-	if err != nil {
-		return err
-	}
-	if err := a.View.Access.Authorize(domain.OpKeyDelete); err != nil {
-		return err
-	}
-	if _, err := h.serviceAccounts.GetKey(c.Request().Context(), principal(c), c.Param("project"), c.Param("sa"), c.Param("key")); err != nil {
-		return err
-	}
-	return render(c, http.StatusOK, views.DeleteKey(h.accountPage(c, a), a, c.Param("key")))
-}
-
-// DeleteKey deletes a key once confirmed.
-func (h *Handlers) DeleteKey(c echo.Context) error {
-	if err := h.authorizeAccount(c, domain.OpKeyDelete); err != nil {
-		return err
-	}
-	if c.FormValue("confirm") != "yes" {
-		return domain.FieldError("confirm", "Confirm the deletion of the key.")
-	}
-	var o domain.AccountOverview
-	if err := h.serviceAccounts.DeleteKey(c.Request().Context(), principal(c), c.Param("project"), c.Param("sa"), c.Param("key"),
-		refreshFragment(c, &o)...); err != nil {
-		return err
-	}
-	return h.afterAccountChange(c, "Key "+c.Param("key")+" deleted.", o, views.AccountKeys)
 }
 
 // DeleteServiceAccountPage lists what goes with the account and asks to type its name.

@@ -1,10 +1,9 @@
 package handlers
 
 import (
-	"context"
-	"fmt"
+	"encoding/base64"
+	"encoding/json"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -14,9 +13,9 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// Credential lifecycle pages and forms (issue 8): rotate, disable and
-// enable keys and accounts, report a compromised key, the organization's
-// key lifetime policy and the purge of expired keys.
+// Keys of a service account, on its page: create (the secret shown once),
+// rotate, disable and enable, report compromised, delete; and the
+// account's own disable and enable.
 
 // keyOptions reads the create form's expiry choice: "" for the
 // organization's default, "never", or a number of days such as "90d".
@@ -160,158 +159,96 @@ func (h *Handlers) setAccountDisabled(c echo.Context, disabled bool) error {
 	return redirect(c, accountURL(sa))
 }
 
-// expiredShown bounds the expired keys the settings page lists.
-const expiredShown = 100
-
-// OrgSettings shows an organization's key lifetime policy and its expired keys.
-func (h *Handlers) OrgSettings(c echo.Context) error {
-	return h.renderOrgSettings(c, http.StatusOK, nil, nil)
-}
-
-func (h *Handlers) renderOrgSettings(c echo.Context, status int, typed map[string]string, errs map[string]string) error {
+// CreateKey makes a key and shows its secret once, in this response only:
+// never stored in the session, the URL, a cache or htmx's history.
+func (h *Handlers) CreateKey(c echo.Context) error {
 	ctx, p := c.Request().Context(), principal(c)
-	v, err := h.serviceAccounts.KeyPolicy(ctx, p, c.Param("org"))
+	opts, err := keyOptions(c.FormValue("expires"), h.serviceAccounts.Now())
 	if err != nil {
+		// Who may not create keys learns nothing of the form.
+		if err := h.authorizeAccount(c, domain.OpKeyCreate); err != nil {
+			return err
+		}
+		return h.renderKeys(c, nil, nil, err)
+	}
+	var o domain.AccountOverview
+	k, secret, err := h.serviceAccounts.CreateKeyWith(ctx, p, c.Param("project"), c.Param("sa"), opts, refresh(&o))
+	switch {
+	case isInvalid(err):
+		return h.renderKeys(c, nil, nil, err)
+	case err != nil:
 		return err
 	}
-	expired, err := h.serviceAccounts.ExpiredKeys(ctx, p, v.Organization.ID, expiredShown+1)
-	if err != nil {
-		return err
-	}
-	s := views.OrgSettingsPage{Org: v.Organization, Policy: v.Policy, Errors: errs, Expired: expired,
-		DefaultDays: lifetimeDays(v.Policy.DefaultLifetime), MaxDays: lifetimeDays(v.Policy.MaxLifetime)}
-	if len(expired) > expiredShown {
-		s.Expired, s.MoreExpired = expired[:expiredShown], true
-	}
-	if typed != nil {
-		s.DefaultDays, s.MaxDays = typed["defaultDays"], typed["maxDays"]
-	}
-	page := h.page(c, "Organization settings")
-	page.Org, page.OrgAdm = &v.Organization, true
-	return render(c, status, views.OrgSettings(page, s))
+	return h.renderKeys(c, &o, &views.NewKeyDialog{KeyID: k.ID, Secret: secret, ExpireTime: k.ExpireTime}, nil)
 }
 
-func lifetimeDays(d time.Duration) string {
-	if d <= 0 {
-		return ""
-	}
-	return strconv.Itoa(int((d + 24*time.Hour - 1) / (24 * time.Hour)))
-}
-
-// parseDays reads a lifetime in days from a form field: empty is none.
-func parseDays(field, s string) (time.Duration, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return 0, nil
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n < 1 || n > 3650 {
-		return 0, domain.FieldError(field, "Enter a whole number of days between 1 and 3650, or leave it empty.")
-	}
-	return time.Duration(n) * 24 * time.Hour, nil
-}
-
-// SaveOrgSettings sets the organization's default and maximum key lifetime.
-func (h *Handlers) SaveOrgSettings(c echo.Context) error {
-	ctx, p := c.Request().Context(), principal(c)
-	// Refuse who may not change the settings before reading the form.
-	if _, err := h.serviceAccounts.KeyPolicy(ctx, p, c.Param("org")); err != nil {
-		return err
-	}
-	params, err := c.FormParams()
-	if err != nil {
-		return err
-	}
-	if _, ok := params["defaultDays"]; !ok {
-		return domain.FieldError("defaultDays", "Send the settings form with both lifetimes (empty for none).")
-	}
-	typed := map[string]string{"defaultDays": params.Get("defaultDays"), "maxDays": params.Get("maxDays")}
-	errs := map[string]string{}
-	def, err := parseDays("defaultDays", typed["defaultDays"])
-	if err != nil {
-		errs["defaultDays"] = domain.ErrorMessage(err)
-	}
-	max, err := parseDays("maxDays", typed["maxDays"])
-	if err != nil {
-		errs["maxDays"] = domain.ErrorMessage(err)
-	}
-	if len(errs) == 0 {
-		_, err = h.serviceAccounts.SetKeyPolicy(ctx, p, c.Param("org"), def, max)
-		if isInvalid(err) {
-			for field, msg := range domain.FieldErrors(err) {
-				errs[map[string]string{"defaultLifetime": "defaultDays", "maxLifetime": "maxDays"}[field]] = msg
-			}
-		} else if err != nil {
+// renderKeys answers a key creation or rotation: the keys (with the
+// one-time secret dialog, or the error) as a fragment for htmx, the whole
+// account page otherwise. Never cached. o is the account as the change
+// left it; nil (after a refused change) reads it.
+func (h *Handlers) renderKeys(c echo.Context, o *domain.AccountOverview, dialog *views.NewKeyDialog, keyErr error) error {
+	var a views.AccountPage
+	if o != nil {
+		a = h.accountPageOf(*o)
+	} else {
+		var err error
+		if a, err = h.loadAccount(c); err != nil {
 			return err
 		}
 	}
-	if len(errs) > 0 {
-		return h.renderOrgSettings(c, http.StatusUnprocessableEntity, typed, errs)
+	status := http.StatusOK
+	if keyErr != nil {
+		a.KeyError, status = domain.ErrorMessage(keyErr), http.StatusUnprocessableEntity
+	} else if dialog != nil {
+		dialog.Email = a.View.Account.Email
+		dialog.Credentials = credentialsDataURL(dialog.KeyID, dialog.Secret, a.View.Account.Email, h.baseURL+"/oauth2/token")
+		a.NewKey = dialog
 	}
-	h.setFlash(c, "success", fmt.Sprintf("Key lifetime saved: default %s, maximum %s.", domain.FormatLifetime(def), domain.FormatLifetime(max)))
-	return redirect(c, "/orgs/"+c.Param("org")+"/settings")
+	c.Response().Header().Set("Cache-Control", "no-store")
+	c.Response().Header().Set("Pragma", "no-cache")
+	if isFragment(c) {
+		return render(c, status, views.AccountKeys(h.fragmentPage(c, a.View.Access), a))
+	}
+	// A plain form post shows the whole page; the address stays the page's own.
+	c.Response().Header().Set("HX-Replace-Url", accountURL(a.View.Account))
+	return render(c, status, views.Account(h.accountPage(c, a), a))
 }
 
-// PurgeExpiredKeys deletes the organization's expired keys once confirmed.
-func (h *Handlers) PurgeExpiredKeys(c echo.Context) error {
-	ctx, p := c.Request().Context(), principal(c)
-	if _, err := h.serviceAccounts.KeyPolicy(ctx, p, c.Param("org")); err != nil {
-		return err
-	}
-	if c.FormValue("confirm") != "yes" {
-		return domain.FieldError("confirm", "Confirm the deletion of the expired keys.")
-	}
-	n, err := h.serviceAccounts.PurgeExpiredKeys(ctx, p, c.Param("org"))
+// credentialsDataURL is the credentials file of the API contract, as a data: URL for download.
+func credentialsDataURL(keyID, secret, email, tokenEndpoint string) string {
+	body, _ := json.MarshalIndent(map[string]any{"serviceAccount": map[string]string{
+		"keyId": keyID, "secret": secret, "email": email, "algorithm": "HS256", "tokenEndpoint": tokenEndpoint,
+	}}, "", "  ")
+	return "data:application/json;base64," + base64.StdEncoding.EncodeToString(body)
+}
+
+// DeleteKeyPage asks for confirmation before deleting a key (without JavaScript).
+func (h *Handlers) DeleteKeyPage(c echo.Context) error {
+	a, err := h.loadAccount(c)
 	if err != nil {
 		return err
 	}
-	msg := "No expired keys to delete."
-	if n > 0 {
-		msg = fmt.Sprintf("%d expired key%s deleted.", n, map[bool]string{true: "", false: "s"}[n == 1])
+	if err := a.View.Access.Authorize(domain.OpKeyDelete); err != nil {
+		return err
 	}
-	h.setFlash(c, "success", msg)
-	return redirect(c, "/orgs/"+c.Param("org")+"/settings")
+	if _, err := h.serviceAccounts.GetKey(c.Request().Context(), principal(c), c.Param("project"), c.Param("sa"), c.Param("key")); err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, views.DeleteKey(h.accountPage(c, a), a, c.Param("key")))
 }
 
-// SupportDisableServiceAccount disables a service account, with a reason.
-func (h *Handlers) SupportDisableServiceAccount(c echo.Context) error {
-	return h.supportSetDisabled(c, true)
-}
-
-// SupportEnableServiceAccount enables a disabled service account, with a reason.
-func (h *Handlers) SupportEnableServiceAccount(c echo.Context) error {
-	return h.supportSetDisabled(c, false)
-}
-
-func (h *Handlers) supportSetDisabled(c echo.Context, disabled bool) error {
-	return h.supportAction(c, views.SupportFormAccountState,
-		func(ctx context.Context, p domain.Principal, acct domain.SupportAccount, reason string) (string, error) {
-			if err := h.support.SetServiceAccountDisabled(ctx, p, acct.Summary.Account.ID, disabled, reason); err != nil {
-				return "", err
-			}
-			if disabled {
-				return acct.Summary.Email + " is disabled: all its keys and tokens are refused.", nil
-			}
-			return acct.Summary.Email + " is enabled again.", nil
-		})
-}
-
-// SupportDisableKey disables one key of a service account, with a reason.
-func (h *Handlers) SupportDisableKey(c echo.Context) error { return h.supportSetKeyDisabled(c, true) }
-
-// SupportEnableKey enables a disabled key again, with a reason.
-func (h *Handlers) SupportEnableKey(c echo.Context) error { return h.supportSetKeyDisabled(c, false) }
-
-func (h *Handlers) supportSetKeyDisabled(c echo.Context, disabled bool) error {
-	keyID := c.Param("key")
-	return h.supportAction(c, views.SupportFormKeyState(keyID),
-		func(ctx context.Context, p domain.Principal, acct domain.SupportAccount, reason string) (string, error) {
-			if err := h.support.SetKeyDisabled(ctx, p, acct.Summary.Account.ID, keyID, disabled, reason); err != nil {
-				return "", err
-			}
-			if disabled {
-				return "Key " + keyID + " of " + acct.Summary.Email + " is disabled.", nil
-			}
-			return "Key " + keyID + " of " + acct.Summary.Email + " is enabled again.", nil
-		})
+// DeleteKey deletes a key once confirmed.
+func (h *Handlers) DeleteKey(c echo.Context) error {
+	if err := h.authorizeAccount(c, domain.OpKeyDelete); err != nil {
+		return err
+	}
+	if c.FormValue("confirm") != "yes" {
+		return domain.FieldError("confirm", "Confirm the deletion of the key.")
+	}
+	var o domain.AccountOverview
+	if err := h.serviceAccounts.DeleteKey(c.Request().Context(), principal(c), c.Param("project"), c.Param("sa"), c.Param("key"),
+		refreshFragment(c, &o)...); err != nil {
+		return err
+	}
+	return h.afterAccountChange(c, "Key "+c.Param("key")+" deleted.", o, views.AccountKeys)
 }
