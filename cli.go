@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"studio/app"
 	"studio/db"
 	"studio/domain"
 )
@@ -68,13 +69,11 @@ func serviceAccountCommand(ctx context.Context, args []string, getenv func(strin
 	if err != nil {
 		return err
 	}
-	sealer, err := domain.NewSealer(deriveKey(key, "key secrets"))
+	services, err := app.NewServices(store, appConfig(cfg, key))
 	if err != nil {
 		return err
 	}
-	now := func() time.Time { return time.Now().UTC() }
-	svc := domain.NewServiceAccounts(store, sealer, now, cfg.saEmailDomain)
-	sa, k, secret, err := svc.BootstrapAccount(ctx, in)
+	sa, k, secret, err := services.ServiceAccounts.BootstrapAccount(ctx, in)
 	if err != nil {
 		return err
 	}

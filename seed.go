@@ -6,9 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"runtime"
 	"time"
 
+	"studio/app"
 	"studio/db"
 	"studio/domain"
 )
@@ -53,13 +53,11 @@ func seedCommand(ctx context.Context, args []string, getenv func(string) string,
 	if err != nil {
 		return err
 	}
-	sealer, err := domain.NewSealer(deriveKey(key, "key secrets"))
+	services, err := app.NewServices(store, appConfig(cfg, key))
 	if err != nil {
 		return err
 	}
-	now := func() time.Time { return time.Now().UTC() }
-	accountsSvc := domain.NewAccounts(store, domain.NewHasher(runtime.NumCPU()), now)
-	boot, err := accountsSvc.Bootstrap(ctx, domain.BootstrapInput{AdminEmail: envWithDefaults(getenv)("STUDIO_ADMIN_EMAIL", "admin@example.com"),
+	boot, err := services.Accounts.Bootstrap(ctx, domain.BootstrapInput{AdminEmail: envWithDefaults(getenv)("STUDIO_ADMIN_EMAIL", "admin@example.com"),
 		AdminPassword: getenv("STUDIO_ADMIN_PASSWORD"), OrgName: "My Organization"})
 	if err != nil {
 		return err
@@ -71,7 +69,7 @@ func seedCommand(ctx context.Context, args []string, getenv func(string) string,
 	if err != nil {
 		return fmt.Errorf("the administrator to make organization admin of the seeded organizations: %w", err)
 	}
-	s := seeder{store: store, sealer: sealer, domain: cfg.saEmailDomain, admin: domain.AccountRef{Type: domain.AccountUser, ID: fmt.Sprint(admin.ID)}}
+	s := seeder{store: store, sealer: services.Sealer, domain: cfg.saEmailDomain, admin: domain.AccountRef{Type: domain.AccountUser, ID: fmt.Sprint(admin.ID)}}
 	start := time.Now()
 	for o := 0; o < orgs; o++ {
 		if err := s.org(ctx, fmt.Sprintf("Seeded %03d", o), projects, accounts, members, keys); err != nil {
