@@ -96,7 +96,7 @@ func NewServices(store *db.DB, cfg Config) (*Services, error) {
 		ServiceAccounts: domain.NewServiceAccounts(store, sealer, now, cfg.ServiceAccountEmailDomain),
 		Members:         domain.NewMembers(store, cfg.Hasher, now, cfg.BaseURL, cfg.InviteTTL),
 		Support:         domain.NewSupport(store, now),
-		Hygiene:         domain.NewHygiene(store, store, now),
+		Hygiene:         domain.NewHygiene(store, now),
 		APIAuth:         domain.NewAPIAuth(store, sealer, now, cfg.BaseURL+"/oauth2/token"),
 		cfg:             cfg,
 	}, nil

@@ -413,27 +413,16 @@ func (d *DB) migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	// Made here, not by a migration: they describe the file itself. The
-	// one row of server_meta holds the check value of the server key that
-	// seals this database's secrets, and the column the write probe sets.
+	// The record of applied migrations is the one table made here: the
+	// migrations need it before they run. Every other table, server_meta
+	// included (008), comes from a migration.
 	err = d.update(ctx, func(tx *sql.Tx) error {
-		for _, stmt := range []string{
-			`CREATE TABLE IF NOT EXISTS schema_migrations (
-				version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT`,
-			`CREATE TABLE IF NOT EXISTS server_meta (
-				id INTEGER PRIMARY KEY CHECK (id = 1),
-				key_check TEXT NOT NULL DEFAULT '',
-				probe_time INTEGER NOT NULL DEFAULT 0) STRICT`,
-			`INSERT OR IGNORE INTO server_meta (id) VALUES (1)`,
-		} {
-			if _, err := tx.ExecContext(ctx, stmt); err != nil {
-				return err
-			}
-		}
-		return nil
+		_, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+			version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT`)
+		return err
 	})
 	if err != nil {
-		return fmt.Errorf("create schema_migrations and server_meta: %w", err)
+		return fmt.Errorf("create schema_migrations: %w", err)
 	}
 	var current int
 	if err := d.write.db.QueryRowContext(ctx, "SELECT coalesce(max(version), 0) FROM schema_migrations").Scan(&current); err != nil {

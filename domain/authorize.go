@@ -100,7 +100,7 @@ func (a Access) Authorize(op Operation) error {
 // authorizeProject is the one permission decision in a project: it loads
 // what the principal holds there and authorizes the operation. An invalid
 // project id is not found, as a project that does not exist.
-func authorizeProject(ctx context.Context, r Reader, p Principal, projectID string, op Operation) (Access, error) {
+func authorizeProject(ctx context.Context, r AccessReader, p Principal, projectID string, op Operation) (Access, error) {
 	if !ValidID(projectID) {
 		return Access{}, ErrNotFound("Project")
 	}

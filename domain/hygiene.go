@@ -145,10 +145,13 @@ type HygieneAccount struct {
 	Memberships  int
 }
 
-// HygieneStore is the persistence the hygiene view needs beyond Store: its
-// lists, each one query backed by an index and paged by keyset, and batch
-// lookups (one query for many objects).
+// HygieneStore is the part of the store Hygiene uses: its lists (each one
+// query backed by an index and paged by keyset) and batch lookups (one
+// query for many objects), beside the organization, project and key reads.
 type HygieneStore interface {
+	orgReader
+	KeyReader
+	Updater
 	// HygieneKeys lists keys of a key list: ListUnusedKeys in order of last
 	// activity (last use, or creation when never used), then id, with
 	// after.Key the activity in Unix microseconds; ListOldKeys in order of
@@ -167,14 +170,13 @@ type HygieneStore interface {
 
 // Hygiene is the credential hygiene service.
 type Hygiene struct {
-	store Store
-	lists HygieneStore
+	store HygieneStore
 	now   func() time.Time
 }
 
 // NewHygiene returns the hygiene service.
-func NewHygiene(store Store, lists HygieneStore, now func() time.Time) *Hygiene {
-	return &Hygiene{store: store, lists: lists, now: now}
+func NewHygiene(store HygieneStore, now func() time.Time) *Hygiene {
+	return &Hygiene{store: store, now: now}
 }
 
 // HygieneScope is where a hygiene view looks: one organization (for its
@@ -188,7 +190,7 @@ func (s HygieneScope) Global() bool { return s.OrganizationID == "" }
 
 // authorize checks who may use the scope: organization admins of its
 // organization, or support staff for the global one.
-func (h *Hygiene) authorize(ctx context.Context, r Reader, p Principal, s HygieneScope) (Organization, error) {
+func (h *Hygiene) authorize(ctx context.Context, r orgReader, p Principal, s HygieneScope) (Organization, error) {
 	if s.Global() {
 		return Organization{}, requireStaff(p)
 	}
@@ -277,7 +279,7 @@ func (h *Hygiene) Report(ctx context.Context, p Principal, s HygieneScope, f Hyg
 				return rep, FieldError("pageToken", "The page token is not valid.")
 			}
 		}
-		items, err := h.lists.HygieneKeys(ctx, q, after, size+1)
+		items, err := h.store.HygieneKeys(ctx, q, after, size+1)
 		if err != nil {
 			return rep, err
 		}
@@ -290,7 +292,7 @@ func (h *Hygiene) Report(ctx context.Context, p Principal, s HygieneScope, f Hyg
 		})
 		return rep, nil
 	}
-	items, err := h.lists.HygieneAccounts(ctx, q, after.ID, size+1)
+	items, err := h.store.HygieneAccounts(ctx, q, after.ID, size+1)
 	if err != nil {
 		return rep, err
 	}
@@ -399,7 +401,7 @@ func (h *Hygiene) Select(ctx context.Context, p Principal, s HygieneScope, actio
 	}
 	sel := HygieneSelection{Action: info}
 	if info.Keys {
-		if sel.Keys, err = h.lists.HygieneKeysByID(ctx, ids); err != nil {
+		if sel.Keys, err = h.store.HygieneKeysByID(ctx, ids); err != nil {
 			return sel, err
 		}
 		for _, k := range sel.Keys {
@@ -408,7 +410,7 @@ func (h *Hygiene) Select(ctx context.Context, p Principal, s HygieneScope, actio
 			}
 		}
 	} else {
-		if sel.Accounts, err = h.lists.HygieneAccountsByID(ctx, ids); err != nil {
+		if sel.Accounts, err = h.store.HygieneAccountsByID(ctx, ids); err != nil {
 			return sel, err
 		}
 		for _, a := range sel.Accounts {
@@ -540,7 +542,7 @@ func (h *Hygiene) EffectiveRoles(ctx context.Context, p Principal, projectID str
 	for _, m := range ms {
 		refs = append(refs, m.Account)
 	}
-	admins, err := h.lists.OrgAdminsAmong(ctx, a.Project.OrganizationID, refs)
+	admins, err := h.store.OrgAdminsAmong(ctx, a.Project.OrganizationID, refs)
 	if err != nil {
 		return nil, err
 	}

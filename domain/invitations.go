@@ -177,7 +177,7 @@ func (s *Members) OpenInvitation(ctx context.Context, token string) (InviteLink,
 	return s.openInvitation(ctx, s.store, token)
 }
 
-func (s *Members) openInvitation(ctx context.Context, r Reader, token string) (InviteLink, error) {
+func (s *Members) openInvitation(ctx context.Context, r invitationLinkReader, token string) (InviteLink, error) {
 	if len(token) != 64 {
 		return InviteLink{}, errBadInvite
 	}
@@ -229,6 +229,15 @@ func (s *Members) openInvitation(ctx context.Context, r Reader, token string) (I
 		return InviteLink{}, errInviteAccepted
 	}
 	return link, nil
+}
+
+// invitationLinkReader is what opening an invite link reads.
+type invitationLinkReader interface {
+	InvitationReader
+	UserReader
+	OrganizationReader
+	ProjectReader
+	MembershipReader
 }
 
 // notFoundAs replaces a not-found error with a friendlier one.

@@ -99,7 +99,7 @@ func ParseLifetime(s string) (time.Duration, error) {
 }
 
 // keyPolicyOf reads an organization's policy (the zero policy when none is set).
-func keyPolicyOf(ctx context.Context, r Reader, orgID string) (KeyPolicy, error) {
+func keyPolicyOf(ctx context.Context, r KeyReader, orgID string) (KeyPolicy, error) {
 	return r.KeyPolicy(ctx, orgID)
 }
 

@@ -290,7 +290,7 @@ func (s *ServiceAccounts) GetKey(ctx context.Context, p Principal, projectID, ac
 	return s.keyOf(ctx, s.store, sa, keyID)
 }
 
-func (s *ServiceAccounts) keyOf(ctx context.Context, r Reader, sa ServiceAccount, keyID string) (Key, error) {
+func (s *ServiceAccounts) keyOf(ctx context.Context, r KeyReader, sa ServiceAccount, keyID string) (Key, error) {
 	if !ValidID(keyID) {
 		return Key{}, ErrNotFound("Key")
 	}

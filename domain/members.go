@@ -9,7 +9,7 @@ import (
 
 // Members manages who holds which role where, and invitations.
 type Members struct {
-	store     Store
+	store     MembersStore
 	hasher    *Hasher
 	now       func() time.Time
 	baseURL   string
@@ -17,11 +17,25 @@ type Members struct {
 }
 
 // NewMembers returns the members service. baseURL starts invite links.
-func NewMembers(store Store, hasher *Hasher, now func() time.Time, baseURL string, inviteTTL time.Duration) *Members {
+func NewMembers(store MembersStore, hasher *Hasher, now func() time.Time, baseURL string, inviteTTL time.Duration) *Members {
 	if inviteTTL <= 0 {
 		inviteTTL = DefaultInviteTTL
 	}
 	return &Members{store: store, hasher: hasher, now: now, baseURL: strings.TrimRight(baseURL, "/"), inviteTTL: inviteTTL}
+}
+
+// MembersStore is the part of the store Members uses.
+type MembersStore interface {
+	UserReader
+	OrganizationReader
+	ProjectReader
+	AccessReader
+	ServiceAccountReader
+	MembershipReader
+	InvitationReader
+	OutboxReader
+	SessionEnder
+	Updater
 }
 
 // ParseMemberID reads a member id: a user's number or a service account's id.
@@ -120,7 +134,10 @@ func (s *Members) resolveAccount(ctx context.Context, tx Tx, p Principal, email 
 // the address, so it joins at once only where it already holds an
 // accepted membership: that organization let it in through one of its own
 // invitations before.
-func newMembershipStatus(ctx context.Context, r Reader, u User, orgID string) (MembershipStatus, error) {
+func newMembershipStatus(ctx context.Context, r interface {
+	AccessReader
+	MembershipReader
+}, u User, orgID string) (MembershipStatus, error) {
 	if u.EmailVerified {
 		return StatusAccepted, nil
 	}
@@ -234,7 +251,10 @@ func (s *Members) ProjectMember(ctx context.Context, p Principal, projectID, mem
 }
 
 // projectMember authorizes op on a project's members and loads one of them.
-func (s *Members) projectMember(ctx context.Context, r Reader, p Principal, projectID, memberID string, op Operation) (Access, Membership, error) {
+func (s *Members) projectMember(ctx context.Context, r interface {
+	AccessReader
+	MembershipReader
+}, p Principal, projectID, memberID string, op Operation) (Access, Membership, error) {
 	a, err := authorizeProject(ctx, r, p, projectID, op)
 	if err != nil {
 		return a, Membership{}, err

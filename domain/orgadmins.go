@@ -75,7 +75,7 @@ func (s *Members) OrgMember(ctx context.Context, p Principal, orgID, memberID st
 	return s.orgMember(ctx, s.store, orgID, memberID)
 }
 
-func (s *Members) orgMember(ctx context.Context, r Reader, orgID, memberID string) (Membership, error) {
+func (s *Members) orgMember(ctx context.Context, r MembershipReader, orgID, memberID string) (Membership, error) {
 	ref, err := ParseMemberID(memberID)
 	if err != nil {
 		return Membership{}, err

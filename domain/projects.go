@@ -14,12 +14,20 @@ const InventoryProjectName = "Inventory"
 
 // Projects manages organizations and their projects.
 type Projects struct {
-	store Store
+	store ProjectsStore
 	now   func() time.Time
 }
 
+// ProjectsStore is the part of the store Projects uses.
+type ProjectsStore interface {
+	OrganizationReader
+	ProjectReader
+	AccessReader
+	Updater
+}
+
 // NewProjects returns the organizations and projects service.
-func NewProjects(store Store, now func() time.Time) *Projects {
+func NewProjects(store ProjectsStore, now func() time.Time) *Projects {
 	return &Projects{store: store, now: now}
 }
 
@@ -48,7 +56,7 @@ func (s *Projects) Organization(ctx context.Context, p Principal, orgID string) 
 	return orgView(ctx, s.store, p, orgID)
 }
 
-func orgView(ctx context.Context, r Reader, p Principal, orgID string) (OrganizationView, error) {
+func orgView(ctx context.Context, r orgReader, p Principal, orgID string) (OrganizationView, error) {
 	if !ValidID(orgID) {
 		return OrganizationView{}, ErrNotFound("Organization")
 	}
@@ -72,9 +80,16 @@ func orgView(ctx context.Context, r Reader, p Principal, orgID string) (Organiza
 	return OrganizationView{Organization: org, IsAdmin: admin}, nil
 }
 
+// orgReader is what deciding about an organization reads.
+type orgReader interface {
+	OrganizationReader
+	ProjectReader
+	AccessReader
+}
+
 // requireOrgAdmin returns the organization when p administers it: not-found
 // when p cannot see it at all, forbidden when p sees it without being admin.
-func requireOrgAdmin(ctx context.Context, r Reader, p Principal, orgID string) (Organization, error) {
+func requireOrgAdmin(ctx context.Context, r orgReader, p Principal, orgID string) (Organization, error) {
 	v, err := orgView(ctx, r, p, orgID)
 	if err != nil {
 		return Organization{}, err

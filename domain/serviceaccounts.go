@@ -21,7 +21,7 @@ const (
 // ServiceAccounts manages service accounts and their keys. Only the owning
 // project grants rights over an account: its memberships elsewhere never do.
 type ServiceAccounts struct {
-	store       Store
+	store       ServiceAccountsStore
 	sealer      *Sealer
 	now         func() time.Time
 	emailDomain string
@@ -29,8 +29,27 @@ type ServiceAccounts struct {
 
 // NewServiceAccounts returns the service; emailDomain is the part after
 // ".serviceaccount." in every account email.
-func NewServiceAccounts(store Store, sealer *Sealer, now func() time.Time, emailDomain string) *ServiceAccounts {
+func NewServiceAccounts(store ServiceAccountsStore, sealer *Sealer, now func() time.Time, emailDomain string) *ServiceAccounts {
 	return &ServiceAccounts{store: store, sealer: sealer, now: now, emailDomain: emailDomain}
+}
+
+// ServiceAccountsStore is the part of the store ServiceAccounts uses.
+type ServiceAccountsStore interface {
+	OrganizationReader
+	ProjectReader
+	AccessReader
+	ServiceAccountReader
+	KeyReader
+	MembershipReader
+	Updater
+}
+
+// accountReader is what reading an account's page reads.
+type accountReader interface {
+	AccessReader
+	ServiceAccountReader
+	KeyReader
+	MembershipReader
 }
 
 // ServiceAccountEmail is the system-made email of an account.
@@ -50,7 +69,7 @@ type ServiceAccountView struct {
 // authorize is the service's one permission decision: it authorizes op in
 // the project and loads the account, which must belong to it. An account
 // of another project is not found, whatever the caller holds there.
-func (s *ServiceAccounts) authorize(ctx context.Context, r Reader, p Principal, projectID, accountID string, op Operation) (Access, ServiceAccount, error) {
+func (s *ServiceAccounts) authorize(ctx context.Context, r accountReader, p Principal, projectID, accountID string, op Operation) (Access, ServiceAccount, error) {
 	a, err := authorizeProject(ctx, r, p, projectID, op)
 	if err != nil {
 		return a, ServiceAccount{}, err
@@ -111,7 +130,7 @@ func (s *ServiceAccounts) Get(ctx context.Context, p Principal, projectID, accou
 }
 
 // viewOf adds the account's role in its owning project to what authorize found.
-func viewOf(ctx context.Context, r Reader, a Access, sa ServiceAccount) (ServiceAccountView, error) {
+func viewOf(ctx context.Context, r MembershipReader, a Access, sa ServiceAccount) (ServiceAccountView, error) {
 	v := ServiceAccountView{Access: a, Account: sa}
 	m, err := r.ProjectMembership(ctx, sa.ProjectID, sa.Ref())
 	switch {
@@ -337,7 +356,7 @@ type Refresh struct {
 }
 
 // refresh fills the overviews asked for, after a change made by p with access a.
-func refresh(ctx context.Context, r Reader, p Principal, a Access, sa ServiceAccount, asked []Refresh) error {
+func refresh(ctx context.Context, r accountReader, p Principal, a Access, sa ServiceAccount, asked []Refresh) error {
 	for _, rf := range asked {
 		if rf.Into == nil {
 			continue
@@ -352,7 +371,7 @@ func refresh(ctx context.Context, r Reader, p Principal, a Access, sa ServiceAcc
 }
 
 // overviewOf reads what Overview shows of an account already authorized.
-func overviewOf(ctx context.Context, r Reader, p Principal, a Access, sa ServiceAccount, membershipLimit int) (AccountOverview, error) {
+func overviewOf(ctx context.Context, r accountReader, p Principal, a Access, sa ServiceAccount, membershipLimit int) (AccountOverview, error) {
 	v, err := viewOf(ctx, r, a, sa)
 	if err != nil {
 		return AccountOverview{}, err
@@ -380,7 +399,7 @@ func overviewOf(ctx context.Context, r Reader, p Principal, a Access, sa Service
 // holds membership.read there, an organization's to its admins. Reading
 // an account must not tell the names of projects and organizations the
 // viewer has no access to.
-func readableMemberships(ctx context.Context, r Reader, p Principal, ms []Membership) ([]Membership, error) {
+func readableMemberships(ctx context.Context, r AccessReader, p Principal, ms []Membership) ([]Membership, error) {
 	var projects, orgs []string
 	for _, m := range ms {
 		if m.ProjectID != "" {

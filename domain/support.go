@@ -22,12 +22,24 @@ const (
 // Support is the platform staff's console: find any account and revoke its
 // access, always with a written reason. It is separate from organization roles.
 type Support struct {
-	store Store
+	store SupportStore
 	now   func() time.Time
 }
 
+// SupportStore is the part of the store Support uses.
+type SupportStore interface {
+	UserReader
+	ServiceAccountReader
+	KeyReader
+	MembershipReader
+	AccountFinder
+	AuditReader
+	SessionEnder
+	Updater
+}
+
 // NewSupport returns the support service.
-func NewSupport(store Store, now func() time.Time) *Support {
+func NewSupport(store SupportStore, now func() time.Time) *Support {
 	return &Support{store: store, now: now}
 }
 
@@ -339,7 +351,7 @@ func (s *Support) Audit(ctx context.Context, p Principal, f AuditFilter, req Pag
 
 // listAudit pages through the audit log, newest first. Emails are stored
 // lower-case, so the actor filter is too.
-func listAudit(ctx context.Context, r Reader, f AuditFilter, req PageRequest) (Page[AuditEntry], error) {
+func listAudit(ctx context.Context, r AuditReader, f AuditFilter, req PageRequest) (Page[AuditEntry], error) {
 	f.Actor = strings.ToLower(strings.TrimSpace(f.Actor))
 	size, after, err := normalizePage(req)
 	if err != nil {
