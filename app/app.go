@@ -145,7 +145,6 @@ func (s *Services) Server(cfg ServerConfig) *echo.Echo {
 		TokenRateLimit:  cfg.TokenRateLimit,
 		BaseURL:         s.cfg.BaseURL,
 		Now:             s.cfg.Now,
-		Logger:          handlers.Logger,
 	})
 	return web.New(web.Config{Logger: cfg.Logger, CookieSecure: cfg.CookieSecure, TrustedProxies: cfg.TrustedProxies}, h, a)
 }

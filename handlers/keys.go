@@ -210,7 +210,7 @@ func (h *Handlers) renderKeys(c echo.Context, o *domain.AccountOverview, dialog 
 		return render(c, status, views.AccountKeys(h.fragmentPage(c, a.View.Access), a))
 	}
 	// A plain form post shows the whole page; the address stays the page's own.
-	c.Response().Header().Set("HX-Replace-Url", accountURL(a.View.Account))
+	hxReplaceURLWith(c, accountURL(a.View.Account))
 	return render(c, status, views.Account(h.accountPage(c, a), a))
 }
 

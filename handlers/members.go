@@ -92,7 +92,7 @@ func (h *Handlers) InviteProjectMember(c echo.Context) error {
 	msg := m.AccountEmail + " is now a member, as " + domain.RoleDisplayName(m.Role) + "."
 	if warning != "" {
 		// Shown beside the form, so no redirect: the address stays the list's.
-		c.Response().Header().Set("HX-Replace-Url", projectMembersURL(c.Param("project")))
+		hxReplaceURLWith(c, projectMembersURL(c.Param("project")))
 		return h.renderProjectMembers(c, http.StatusOK, views.MembersPage{Notice: msg, EmailWarning: warning})
 	}
 	h.setFlash(c, "success", msg)
@@ -113,7 +113,7 @@ func emailWarning(email string) string {
 func (h *Handlers) showProjectInviteLink(c echo.Context, email, link, notice, warning string) error {
 	list := projectMembersURL(c.Param("project"))
 	noStore(c)
-	c.Response().Header().Set("HX-Replace-Url", list)
+	hxReplaceURLWith(c, list)
 	return h.renderProjectMembers(c, http.StatusOK, views.MembersPage{Notice: notice, EmailWarning: warning,
 		Link: &views.InviteLinkDialog{Email: email, URL: link, Back: list}})
 }

@@ -49,7 +49,7 @@ func (h *Handlers) InviteOrgAdmin(c echo.Context) error {
 	}
 	msg := inv.Membership.AccountEmail + " is now an organization admin."
 	if warning != "" {
-		c.Response().Header().Set("HX-Replace-Url", orgAdminsURL(c.Param("org")))
+		hxReplaceURLWith(c, orgAdminsURL(c.Param("org")))
 		return h.renderOrgAdmins(c, http.StatusOK, views.OrgAdminsPage{Notice: msg, EmailWarning: warning})
 	}
 	h.setFlash(c, "success", msg)
@@ -59,7 +59,7 @@ func (h *Handlers) InviteOrgAdmin(c echo.Context) error {
 func (h *Handlers) showOrgInviteLink(c echo.Context, email, link, notice, warning string) error {
 	list := orgAdminsURL(c.Param("org"))
 	noStore(c)
-	c.Response().Header().Set("HX-Replace-Url", list)
+	hxReplaceURLWith(c, list)
 	return h.renderOrgAdmins(c, http.StatusOK, views.OrgAdminsPage{Notice: notice, EmailWarning: warning,
 		Link: &views.InviteLinkDialog{Email: email, URL: link, Back: list}})
 }
@@ -110,7 +110,7 @@ func (h *Handlers) RevokeOrgAdmin(c echo.Context) error {
 		// Revoking oneself ends the right to see this page.
 		h.setFlash(c, "success", "You are no longer an organization admin.")
 		if isFragment(c) {
-			c.Response().Header().Set("HX-Redirect", "/")
+			hxRedirectTo(c, "/")
 			return c.NoContent(http.StatusOK)
 		}
 		return redirect(c, "/")

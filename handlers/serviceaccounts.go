@@ -10,12 +10,6 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// isFragment reports whether htmx asked for a part of the page (not a
-// boosted whole-page navigation).
-func isFragment(c echo.Context) bool {
-	return c.Request().Header.Get("HX-Request") != "" && c.Request().Header.Get("HX-Boosted") == ""
-}
-
 // ServiceAccounts lists a project's service accounts.
 func (h *Handlers) ServiceAccounts(c echo.Context) error {
 	return h.renderServiceAccounts(c, http.StatusOK, "", nil)
