@@ -35,12 +35,12 @@ func (c *StatementCounter) transaction() {
 
 // countingQueryer counts the statements run through q.
 type countingQueryer struct {
-	q queryer
+	q sqlQueryer
 	c *StatementCounter
 }
 
 // counted wraps q when counting is on.
-func counted(q queryer, c *StatementCounter) queryer {
+func counted(q sqlQueryer, c *StatementCounter) sqlQueryer {
 	if c == nil {
 		return q
 	}

@@ -133,7 +133,7 @@ func OpenWith(ctx context.Context, path string, opts Options) (*DB, error) {
 	}
 	// Statements are cached only once the schema is final.
 	d.cache = newStmtCache(rdb)
-	d.queries = queries{q: counted(cachedDB{d.cache}, d.count)}
+	d.queries = queries{q: named(counted(cachedDB{d.cache}, d.count))}
 	d.tokens = newTokenWriter(d.write, d.count)
 	return d, nil
 }
@@ -361,7 +361,7 @@ func (d *DB) exec(ctx context.Context, query string, args ...any) (sql.Result, e
 		res, err = d.write.db.ExecContext(ctx, query, args...)
 		return err
 	})
-	return res, err
+	return res, opError(err)
 }
 
 type migration struct {
@@ -474,11 +474,11 @@ func (d *DB) update(ctx context.Context, fn func(*sql.Tx) error) error {
 // Update runs fn in one write transaction; see domain.Store.
 func (d *DB) Update(ctx context.Context, fn func(domain.Tx) error) error {
 	d.count.transaction()
-	return d.update(ctx, func(tx *sql.Tx) error { return fn(&writeTx{queries{q: counted(tx, d.count)}}) })
+	return d.update(ctx, func(tx *sql.Tx) error { return fn(&writeTx{queries{q: named(counted(tx, d.count))}}) })
 }
 
-// queryer is what both *sql.DB and *sql.Tx offer.
-type queryer interface {
+// sqlQueryer is what both *sql.DB and *sql.Tx offer.
+type sqlQueryer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row

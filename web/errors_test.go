@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/labstack/echo/v4"
 )
 
 // TestServerErrorsShowTheRequestID: when the server fails (here: its
@@ -49,5 +51,34 @@ func TestServerErrorsShowTheRequestID(t *testing.T) {
 	check("API", ar.status, ar.header, body.Error)
 	if !strings.HasPrefix(body.Error, "Internal error.") {
 		t.Errorf("API error text %q", body.Error)
+	}
+}
+
+// TestPanicsAreLoggedWithTheRequestID: a handler that panics answers 500
+// with the request id, and the panic is logged once, through the request's
+// logger (with the id and the stack), not through Echo's own logger.
+func TestPanicsAreLoggedWithTheRequestID(t *testing.T) {
+	app := newApp(t)
+	app.echo.GET("/panics", func(echo.Context) error { panic("boom in a handler") })
+	r := app.client().get("/panics")
+	id := r.header.Get("X-Request-Id")
+	if r.status != http.StatusInternalServerError || id == "" || !strings.Contains(r.doc.Find("main").Text(), "Request id: "+id+".") {
+		t.Fatalf("status %d, request id %q, page %q", r.status, id, r.doc.Find("main").Text())
+	}
+	if strings.Contains(r.body, "boom") {
+		t.Errorf("the page shows the panic: %s", r.body)
+	}
+	var panics []string
+	for _, line := range strings.Split(app.logs.String(), "\n") {
+		if strings.Contains(line, "msg=panic") {
+			panics = append(panics, line)
+		}
+	}
+	if len(panics) != 1 || !strings.Contains(panics[0], "request_id="+id) || !strings.Contains(panics[0], "boom in a handler") ||
+		!strings.Contains(panics[0], "errors_test.go") {
+		t.Errorf("panic log lines: %q; want one with the request id, the panic and its stack", panics)
+	}
+	if strings.Contains(app.logs.String(), `msg="request failed"`) {
+		t.Errorf("the panic was logged twice: %s", app.logs.String())
 	}
 }
