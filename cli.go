@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"studio/app"
 	"studio/db"
 	"studio/domain"
 )
@@ -65,11 +64,7 @@ func serviceAccountCommand(ctx context.Context, args []string, getenv func(strin
 		return err
 	}
 	defer store.Close()
-	key, err := serverKey(ctx, store, cfg.keyFile, cfg.dbPath, true)
-	if err != nil {
-		return err
-	}
-	services, err := app.NewServices(store, appConfig(cfg, key))
+	services, err := newServices(ctx, store, cfg)
 	if err != nil {
 		return err
 	}

@@ -242,12 +242,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 	}
 	closeStore := sync.OnceValue(store.Close)
 	defer closeStore()
-	key, err := serverKey(ctx, store, cfg.keyFile, cfg.dbPath, true)
-	if err != nil {
-		return err
-	}
-
-	services, err := app.NewServices(store, appConfig(cfg, key))
+	services, err := newServices(ctx, store, cfg)
 	if err != nil {
 		return err
 	}
@@ -384,16 +379,21 @@ func cleanExpired(ctx context.Context, store *db.DB, every time.Duration, logger
 	}
 }
 
-// appConfig is what the services need of the settings, with the server key.
-func appConfig(cfg config, serverKey []byte) app.Config {
-	return app.Config{
-		Keys:                      app.KeysFrom(serverKey),
+// newServices builds the services over store through the composition root
+// (app), with the database's server key (made on the first start).
+func newServices(ctx context.Context, store *db.DB, cfg config) (*app.Services, error) {
+	key, err := serverKey(ctx, store, cfg.keyFile, cfg.dbPath, true)
+	if err != nil {
+		return nil, err
+	}
+	return app.NewServices(store, app.Config{
+		Keys:                      app.KeysFrom(key),
 		Now:                       func() time.Time { return time.Now().UTC() },
 		Hasher:                    domain.NewHasher(runtime.NumCPU()),
 		BaseURL:                   cfg.baseURL,
 		ServiceAccountEmailDomain: cfg.saEmailDomain,
 		InviteTTL:                 cfg.inviteTTL,
-	}
+	})
 }
 
 // isTerminal reports whether w is a terminal (and not a pipe, a file or a

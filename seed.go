@@ -8,7 +8,6 @@ import (
 	"io"
 	"time"
 
-	"studio/app"
 	"studio/db"
 	"studio/domain"
 )
@@ -49,11 +48,7 @@ func seedCommand(ctx context.Context, args []string, getenv func(string) string,
 		return err
 	}
 	defer store.Close()
-	key, err := serverKey(ctx, store, cfg.keyFile, cfg.dbPath, true)
-	if err != nil {
-		return err
-	}
-	services, err := app.NewServices(store, appConfig(cfg, key))
+	services, err := newServices(ctx, store, cfg)
 	if err != nil {
 		return err
 	}

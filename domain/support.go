@@ -244,58 +244,6 @@ func (s *Support) RemoveAllAccess(ctx context.Context, p Principal, memberID, re
 	return removed, err
 }
 
-// DeleteKey deletes one key of a service account.
-func (s *Support) DeleteKey(ctx context.Context, p Principal, memberID, keyID, reason string) error {
-	acct, reason, err := s.prepare(ctx, p, memberID, reason)
-	if err != nil {
-		return err
-	}
-	if acct.Service == nil {
-		return ErrNotFound("Key")
-	}
-	now := s.now()
-	return s.store.Update(ctx, func(tx Tx) error {
-		k, err := tx.KeyByID(ctx, keyID)
-		if err != nil || k.ServiceAccountID != acct.Service.ID {
-			return ErrNotFound("Key")
-		}
-		return deleteKey(ctx, tx, k, *acct.Service, s.credentialAudit(ctx, tx, p, now, acct, reason))
-	})
-}
-
-// credentialAudit is how staff's changes of a service account's
-// credentials are recorded (see credentials.go): with the reason, in the
-// account's project and organization.
-func (s *Support) credentialAudit(ctx context.Context, tx Tx, p Principal, now time.Time, acct SupportAccount, reason string) credentialAudit {
-	e := s.entry(p, now, "", acct, reason)
-	e.ProjectID = acct.Service.ProjectID
-	if proj, err := tx.ProjectByID(ctx, acct.Service.ProjectID); err == nil {
-		e.OrganizationID = proj.OrganizationID
-	}
-	return credentialAudit{Entry: e, NoDetail: true}
-}
-
-// DisableBasicAuth switches Basic Auth off for a service account.
-func (s *Support) DisableBasicAuth(ctx context.Context, p Principal, memberID, reason string) error {
-	acct, reason, err := s.prepare(ctx, p, memberID, reason)
-	if err != nil {
-		return err
-	}
-	if acct.Service == nil {
-		return Errorf(EINVALID, "Only service accounts have Basic Auth.")
-	}
-	now := s.now()
-	return s.store.Update(ctx, func(tx Tx) error {
-		// Read again inside the transaction: a rename meanwhile must stay.
-		sa, err := tx.ServiceAccountByID(ctx, acct.Service.ID)
-		if err != nil {
-			return err
-		}
-		_, err = switchBasicAuthOff(ctx, tx, &sa, now, s.credentialAudit(ctx, tx, p, now, acct, reason))
-		return err
-	})
-}
-
 // SetLocked locks a user (signed out everywhere, sign-in refused) or unlocks it.
 func (s *Support) SetLocked(ctx context.Context, p Principal, memberID string, locked bool, reason string) error {
 	acct, reason, err := s.prepare(ctx, p, memberID, reason)
@@ -368,45 +316,88 @@ func listAudit(ctx context.Context, r AuditReader, f AuditFilter, req PageReques
 	return pageOf(items, size, func(e AuditEntry) Cursor { return Cursor{ID: strconv.FormatInt(e.ID, 10)} }), nil
 }
 
+// Staff's changes of a service account's credentials: the same changes as
+// the owner's and the hygiene view's (credentials.go), with a reason.
+
 // SetServiceAccountDisabled lets support staff disable a service account
 // (every key and token refused) or enable it again, with a reason.
 func (s *Support) SetServiceAccountDisabled(ctx context.Context, p Principal, memberID string, disabled bool, reason string) error {
-	acct, reason, err := s.prepare(ctx, p, memberID, reason)
-	if err != nil {
-		return err
-	}
-	if acct.Service == nil {
-		return Errorf(EINVALID, "Only service accounts can be disabled; lock a person instead.")
-	}
-	now := s.now()
-	return s.store.Update(ctx, func(tx Tx) error {
-		// Read again inside the transaction: a change meanwhile must stay.
-		sa, err := tx.ServiceAccountByID(ctx, acct.Service.ID)
-		if err != nil {
+	return s.credentialChange(ctx, p, memberID, reason, Errorf(EINVALID, "Only service accounts can be disabled; lock a person instead."),
+		func(tx Tx, sa *ServiceAccount, now time.Time, audit credentialAudit) error {
+			_, err := changeAccountState(ctx, tx, sa, disabled, now, audit)
 			return err
-		}
-		_, err = changeAccountState(ctx, tx, &sa, disabled, now, s.credentialAudit(ctx, tx, p, now, acct, reason))
-		return err
-	})
+		})
+}
+
+// DisableBasicAuth switches Basic Auth off for a service account.
+func (s *Support) DisableBasicAuth(ctx context.Context, p Principal, memberID, reason string) error {
+	return s.credentialChange(ctx, p, memberID, reason, Errorf(EINVALID, "Only service accounts have Basic Auth."),
+		func(tx Tx, sa *ServiceAccount, now time.Time, audit credentialAudit) error {
+			_, err := switchBasicAuthOff(ctx, tx, sa, now, audit)
+			return err
+		})
 }
 
 // SetKeyDisabled lets support staff disable one key of a service account
 // or enable it again (not a key reported compromised), with a reason.
 func (s *Support) SetKeyDisabled(ctx context.Context, p Principal, memberID, keyID string, disabled bool, reason string) error {
+	return s.credentialChange(ctx, p, memberID, reason, ErrNotFound("Key"),
+		func(tx Tx, sa *ServiceAccount, now time.Time, audit credentialAudit) error {
+			k, err := accountKey(ctx, tx, *sa, keyID)
+			if err != nil {
+				return err
+			}
+			_, err = changeKeyState(ctx, tx, &k, *sa, disabled, now, audit)
+			return err
+		})
+}
+
+// DeleteKey deletes one key of a service account.
+func (s *Support) DeleteKey(ctx context.Context, p Principal, memberID, keyID, reason string) error {
+	return s.credentialChange(ctx, p, memberID, reason, ErrNotFound("Key"),
+		func(tx Tx, sa *ServiceAccount, now time.Time, audit credentialAudit) error {
+			k, err := accountKey(ctx, tx, *sa, keyID)
+			if err != nil {
+				return err
+			}
+			return deleteKey(ctx, tx, k, *sa, audit)
+		})
+}
+
+// credentialChange runs one staff change to a service account's
+// credentials: after the staff check and the reason, the account is read
+// again inside the transaction (a change meanwhile must stay) and change
+// makes the change, recorded with the reason in the account's project and
+// organization. A member id that is not a service account gets notService.
+func (s *Support) credentialChange(ctx context.Context, p Principal, memberID, reason string, notService error,
+	change func(tx Tx, sa *ServiceAccount, now time.Time, audit credentialAudit) error) error {
 	acct, reason, err := s.prepare(ctx, p, memberID, reason)
 	if err != nil {
 		return err
 	}
 	if acct.Service == nil {
-		return ErrNotFound("Key")
+		return notService
 	}
 	now := s.now()
 	return s.store.Update(ctx, func(tx Tx) error {
-		k, err := tx.KeyByID(ctx, keyID)
-		if err != nil || k.ServiceAccountID != acct.Service.ID {
-			return ErrNotFound("Key")
+		sa, err := tx.ServiceAccountByID(ctx, acct.Service.ID)
+		if err != nil {
+			return err
 		}
-		_, err = changeKeyState(ctx, tx, &k, *acct.Service, disabled, now, s.credentialAudit(ctx, tx, p, now, acct, reason))
-		return err
+		e := s.entry(p, now, "", acct, reason)
+		e.ProjectID = sa.ProjectID
+		if proj, err := tx.ProjectByID(ctx, sa.ProjectID); err == nil {
+			e.OrganizationID = proj.OrganizationID
+		}
+		return change(tx, &sa, now, credentialAudit{Entry: e, NoDetail: true})
 	})
+}
+
+// accountKey is a key of sa; any other is not found.
+func accountKey(ctx context.Context, tx Tx, sa ServiceAccount, keyID string) (Key, error) {
+	k, err := tx.KeyByID(ctx, keyID)
+	if err != nil || k.ServiceAccountID != sa.ID {
+		return Key{}, ErrNotFound("Key")
+	}
+	return k, nil
 }
