@@ -271,20 +271,22 @@ func (s *Members) projectMember(ctx context.Context, r interface {
 }
 
 // SetProjectMemberRole changes a member's role.
-func (s *Members) SetProjectMemberRole(ctx context.Context, p Principal, projectID, memberID string, role Role) (Membership, error) {
+// The result has the viewer's access to the project (as the change was
+// authorized), so the member's row is shown again without reading it twice.
+func (s *Members) SetProjectMemberRole(ctx context.Context, p Principal, projectID, memberID string, role Role) (ProjectMemberView, error) {
 	a, m, err := s.projectMember(ctx, s.store, p, projectID, memberID, OpMemberUpdate)
 	if err != nil {
-		return m, err
+		return ProjectMemberView{Membership: m}, err
 	}
 	if !ValidProjectRole(role) {
-		return Membership{}, FieldError("role", "Choose Project user, Project developer or Project admin.")
+		return ProjectMemberView{}, FieldError("role", "Choose Project user, Project developer or Project admin.")
 	}
 	if m.Role == role {
-		return m, nil
+		return ProjectMemberView{Access: a, Membership: m}, nil
 	}
 	now := s.now()
 	if err := requireRecentAuth(p, now, roleChange(m.Role, role)); err != nil {
-		return Membership{}, err
+		return ProjectMemberView{}, err
 	}
 	err = s.store.Update(ctx, func(tx Tx) error {
 		if err := tx.SetMembershipRole(ctx, m, role); err != nil {
@@ -296,7 +298,13 @@ func (s *Members) SetProjectMemberRole(ctx context.Context, p Principal, project
 		return tx.AddAudit(ctx, e)
 	})
 	m.Role = role
-	return m, err
+	return ProjectMemberView{Access: a, Membership: m}, err
+}
+
+// ProjectMemberView is a project member with the viewer's access to the project.
+type ProjectMemberView struct {
+	Access     Access
+	Membership Membership
 }
 
 // RemoveProjectMember removes a membership; the account itself stays.

@@ -124,7 +124,8 @@ func (h *Handlers) SetProjectMemberRole(c echo.Context) error {
 	ctx, p := c.Request().Context(), principal(c)
 	projectID, memberID := c.Param("project"), c.Param("member")
 	role := domain.Role(c.FormValue("role"))
-	m, err := h.members.SetProjectMemberRole(ctx, p, projectID, memberID, role)
+	v, err := h.members.SetProjectMemberRole(ctx, p, projectID, memberID, role)
+	m := v.Membership
 	if isInvalid(err) {
 		if !isFragment(c) {
 			return h.renderProjectMembers(c, http.StatusUnprocessableEntity,
@@ -148,11 +149,7 @@ func (h *Handlers) SetProjectMemberRole(c echo.Context) error {
 		h.setFlash(c, "success", msg)
 		return redirect(c, projectMembersURL(projectID))
 	}
-	a, err := h.projects.Access(ctx, p, projectID)
-	if err != nil {
-		return err
-	}
-	return render(c, http.StatusOK, views.WithToast(views.ProjectMemberRow(h.page(c, ""), a, m, "", h.effectiveRole(c, m)), msg))
+	return render(c, http.StatusOK, views.WithToast(views.ProjectMemberRow(h.page(c, ""), v.Access, m, "", h.effectiveRole(c, m)), msg))
 }
 
 // RemoveProjectMemberPage asks for confirmation (without JavaScript).
