@@ -36,10 +36,15 @@ func keyOptions(choice string, now time.Time) (domain.KeyOptions, error) {
 // rotationGraces are the grace periods the rotate form offers.
 var rotationGraces = map[string]time.Duration{"now": 0, "1h": time.Hour, "24h": 24 * time.Hour, "7d": 7 * 24 * time.Hour}
 
-// authorizeAccount asks the service whether the viewer may do op on the
-// page's account, before any input is read.
-func (h *Handlers) authorizeAccount(c echo.Context, op domain.Operation) error {
-	return h.serviceAccounts.Authorize(c.Request().Context(), principal(c), c.Param("project"), c.Param("sa"), op)
+// badInput answers a form for op on the page's account that cannot be
+// sent to the service as it is: who may not do op gets the refusal the
+// service would give (and learns nothing of the form), anyone else gets
+// err. A good form goes to the service, which authorizes it once.
+func (h *Handlers) badInput(c echo.Context, op domain.Operation, err error) error {
+	if aerr := h.serviceAccounts.Authorize(c.Request().Context(), principal(c), c.Param("project"), c.Param("sa"), op); aerr != nil {
+		return aerr
+	}
+	return err
 }
 
 // RotateKey makes a new key (its secret shown once, as at creation) and
@@ -47,8 +52,7 @@ func (h *Handlers) authorizeAccount(c echo.Context, op domain.Operation) error {
 func (h *Handlers) RotateKey(c echo.Context) error {
 	grace, ok := rotationGraces[c.FormValue("grace")]
 	if !ok {
-		// Who may not rotate learns nothing of the form.
-		if err := h.authorizeAccount(c, domain.OpKeyRotate); err != nil {
+		if err := h.badInput(c, domain.OpKeyRotate, nil); err != nil {
 			return err
 		}
 		return h.renderKeys(c, nil, nil, domain.FieldError("grace", "Choose how long the old key keeps working: 1 hour, 24 hours, 7 days or not at all."))
@@ -72,11 +76,8 @@ func (h *Handlers) DisableKey(c echo.Context) error { return h.setKeyDisabled(c,
 func (h *Handlers) EnableKey(c echo.Context) error { return h.setKeyDisabled(c, false) }
 
 func (h *Handlers) setKeyDisabled(c echo.Context, disabled bool) error {
-	if err := h.authorizeAccount(c, domain.OpKeyDisable); err != nil {
-		return err
-	}
 	if c.FormValue("confirm") != "yes" {
-		return domain.FieldError("confirm", "Confirm the change of the key.")
+		return h.badInput(c, domain.OpKeyDisable, domain.FieldError("confirm", "Confirm the change of the key."))
 	}
 	var o domain.AccountOverview
 	k, err := h.serviceAccounts.SetKeyDisabled(c.Request().Context(), principal(c), c.Param("project"), c.Param("sa"), c.Param("key"), disabled,
@@ -141,11 +142,8 @@ func (h *Handlers) DisableServiceAccount(c echo.Context) error { return h.setAcc
 func (h *Handlers) EnableServiceAccount(c echo.Context) error { return h.setAccountDisabled(c, false) }
 
 func (h *Handlers) setAccountDisabled(c echo.Context, disabled bool) error {
-	if err := h.authorizeAccount(c, domain.OpServiceAccountUpdate); err != nil {
-		return err
-	}
 	if c.FormValue("confirm") != "yes" {
-		return domain.FieldError("confirm", "Confirm the change of the account.")
+		return h.badInput(c, domain.OpServiceAccountUpdate, domain.FieldError("confirm", "Confirm the change of the account."))
 	}
 	sa, err := h.serviceAccounts.SetAccountDisabled(c.Request().Context(), principal(c), c.Param("project"), c.Param("sa"), disabled)
 	if err != nil {
@@ -165,9 +163,8 @@ func (h *Handlers) CreateKey(c echo.Context) error {
 	ctx, p := c.Request().Context(), principal(c)
 	opts, err := keyOptions(c.FormValue("expires"), h.serviceAccounts.Now())
 	if err != nil {
-		// Who may not create keys learns nothing of the form.
-		if err := h.authorizeAccount(c, domain.OpKeyCreate); err != nil {
-			return err
+		if aerr := h.badInput(c, domain.OpKeyCreate, nil); aerr != nil {
+			return aerr
 		}
 		return h.renderKeys(c, nil, nil, err)
 	}
@@ -239,11 +236,8 @@ func (h *Handlers) DeleteKeyPage(c echo.Context) error {
 
 // DeleteKey deletes a key once confirmed.
 func (h *Handlers) DeleteKey(c echo.Context) error {
-	if err := h.authorizeAccount(c, domain.OpKeyDelete); err != nil {
-		return err
-	}
 	if c.FormValue("confirm") != "yes" {
-		return domain.FieldError("confirm", "Confirm the deletion of the key.")
+		return h.badInput(c, domain.OpKeyDelete, domain.FieldError("confirm", "Confirm the deletion of the key."))
 	}
 	var o domain.AccountOverview
 	if err := h.serviceAccounts.DeleteKey(c.Request().Context(), principal(c), c.Param("project"), c.Param("sa"), c.Param("key"),

@@ -148,11 +148,7 @@ func (h *Handlers) SetServiceAccountBasicAuth(c echo.Context) error {
 		enable = true
 	case "false":
 	default:
-		// Who may not change the account learns nothing of the form.
-		if err := h.authorizeAccount(c, domain.OpServiceAccountUpdate); err != nil {
-			return err
-		}
-		return domain.FieldError("enable", "Say whether to enable Basic Auth.")
+		return h.badInput(c, domain.OpServiceAccountUpdate, domain.FieldError("enable", "Say whether to enable Basic Auth."))
 	}
 	var o domain.AccountOverview
 	if _, err := h.serviceAccounts.Update(c.Request().Context(), principal(c), c.Param("project"), c.Param("sa"),
