@@ -59,15 +59,11 @@ func serviceAccountCommand(ctx context.Context, args []string, getenv func(strin
 		}
 		in.ProjectRole = r
 	}
-	store, err := db.Open(ctx, cfg.dbPath)
+	services, closeStore, err := openServices(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	defer store.Close()
-	services, err := newServices(ctx, store, cfg)
-	if err != nil {
-		return err
-	}
+	defer closeStore()
 	sa, k, secret, err := services.ServiceAccounts.BootstrapAccount(ctx, in)
 	if err != nil {
 		return err

@@ -379,6 +379,21 @@ func cleanExpired(ctx context.Context, store *db.DB, every time.Duration, logger
 	}
 }
 
+// openServices opens the database of the command line's tools (beside a
+// running server: SQLite's WAL and busy timeout share the file) and builds
+// the services over it; close closes the database.
+func openServices(ctx context.Context, cfg config) (services *app.Services, close func() error, err error) {
+	store, err := db.Open(ctx, cfg.dbPath)
+	if err != nil {
+		return nil, nil, err
+	}
+	if services, err = newServices(ctx, store, cfg); err != nil {
+		store.Close()
+		return nil, nil, err
+	}
+	return services, store.Close, nil
+}
+
 // newServices builds the services over store through the composition root
 // (app), with the database's server key (made on the first start).
 func newServices(ctx context.Context, store *db.DB, cfg config) (*app.Services, error) {

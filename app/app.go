@@ -66,16 +66,10 @@ type Config struct {
 
 // Services are the domain services over one store.
 type Services struct {
-	Store           *db.DB
-	Sealer          *domain.Sealer
-	Accounts        *domain.Accounts
-	Projects        *domain.Projects
-	Audit           *domain.AuditLog
-	ServiceAccounts *domain.ServiceAccounts
-	Members         *domain.Members
-	Support         *domain.Support
-	Hygiene         *domain.Hygiene
-	APIAuth         *domain.APIAuth
+	handlers.Services // the console's: Accounts, Projects, ServiceAccounts, ...
+	Store             *db.DB
+	Sealer            *domain.Sealer
+	APIAuth           *domain.APIAuth
 
 	cfg Config
 }
@@ -88,17 +82,19 @@ func NewServices(store *db.DB, cfg Config) (*Services, error) {
 	}
 	now := cfg.Now
 	return &Services{
-		Store:           store,
-		Sealer:          sealer,
-		Accounts:        domain.NewAccounts(store, cfg.Hasher, now),
-		Projects:        domain.NewProjects(store, now),
-		Audit:           domain.NewAuditLog(store),
-		ServiceAccounts: domain.NewServiceAccounts(store, sealer, now, cfg.ServiceAccountEmailDomain),
-		Members:         domain.NewMembers(store, cfg.Hasher, now, cfg.BaseURL, cfg.InviteTTL),
-		Support:         domain.NewSupport(store, now),
-		Hygiene:         domain.NewHygiene(store, now),
-		APIAuth:         domain.NewAPIAuth(store, sealer, now, cfg.BaseURL+"/oauth2/token"),
-		cfg:             cfg,
+		Services: handlers.Services{
+			Accounts:        domain.NewAccounts(store, cfg.Hasher, now),
+			Projects:        domain.NewProjects(store, now),
+			Audit:           domain.NewAuditLog(store),
+			ServiceAccounts: domain.NewServiceAccounts(store, sealer, now, cfg.ServiceAccountEmailDomain),
+			Members:         domain.NewMembers(store, cfg.Hasher, now, cfg.BaseURL, cfg.InviteTTL),
+			Support:         domain.NewSupport(store, now),
+			Hygiene:         domain.NewHygiene(store, now),
+		},
+		Store:   store,
+		Sealer:  sealer,
+		APIAuth: domain.NewAPIAuth(store, sealer, now, cfg.BaseURL+"/oauth2/token"),
+		cfg:     cfg,
 	}, nil
 }
 
@@ -118,22 +114,16 @@ type ServerConfig struct {
 // Server builds the console and the API over the services, with every route.
 func (s *Services) Server(cfg ServerConfig) *echo.Echo {
 	h := handlers.New(handlers.Config{
-		Accounts:        s.Accounts,
-		Projects:        s.Projects,
-		Audit:           s.Audit,
-		ServiceAccounts: s.ServiceAccounts,
-		Members:         s.Members,
-		Support:         s.Support,
-		Hygiene:         s.Hygiene,
-		BaseURL:         s.cfg.BaseURL,
-		Sessions:        s.Store,
-		Health:          s.Store.Ping,
-		Writes:          s.Store.WriteHealth,
-		SessionKey:      s.cfg.Keys.Session,
-		FlashKey:        s.cfg.Keys.Flash,
-		BrowserKey:      s.cfg.Keys.Browser,
-		CookieSecure:    cfg.CookieSecure,
-		Now:             s.cfg.Now,
+		Services:     s.Services,
+		BaseURL:      s.cfg.BaseURL,
+		Sessions:     s.Store,
+		Health:       s.Store.Ping,
+		Writes:       s.Store.WriteHealth,
+		SessionKey:   s.cfg.Keys.Session,
+		FlashKey:     s.cfg.Keys.Flash,
+		BrowserKey:   s.cfg.Keys.Browser,
+		CookieSecure: cfg.CookieSecure,
+		Now:          s.cfg.Now,
 	})
 	a := api.New(api.Config{
 		Auth:            s.APIAuth,

@@ -20,8 +20,8 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// Config is what the handlers need, built by main.
-type Config struct {
+// Services are the domain services the console calls.
+type Services struct {
 	Accounts        *domain.Accounts
 	Projects        *domain.Projects
 	Audit           *domain.AuditLog
@@ -29,7 +29,12 @@ type Config struct {
 	Members         *domain.Members
 	Support         *domain.Support
 	Hygiene         *domain.Hygiene
-	Sessions        domain.Sessions
+}
+
+// Config is what the handlers need, built by the composition root (app).
+type Config struct {
+	Services
+	Sessions domain.Sessions
 	// BaseURL is the console's public URL, without a trailing slash.
 	BaseURL string
 	// Health reports whether the database answers.
