@@ -62,6 +62,10 @@ type Config struct {
 	ServiceAccountEmailDomain string
 	// InviteTTL is how long invite links work (0: domain.DefaultInviteTTL).
 	InviteTTL time.Duration
+	// EventRetention is how long device events are kept (0: domain.DefaultEventRetention).
+	EventRetention time.Duration
+	// Clock paces the background loops (nil: the real clock).
+	Clock domain.Clock
 }
 
 // Services are the domain services over one store.
@@ -70,6 +74,14 @@ type Services struct {
 	Store             *db.DB
 	Sealer            *domain.Sealer
 	APIAuth           *domain.APIAuth
+	// Hub carries committed events to the open event streams.
+	Hub *domain.LocalHub
+	// Events is the one place events are written (issue 15 adds its hook).
+	Events *domain.EventLog
+	// Background work, each a Run(ctx) loop that main starts and waits for:
+	// the event pruner always, the demo emulator with --demo.
+	Pruner       *domain.EventPruner
+	DemoEmulator *domain.DemoEmulator
 
 	cfg Config
 }
@@ -81,6 +93,13 @@ func NewServices(store *db.DB, cfg Config) (*Services, error) {
 		return nil, err
 	}
 	now := cfg.Now
+	clock := cfg.Clock
+	if clock == nil {
+		clock = domain.RealClock()
+	}
+	hub := domain.NewLocalHub()
+	events := domain.NewEventLog(store, hub)
+	devices := domain.NewDevices(store, events, now)
 	return &Services{
 		Services: handlers.Services{
 			Accounts:        domain.NewAccounts(store, cfg.Hasher, now),
@@ -90,11 +109,16 @@ func NewServices(store *db.DB, cfg Config) (*Services, error) {
 			Members:         domain.NewMembers(store, cfg.Hasher, now, cfg.BaseURL, cfg.InviteTTL),
 			Support:         domain.NewSupport(store, now),
 			Hygiene:         domain.NewHygiene(store, now),
+			Devices:         devices,
 		},
-		Store:   store,
-		Sealer:  sealer,
-		APIAuth: domain.NewAPIAuth(store, sealer, now, cfg.BaseURL+"/oauth2/token"),
-		cfg:     cfg,
+		Store:        store,
+		Sealer:       sealer,
+		APIAuth:      domain.NewAPIAuth(store, sealer, now, cfg.BaseURL+"/oauth2/token"),
+		Hub:          hub,
+		Events:       events,
+		Pruner:       domain.NewEventPruner(store, clock, cfg.EventRetention, domain.PruneEvery),
+		DemoEmulator: domain.NewDemoEmulator(devices, clock, domain.DemoEmulatorEvery, uint64(time.Now().UnixNano())),
+		cfg:          cfg,
 	}, nil
 }
 
@@ -130,6 +154,7 @@ func (s *Services) Server(cfg ServerConfig) *echo.Echo {
 		Projects:        s.Projects,
 		Members:         s.Members,
 		ServiceAccounts: s.ServiceAccounts,
+		Devices:         s.Devices,
 		RateLimit:       cfg.RateLimit,
 		RateWindow:      cfg.RateWindow,
 		TokenRateLimit:  cfg.TokenRateLimit,

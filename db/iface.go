@@ -14,4 +14,6 @@ var (
 	_ domain.HygieneStore         = (*DB)(nil)
 	_ domain.AuditLogStore        = (*DB)(nil)
 	_ domain.APIAuthStore         = (*DB)(nil)
+	_ domain.DevicesStore         = (*DB)(nil)
+	_ domain.EventLogStore        = (*DB)(nil)
 )

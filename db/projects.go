@@ -58,13 +58,14 @@ func (t *writeTx) CreateOrganization(ctx context.Context, o domain.Organization)
 }
 
 const projectColumns = `p.id, p.organization_id, o.display_name, p.display_name, p.inventory,
-	p.latitude, p.longitude, p.time_location, p.create_time, p.update_time`
+	p.latitude, p.longitude, p.time_location, p.create_time, p.update_time, p.sensor_count, p.cloud_connector_count`
 
 func scanProject(row interface{ Scan(...any) error }, extra ...any) (domain.Project, error) {
 	var p domain.Project
 	var created, updated int64
 	dest := append([]any{&p.ID, &p.OrganizationID, &p.OrganizationDisplayName, &p.DisplayName, &p.Inventory,
-		&p.Location.Latitude, &p.Location.Longitude, &p.Location.TimeLocation, &created, &updated}, extra...)
+		&p.Location.Latitude, &p.Location.Longitude, &p.Location.TimeLocation, &created, &updated,
+		&p.SensorCount, &p.CloudConnectorCount}, extra...)
 	err := row.Scan(dest...)
 	p.CreateTime, p.UpdateTime = fromMicros(created), fromMicros(updated)
 	return p, err
@@ -115,7 +116,8 @@ func (q queries) ListProjects(ctx context.Context, f domain.ProjectFilter, after
 
 func (q queries) ProjectIsEmpty(ctx context.Context, projectID string) (bool, error) {
 	var owns bool
-	err := q.q.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM service_accounts WHERE project_id = ?)", projectID).Scan(&owns)
+	err := q.q.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM service_accounts WHERE project_id = ?1)
+		OR EXISTS (SELECT 1 FROM devices WHERE project_id = ?1)`, projectID).Scan(&owns)
 	return !owns, err
 }
 

@@ -15,6 +15,13 @@ const (
 	ActionMembershipCreate   = "membership.create"
 	ActionUserCreate         = "user.create"
 	ActionPasswordChange     = "user.password_change"
+	// Devices: labels changed, moved between projects, emulated ones made,
+	// replaced and deleted.
+	ActionDeviceLabels    = "device.labels"
+	ActionDeviceTransfer  = "device.transfer"
+	ActionEmulatorCreate  = "emulator.create"
+	ActionEmulatorReplace = "emulator.update"
+	ActionEmulatorDelete  = "emulator.delete"
 )
 
 // AuditActions lists every action the audit log records, for filters.
@@ -28,6 +35,7 @@ var AuditActions = []string{
 	// Credential lifecycle.
 	ActionKeyRotate, ActionKeyDisable, ActionKeyEnable, ActionKeyCompromised, ActionKeyPurge,
 	ActionServiceAccountDisable, ActionServiceAccountEnable, ActionKeyPolicyUpdate,
+	ActionDeviceLabels, ActionDeviceTransfer, ActionEmulatorCreate, ActionEmulatorReplace, ActionEmulatorDelete,
 }
 
 // auditEntry starts an entry for a change made by p now.

@@ -39,6 +39,19 @@ const (
 	OpMemberInvite Operation = "member.invite"
 	OpMemberUpdate Operation = "member.update"
 	OpMemberRemove Operation = "member.remove"
+
+	// OpDeviceRead lists and reads devices, their event history and streams.
+	OpDeviceRead Operation = "device.read"
+	// OpDeviceUpdate changes a device's labels.
+	OpDeviceUpdate Operation = "device.update"
+	// OpDeviceTransfer moves devices out of, or into, the project.
+	OpDeviceTransfer Operation = "device.transfer"
+
+	OpEmulatorRead   Operation = "emulator.read"
+	OpEmulatorCreate Operation = "emulator.create"
+	// OpEmulatorUpdate publishes events of an emulated device and replaces it.
+	OpEmulatorUpdate Operation = "emulator.update"
+	OpEmulatorDelete Operation = "emulator.delete"
 )
 
 // operationPermissions is the one table of which permission each operation
@@ -67,6 +80,19 @@ var operationPermissions = map[Operation]Permission{
 	OpMemberInvite: PermMembershipCreate,
 	OpMemberUpdate: PermMembershipUpdate,
 	OpMemberRemove: PermMembershipDelete,
+
+	// Roles grant sensor.read/update with device.read/update; devices are
+	// decided by the device permissions.
+	OpDeviceRead:     PermDeviceRead,
+	OpDeviceUpdate:   PermDeviceUpdate,
+	OpDeviceTransfer: PermDeviceTransfer,
+
+	OpEmulatorRead:   PermEmulatorRead,
+	OpEmulatorCreate: PermEmulatorCreate,
+	// The contract's permission for publishing is unconfirmed: publishing
+	// changes the emulated device, so it needs emulator.update.
+	OpEmulatorUpdate: PermEmulatorUpdate,
+	OpEmulatorDelete: PermEmulatorDelete,
 }
 
 // Operations lists every operation of the table.

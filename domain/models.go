@@ -27,6 +27,10 @@ type Project struct {
 	Location                Location
 	CreateTime              time.Time
 	UpdateTime              time.Time
+	// SensorCount and CloudConnectorCount count the project's devices by
+	// kind (emulated ones included).
+	SensorCount         int
+	CloudConnectorCount int
 }
 
 // User is a person who signs in to the console. Staff marks platform

@@ -269,7 +269,7 @@ func (s *Projects) DeleteProject(ctx context.Context, p Principal, projectID str
 			return err
 		}
 		if !empty {
-			return Errorf(EINVALID, "The project is not empty: delete its service accounts first.")
+			return Errorf(EINVALID, "The project is not empty: move or delete its devices and delete its service accounts first.")
 		}
 		if err := tx.DeleteProject(ctx, projectID); err != nil {
 			return err

@@ -62,6 +62,8 @@ type Reader interface {
 	AccessTokenReader
 	AuditReader
 	PasswordFailureReader
+	DeviceReader
+	EventReader
 }
 
 // UserReader looks people up.
@@ -197,6 +199,8 @@ type Tx interface {
 	OutboxWriter
 	AuditWriter
 	PasswordFailureWriter
+	DeviceWriter
+	EventWriter
 }
 
 // UserWriter changes people.

@@ -29,6 +29,7 @@ type Services struct {
 	Members         *domain.Members
 	Support         *domain.Support
 	Hygiene         *domain.Hygiene
+	Devices         *domain.Devices
 }
 
 // Config is what the handlers need, built by the composition root (app).
@@ -60,6 +61,7 @@ type Handlers struct {
 	members         *domain.Members
 	support         *domain.Support
 	hygiene         *domain.Hygiene
+	devices         *domain.Devices
 	baseURL         string
 	sessions        *SessionStore
 	flash           *securecookie.SecureCookie
@@ -81,6 +83,7 @@ func New(cfg Config) *Handlers {
 		members:         cfg.Members,
 		support:         cfg.Support,
 		hygiene:         cfg.Hygiene,
+		devices:         cfg.Devices,
 		baseURL:         cfg.BaseURL,
 		sessions:        NewSessionStore(cfg.Sessions, cfg.SessionKey, cfg.CookieSecure, cfg.Now),
 		flash:           flash,

@@ -554,9 +554,12 @@ func apiItemName(t testing.TB, raw json.RawMessage) string {
 	if json.Unmarshal(raw, &s) == nil {
 		return s
 	}
-	var named struct{ Name string }
-	if err := json.Unmarshal(raw, &named); err != nil || named.Name == "" {
+	var named struct{ Name, EventID string }
+	if err := json.Unmarshal(raw, &named); err != nil || named.Name+named.EventID == "" {
 		t.Fatalf("list item without a name: %s", raw)
+	}
+	if named.Name == "" {
+		return named.EventID // events have ids, not names
 	}
 	return named.Name
 }

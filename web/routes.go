@@ -53,9 +53,25 @@ func routes(e *echo.Echo, h *handlers.Handlers, a *api.API, cfg Config) {
 	v2.GET("/organizations/:org/keyPolicy", a.GetKeyPolicy)
 	v2.PATCH("/organizations/:org/keyPolicy", a.UpdateKeyPolicy)
 	v2.POST("/organizations/:org/keys\\:purgeExpired", a.PurgeExpiredKeys)
+	// Devices, their events and the event stream (api-v2-devices.md).
+	v2.GET("/projects/:project/devices", a.ListDevices) // and projects/-/devices
+	v2.GET("/projects/:project/devices\\:stream", a.StreamDevices)
+	v2.POST("/projects/:project/devices\\:batchUpdate", a.BatchUpdateDevices)
+	v2.POST("/projects/:project/devices\\:transfer", a.TransferDevices)
+	v2.GET("/projects/:project/devices/:device", a.GetDevice) // {p} may be -
+	v2.GET("/projects/:project/devices/:device/events", a.ListDeviceEvents)
 	v2.GET("/roles", a.ListRoles)
 	v2.GET("/roles/:role", a.GetRole)
 	v2.Any("/*", a.NotFound)
+	// The emulator, at its own base beside /v2, with the same credentials.
+	emu := e.Group("/emulator/v2", a.Authenticate)
+	emu.POST("/projects/:project/devices", a.CreateEmulatedDevice)
+	emu.GET("/projects/:project/devices", a.ListEmulatedDevices)
+	emu.GET("/projects/:project/devices/:device", a.GetEmulatedDevice)
+	emu.PUT("/projects/:project/devices/:device", a.ReplaceEmulatedDevice)
+	emu.DELETE("/projects/:project/devices/:device", a.DeleteEmulatedDevice)
+	emu.POST("/projects/:project/devices/:device", a.PublishEmulatedEvent) // {d}:publish
+	emu.Any("/*", a.NotFound)
 
 	console := e.Group("", csrf(cfg.CookieSecure), h.LoadUser)
 	console.GET("/signin", h.SignInPage)

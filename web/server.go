@@ -115,7 +115,8 @@ func ParseTrustedProxies(list string) ([]*net.IPNet, error) {
 }
 
 func isAPIPath(path string) bool {
-	return path == "/v2" || strings.HasPrefix(path, "/v2/") || path == "/oauth2/token"
+	return path == "/v2" || strings.HasPrefix(path, "/v2/") || path == "/oauth2/token" ||
+		path == "/emulator/v2" || strings.HasPrefix(path, "/emulator/v2/")
 }
 
 // staticHandler serves the embedded files. Under their content-hashed names

@@ -4,6 +4,7 @@
 package api
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -26,6 +27,7 @@ type Config struct {
 	Projects        *domain.Projects
 	Members         *domain.Members
 	ServiceAccounts *domain.ServiceAccounts
+	Devices         *domain.Devices
 	// RateLimit requests per RateWindow are allowed per account.
 	RateLimit  int
 	RateWindow time.Duration
@@ -34,6 +36,10 @@ type Config struct {
 	TokenRateLimit int
 	BaseURL        string
 	Now            func() time.Time
+	// StreamMaxAge closes an event stream (0: DefaultStreamMaxAge);
+	// StreamRecheck is how often it checks its credentials (0: DefaultStreamRecheck).
+	StreamMaxAge  time.Duration
+	StreamRecheck time.Duration
 }
 
 // API serves /v2 and /oauth2/token.
@@ -42,12 +48,15 @@ type API struct {
 	projects        *domain.Projects
 	members         *domain.Members
 	serviceAccounts *domain.ServiceAccounts
+	devices         *domain.Devices
 	perAccount      *domain.RateLimiter
 	perKey          *domain.RateLimiter
 	perAddress      *domain.RateLimiter
 	authFailures    *domain.Throttle
 	baseURL         string
 	now             func() time.Time
+	streamMaxAge    time.Duration
+	streamRecheck   time.Duration
 }
 
 // New returns the API handlers.
@@ -61,13 +70,20 @@ func New(cfg Config) *API {
 	if cfg.TokenRateLimit <= 0 {
 		cfg.TokenRateLimit = TokenRateFactor * cfg.RateLimit
 	}
+	if cfg.StreamMaxAge <= 0 {
+		cfg.StreamMaxAge = DefaultStreamMaxAge
+	}
+	if cfg.StreamRecheck <= 0 {
+		cfg.StreamRecheck = DefaultStreamRecheck
+	}
 	return &API{
-		auth: cfg.Auth, projects: cfg.Projects, members: cfg.Members, serviceAccounts: cfg.ServiceAccounts,
+		auth: cfg.Auth, projects: cfg.Projects, members: cfg.Members, serviceAccounts: cfg.ServiceAccounts, devices: cfg.Devices,
 		perAccount:   domain.NewRateLimiter(cfg.RateLimit, cfg.RateWindow),
 		perKey:       domain.NewRateLimiter(cfg.RateLimit, cfg.RateWindow),
 		perAddress:   domain.NewRateLimiter(cfg.TokenRateLimit, cfg.RateWindow),
 		authFailures: domain.NewThrottle(AuthFailureLimit, time.Minute),
 		baseURL:      strings.TrimRight(cfg.BaseURL, "/"), now: cfg.Now,
+		streamMaxAge: cfg.StreamMaxAge, streamRecheck: cfg.StreamRecheck,
 	}
 }
 
@@ -104,23 +120,7 @@ func (a *API) Authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 			// Too many failed attempts from this address: refuse before any work.
 			return a.rateLimited(c, wait)
 		}
-		header := c.Request().Header.Get("Authorization")
-		scheme, cred, _ := strings.Cut(header, " ")
-		var p domain.Principal
-		var err error
-		switch strings.ToLower(scheme) {
-		case "bearer":
-			p, err = a.auth.Bearer(ctx, strings.TrimSpace(cred), remote)
-		case "basic":
-			keyID, secret, ok := parseBasic(strings.TrimSpace(cred))
-			if !ok {
-				err = domain.Errorf(domain.EUNAUTHORIZED, "The Basic Auth header is malformed.")
-			} else {
-				p, err = a.auth.Basic(ctx, keyID, secret, remote)
-			}
-		default:
-			err = domain.Errorf(domain.EUNAUTHORIZED, "Authenticate with a Bearer token from /oauth2/token, or with Basic Auth (key id and secret).")
-		}
+		p, err := a.credentials(ctx, c.Request().Header.Get("Authorization"), remote)
 		if err != nil {
 			if domain.ErrorCode(err) == domain.EUNAUTHORIZED {
 				c.Response().Header().Set("WWW-Authenticate", `Bearer realm="studio", Basic realm="studio"`)
@@ -134,6 +134,24 @@ func (a *API) Authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		c.Set(principalKey, p)
 		return next(c)
 	}
+}
+
+// credentials authenticates an Authorization header: a Bearer token or
+// Basic Auth. A long-lived request (an event stream) checks it again now
+// and then, so a deleted key or account ends it.
+func (a *API) credentials(ctx context.Context, header, remote string) (domain.Principal, error) {
+	scheme, cred, _ := strings.Cut(header, " ")
+	switch strings.ToLower(scheme) {
+	case "bearer":
+		return a.auth.Bearer(ctx, strings.TrimSpace(cred), remote)
+	case "basic":
+		keyID, secret, ok := parseBasic(strings.TrimSpace(cred))
+		if !ok {
+			return domain.Principal{}, domain.Errorf(domain.EUNAUTHORIZED, "The Basic Auth header is malformed.")
+		}
+		return a.auth.Basic(ctx, keyID, secret, remote)
+	}
+	return domain.Principal{}, domain.Errorf(domain.EUNAUTHORIZED, "Authenticate with a Bearer token from /oauth2/token, or with Basic Auth (key id and secret).")
 }
 
 // parseBasic reads "base64(keyid:secret)".
@@ -197,6 +215,10 @@ func (a *API) WriteError(err error, c echo.Context) {
 	}
 	if id := httpx.RequestID(ctx); status >= 500 && id != "" {
 		msg += " Request id: " + id + "."
+	}
+	if isStreamPath(c.Request().URL.Path) {
+		writeStreamError(c, status, msg)
+		return
 	}
 	c.Response().Header().Set("Cache-Control", "no-store")
 	_ = c.JSON(status, errorBody{Error: msg, Code: status, Help: a.baseURL + "/docs/api-errors#" + strconv.Itoa(status)})

@@ -76,6 +76,7 @@ func toOrganization(o domain.Organization) organizationJSON {
 func toProject(p domain.Project) projectJSON {
 	return projectJSON{Name: projectName(p.ID), DisplayName: p.DisplayName, Organization: orgName(p.OrganizationID),
 		OrganizationDisplayName: p.OrganizationDisplayName, Inventory: p.Inventory,
+		SensorCount: p.SensorCount, CloudConnectorCount: p.CloudConnectorCount,
 		Location: locationJSON{Latitude: p.Location.Latitude, Longitude: p.Location.Longitude, TimeLocation: p.Location.TimeLocation}}
 }
 
