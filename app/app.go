@@ -133,6 +133,11 @@ type ServerConfig struct {
 	RateLimit      int
 	RateWindow     time.Duration
 	TokenRateLimit int
+	// Event streams: how long one stays open, how often it checks its
+	// credentials, how many events it may fall behind (0: the defaults).
+	StreamMaxAge  time.Duration
+	StreamRecheck time.Duration
+	StreamBuffer  int
 }
 
 // Server builds the console and the API over the services, with every route.
@@ -160,6 +165,9 @@ func (s *Services) Server(cfg ServerConfig) *echo.Echo {
 		TokenRateLimit:  cfg.TokenRateLimit,
 		BaseURL:         s.cfg.BaseURL,
 		Now:             s.cfg.Now,
+		StreamMaxAge:    cfg.StreamMaxAge,
+		StreamRecheck:   cfg.StreamRecheck,
+		StreamBuffer:    cfg.StreamBuffer,
 	})
 	return web.New(web.Config{Logger: cfg.Logger, CookieSecure: cfg.CookieSecure, TrustedProxies: cfg.TrustedProxies}, h, a)
 }

@@ -6,6 +6,7 @@ package web_test
 // filter, both auth schemes, and what the store holds after each change.
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -148,7 +149,12 @@ func apiDecodeDevice(t testing.TB, raw []byte) apiDevice {
 func apiDecodeEvent(t testing.TB, raw []byte) apiEvent {
 	t.Helper()
 	var e apiEvent
-	apiStrict(t, raw, &e, "eventId", "targetName", "eventType", "data", "timestamp")
+	apiObjectNullable(t, raw, "eventId", "targetName", "eventType", "data", "timestamp")
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&e); err != nil {
+		t.Fatalf("strict decode of an event: %v: %s", err, raw)
+	}
 	if !apiEventIDPattern.MatchString(e.EventID) {
 		t.Errorf("eventId %q is not an xid", e.EventID)
 	}
@@ -637,4 +643,245 @@ func sortedCopy(s ...string) []string {
 	out := slices.Clone(s)
 	sort.Strings(out)
 	return out
+}
+
+// TestAPIDeviceLabels: :batchUpdate adds, changes and removes labels,
+// reports each device it cannot change, and refuses an empty change.
+func TestAPIDeviceLabels(t *testing.T) {
+	for _, scheme := range apiSchemes {
+		t.Run(scheme, func(t *testing.T) {
+			e := newDevEnv(t)
+			dev := e.auth(e.dev, scheme)
+			a := e.emulate(dev, e.plant, "temperature", map[string]string{"name": "A", "old": "x"})
+			b := e.emulate(dev, e.plant, "touch", map[string]string{"name": "B"})
+			q := e.emulate(e.auth(e.admin, "basic"), e.quarry, "touch", nil)
+			U := "/v2/projects/" + e.plant.ID + "/devices:batchUpdate"
+			r := e.call(http.MethodPost, U, dev, map[string]any{
+				"devices":   []string{a.Name, b.Name, q.Name, "projects/" + e.plant.ID + "/devices/emu00000000000000000000", "garbage"},
+				"addLabels": map[string]string{"name": "A2", "floor": "3"}, "removeLabels": []string{"old", "missing"}})
+			m := apiObject(t, apiOK(t, r), "batchErrors")
+			var errs []struct {
+				Device string `json:"device"`
+				Status struct {
+					Code    string `json:"code"`
+					Message string `json:"message"`
+				} `json:"status"`
+			}
+			if err := json.Unmarshal(m["batchErrors"], &errs); err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, be := range errs {
+				got = append(got, be.Device+" "+be.Status.Code)
+				if be.Status.Message == "" {
+					t.Errorf("item error without a message: %+v", be)
+				}
+			}
+			want := []string{q.Name + " NOT_FOUND", "projects/" + e.plant.ID + "/devices/emu00000000000000000000 NOT_FOUND", "garbage NOT_FOUND"}
+			if !slices.Equal(got, want) {
+				t.Fatalf("batchErrors %v, want %v", got, want)
+			}
+			for dev_, labels := range map[string]map[string]string{
+				a.Name: {"name": "A2", "floor": "3", "virtual-sensor": ""},
+				b.Name: {"name": "A2", "floor": "3", "virtual-sensor": ""},
+			} {
+				d := apiDecodeDevice(t, apiOK(t, e.call(http.MethodGet, "/v2/"+dev_, dev, nil)))
+				if !maps(d.Labels, labels) {
+					t.Errorf("%s labels %v, want %v", dev_, d.Labels, labels)
+				}
+			}
+			// Q's device is untouched.
+			if d := apiDecodeDevice(t, apiOK(t, e.call(http.MethodGet, "/v2/"+q.Name, e.auth(e.admin, "basic"), nil))); !maps(d.Labels, map[string]string{"virtual-sensor": ""}) {
+				t.Fatalf("a device of another project changed: %v", d.Labels)
+			}
+			// Swift sends the unused list empty; removing only is fine.
+			apiOK(t, e.call(http.MethodPost, U, dev, map[string]any{"devices": []string{b.Name}, "addLabels": map[string]string{}, "removeLabels": []string{"floor"}}))
+			// Too many labels on one device is an item error.
+			many := map[string]string{}
+			for i := 0; i < 64; i++ {
+				many[fmt.Sprintf("k%d", i)] = "v"
+			}
+			m = apiObject(t, apiOK(t, e.call(http.MethodPost, U, dev, map[string]any{"devices": []string{a.Name}, "addLabels": many})), "batchErrors")
+			if !strings.Contains(string(m["batchErrors"]), "INVALID_ARGUMENT") {
+				t.Fatalf("64 more labels: %s", m["batchErrors"])
+			}
+			before := e.deviceSnapshot()
+			for _, body := range []any{
+				map[string]any{"devices": []string{a.Name}},
+				map[string]any{"devices": []string{a.Name}, "addLabels": map[string]string{}, "removeLabels": []string{}},
+				map[string]any{"devices": []string{}, "addLabels": map[string]string{"x": "y"}},
+				map[string]any{"devices": []string{a.Name}, "addLabels": map[string]string{"bad key": "y"}},
+				map[string]any{"devices": []string{a.Name}, "addLabels": map[string]string{"k": strings.Repeat("v", 257)}},
+				map[string]any{"devices": []string{a.Name}, "addLabels": map[string]string{"k": "v"}, "colour": "red"},
+			} {
+				apiDecodeError(t, e.call(http.MethodPost, U, dev, body), 400)
+			}
+			// A project user may read but not label.
+			apiDecodeError(t, e.call(http.MethodPost, U, e.auth(e.user, scheme), map[string]any{"devices": []string{a.Name}, "addLabels": map[string]string{"x": "y"}}), 403)
+			if after := e.deviceSnapshot(); after != before {
+				t.Fatalf("refused label changes changed the store: %s", apiDiff(before, after))
+			}
+		})
+	}
+}
+
+// TestAPIDeviceTransfer: devices move between projects of one
+// organization where the caller holds device.transfer in both; the counts
+// of both projects follow, and so does the history.
+func TestAPIDeviceTransfer(t *testing.T) {
+	for _, scheme := range apiSchemes {
+		t.Run(scheme, func(t *testing.T) {
+			e := newDevEnv(t)
+			admin := e.auth(e.admin, scheme)
+			a := e.emulate(admin, e.plant, "temperature", map[string]string{"name": "A"})
+			b := e.emulate(admin, e.plant, "ccon", nil)
+			c := e.emulate(admin, e.plant, "touch", nil)
+			e.publish(admin, a, `{"temperature":{"value":7}}`)
+			// Another organization's project, where the caller is admin too.
+			otherOrg, _ := e.app.addOrg("Other", "other-admin@example.com")
+			far := e.app.addProject(otherOrg.ID, "Far away")
+			e.grant(e.admin.SA.Ref(), otherOrg.ID, far.ID, domain.RoleProjectAdmin)
+			farDev := e.emulate(admin, far, "touch", nil)
+			// A project where the caller only develops.
+			lab := e.app.addProject(e.app.org.ID, "Lab")
+			e.grant(e.admin.SA.Ref(), e.app.org.ID, lab.ID, domain.RoleProjectDev)
+			labDev := e.emulate(admin, lab, "touch", nil)
+
+			T := "/v2/projects/" + e.quarry.ID + "/devices:transfer"
+			r := e.call(http.MethodPost, T, admin, map[string]any{"devices": []string{a.Name, b.Name, farDev.Name, labDev.Name,
+				"projects/" + e.plant.ID + "/devices/emu00000000000000000000", "nonsense"}})
+			m := apiObject(t, apiOK(t, r), "transferredDevices", "transferErrors")
+			var moved []string
+			json.Unmarshal(m["transferredDevices"], &moved)
+			movedA := "projects/" + e.plant.ID + "/devices/" + a.id()
+			if !slices.Equal(moved, []string{movedA, "projects/" + e.plant.ID + "/devices/" + b.id()}) {
+				t.Fatalf("transferredDevices %v", moved)
+			}
+			var errs []struct {
+				Device string            `json:"device"`
+				Status map[string]string `json:"status"`
+			}
+			json.Unmarshal(m["transferErrors"], &errs)
+			var got []string
+			for _, x := range errs {
+				got = append(got, x.Device+" "+x.Status["code"])
+			}
+			want := []string{farDev.Name + " INVALID_ARGUMENT", labDev.Name + " INVALID_ARGUMENT",
+				"projects/" + e.plant.ID + "/devices/emu00000000000000000000 NOT_FOUND", "nonsense NOT_FOUND"}
+			if !slices.Equal(got, want) {
+				t.Fatalf("transferErrors %v, want %v", got, want)
+			}
+			// Where they are now, with their labels and history.
+			na := "projects/" + e.quarry.ID + "/devices/" + a.id()
+			d := apiDecodeDevice(t, apiOK(t, e.call(http.MethodGet, "/v2/"+na, admin, nil)))
+			if d.Labels["name"] != "A" || !strings.Contains(string(d.Reported["temperature"]), `"value":7`) {
+				t.Fatalf("moved device %+v", d)
+			}
+			apiDecodeError(t, e.call(http.MethodGet, "/v2/"+a.Name, admin, nil), 404)
+			hist := apiWalk(t, e.app, admin, "/v2/"+na+"/events", "events")
+			if len(hist) != 1 || apiDecodeEvent(t, hist[0]).TargetName != na {
+				t.Fatalf("the history did not follow the device: %d events", len(hist))
+			}
+			if p := e.project(admin, e.plant); p.SensorCount != 1 || p.CloudConnectorCount != 0 {
+				t.Fatalf("source counts %d/%d, want 1 sensor (c) and no ccon", p.SensorCount, p.CloudConnectorCount)
+			}
+			if p := e.project(admin, e.quarry); p.SensorCount != 1 || p.CloudConnectorCount != 1 {
+				t.Fatalf("target counts %d/%d, want 1/1", p.SensorCount, p.CloudConnectorCount)
+			}
+			// Audited in the target project.
+			entries, _ := e.app.store.ListAudit(context.Background(), domain.AuditFilter{ProjectID: e.quarry.ID, Action: domain.ActionDeviceTransfer}, 0, 10)
+			if len(entries) != 2 {
+				t.Fatalf("%d transfer audit entries, want 2", len(entries))
+			}
+
+			// The whole request is refused without device.transfer in the
+			// target (403), or for a target the caller cannot see (404).
+			before := e.deviceSnapshot()
+			apiDecodeError(t, e.call(http.MethodPost, "/v2/projects/"+lab.ID+"/devices:transfer", admin, map[string]any{"devices": []string{c.Name}}), 403)
+			apiDecodeError(t, e.call(http.MethodPost, "/v2/projects/"+domain.NewID(time.Now())+"/devices:transfer", admin, map[string]any{"devices": []string{c.Name}}), 404)
+			apiDecodeError(t, e.call(http.MethodPost, T, e.auth(e.dev, scheme), map[string]any{"devices": []string{c.Name}}), 404)
+			apiDecodeError(t, e.call(http.MethodPost, T, admin, map[string]any{"devices": []string{}}), 400)
+			apiDecodeError(t, e.call(http.MethodPost, T, admin, map[string]any{"device": []string{c.Name}}), 400)
+			if after := e.deviceSnapshot(); after != before {
+				t.Fatalf("refused transfers changed the store: %s", apiDiff(before, after))
+			}
+		})
+	}
+}
+
+// TestAPIDeviceEvents: the history's type filter, window and pages.
+func TestAPIDeviceEvents(t *testing.T) {
+	e := newDevEnv(t)
+	dev := e.auth(e.dev, "bearer")
+	d := e.emulate(dev, e.plant, "temperature", nil)
+	base := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	for i := 0; i < 7; i++ {
+		at := base.Add(time.Duration(i) * time.Hour).Format(time.RFC3339)
+		e.publish(dev, d, fmt.Sprintf(`{"temperature":{"value":%d,"updateTime":%q}}`, i, at))
+		if i%2 == 0 {
+			e.publish(dev, d, fmt.Sprintf(`{"batteryStatus":{"percentage":%d,"updateTime":%q}}`, 90-i, at))
+		}
+	}
+	E := "/v2/" + d.Name + "/events?start_time=2026-03-01T00:00:00Z&end_time=2026-03-02T00:00:00Z"
+	all := apiWalk(t, e.app, dev, E, "events")
+	if len(all) != 11 {
+		t.Fatalf("%d events, want 11", len(all))
+	}
+	prev := ""
+	for _, it := range all {
+		ev := apiDecodeEvent(t, it)
+		if prev != "" && ev.Timestamp > prev {
+			t.Fatalf("events are not newest first: %s after %s", ev.Timestamp, prev)
+		}
+		prev = ev.Timestamp
+	}
+	temps := apiWalk(t, e.app, dev, E+"&event_types=temperature", "events")
+	if len(temps) != 7 {
+		t.Fatalf("%d temperature events, want 7", len(temps))
+	}
+	both := apiWalk(t, e.app, dev, E+"&eventTypes=temperature,batteryStatus", "events")
+	if len(both) != 11 {
+		t.Fatalf("%d events of both types, want 11", len(both))
+	}
+	// The window: [start, end).
+	win := apiWalk(t, e.app, dev, "/v2/"+d.Name+"/events?startTime=2026-03-01T13:00:00Z&endTime=2026-03-01T15:00:00Z&event_types=temperature", "events")
+	if len(win) != 2 {
+		t.Fatalf("%d events in [13:00, 15:00), want 2", len(win))
+	}
+	// Only an end: the 24 hours before it.
+	day := apiWalk(t, e.app, dev, "/v2/"+d.Name+"/events?end_time=2026-03-01T14:00:00Z", "events")
+	if len(day) != 3 {
+		t.Fatalf("%d events in the day before 14:00, want 3 (12:00 ×2, 13:00)", len(day))
+	}
+	// No window: the last 24 hours, which hold none of these.
+	if items, _ := apiList(t, e.call(http.MethodGet, "/v2/"+d.Name+"/events", dev, nil), "events"); len(items) != 0 {
+		t.Fatalf("%d events in the last 24 hours, want 0", len(items))
+	}
+	for _, bad := range []string{"?start_time=yesterday", "?end_time=2026-13-01T00:00:00Z", "?event_types=weather",
+		"?start_time=2026-03-02T00:00:00Z&end_time=2026-03-01T00:00:00Z", "?pageToken=abc", "?pageSize=1001"} {
+		apiDecodeError(t, e.call(http.MethodGet, "/v2/"+d.Name+"/events"+bad, dev, nil), 400)
+	}
+	apiDecodeError(t, e.call(http.MethodGet, "/v2/projects/"+e.quarry.ID+"/devices/"+d.id()+"/events", e.auth(e.admin, "basic"), nil), 404)
+}
+
+// TestAPIProjectDeleteRefusedWithDevices: a project holding a device
+// (emulated or not) cannot be deleted: 400, nothing removed.
+func TestAPIProjectDeleteRefusedWithDevices(t *testing.T) {
+	e := newDevEnv(t)
+	admin := e.auth(e.admin, "basic")
+	emptyish := e.app.addProject(e.app.org.ID, "Emptyish")
+	e.grant(e.admin.SA.Ref(), e.app.org.ID, emptyish.ID, domain.RoleProjectAdmin)
+	d := e.emulate(admin, emptyish, "touch", nil)
+	before := e.deviceSnapshot()
+	body := apiDecodeError(t, e.call(http.MethodDelete, "/v2/projects/"+emptyish.ID, admin, nil), 400)
+	if !strings.Contains(body.Error, "devices") {
+		t.Errorf("error %q does not say the devices are in the way", body.Error)
+	}
+	if after := e.deviceSnapshot(); after != before {
+		t.Fatalf("the refused delete changed the store: %s", apiDiff(before, after))
+	}
+	apiOK(t, e.call(http.MethodGet, "/v2/"+d.Name, admin, nil))
+	// Once the device is gone, the project goes.
+	apiEmpty(t, e.call(http.MethodDelete, "/emulator/v2/"+d.Name, admin, nil))
+	apiEmpty(t, e.call(http.MethodDelete, "/v2/projects/"+emptyish.ID, admin, nil))
 }

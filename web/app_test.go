@@ -91,6 +91,12 @@ type appOption func(*appSettings)
 type appSettings struct {
 	rateLimit      int
 	trustedProxies string
+	server         func(*app.ServerConfig)
+}
+
+// withServer changes the server's settings (stream timings and the like).
+func withServer(f func(*app.ServerConfig)) appOption {
+	return func(s *appSettings) { s.server = f }
 }
 
 // withRateLimit sets the API's per-account limit per second.
@@ -143,8 +149,12 @@ func newApp(t testing.TB, opts ...appOption) *testApp {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := services.Server(app.ServerConfig{Logger: slog.New(slog.NewTextHandler(logs, nil)), TrustedProxies: trusted,
-		RateLimit: settings.rateLimit, RateWindow: time.Second})
+	serverConfig := app.ServerConfig{Logger: slog.New(slog.NewTextHandler(logs, nil)), TrustedProxies: trusted,
+		RateLimit: settings.rateLimit, RateWindow: time.Second}
+	if settings.server != nil {
+		settings.server(&serverConfig)
+	}
+	e := services.Server(serverConfig)
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
 	return &testApp{t: t, store: store, services: services, echo: e, srv: srv, org: boot.Organization, logs: logs, clock: clock,

@@ -40,6 +40,9 @@ type Config struct {
 	// StreamRecheck is how often it checks its credentials (0: DefaultStreamRecheck).
 	StreamMaxAge  time.Duration
 	StreamRecheck time.Duration
+	// StreamBuffer is how many events a stream may fall behind before it
+	// is dropped (0: domain.DefaultStreamBuffer).
+	StreamBuffer int
 }
 
 // API serves /v2 and /oauth2/token.
@@ -57,6 +60,7 @@ type API struct {
 	now             func() time.Time
 	streamMaxAge    time.Duration
 	streamRecheck   time.Duration
+	streamBuffer    int
 }
 
 // New returns the API handlers.
@@ -83,7 +87,7 @@ func New(cfg Config) *API {
 		perAddress:   domain.NewRateLimiter(cfg.TokenRateLimit, cfg.RateWindow),
 		authFailures: domain.NewThrottle(AuthFailureLimit, time.Minute),
 		baseURL:      strings.TrimRight(cfg.BaseURL, "/"), now: cfg.Now,
-		streamMaxAge: cfg.StreamMaxAge, streamRecheck: cfg.StreamRecheck,
+		streamMaxAge: cfg.StreamMaxAge, streamRecheck: cfg.StreamRecheck, streamBuffer: cfg.StreamBuffer,
 	}
 }
 

@@ -170,7 +170,7 @@ func (a *API) StreamDevices(c echo.Context) error {
 	projectID := c.Param("project")
 	q := domain.StreamQuery{Devices: deviceQuery(c), EventTypes: queryList(c, true, "event_types", "eventTypes")}
 	q.Devices.Query, q.Devices.OrderBy = "", ""
-	sub, err := a.devices.Stream(ctx, principal(c), projectID, q, domain.DefaultStreamBuffer)
+	sub, err := a.devices.Stream(ctx, principal(c), projectID, q, a.streamBuffer)
 	if err != nil {
 		return err
 	}
