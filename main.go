@@ -63,6 +63,8 @@ type config struct {
 	// skipIntegrityCheck skips PRAGMA quick_check at start (very large databases).
 	skipIntegrityCheck bool
 	shutdownTimeout    time.Duration
+	// eventRetention is how long device events are kept.
+	eventRetention time.Duration
 }
 
 // envLookup reads an environment variable with a default.
@@ -171,6 +173,19 @@ Environment only (read on the first start, when the database is empty):
 		return cfg, fmt.Errorf("STUDIO_SHUTDOWN_TIMEOUT: %q is not a duration such as 15s", getenv("STUDIO_SHUTDOWN_TIMEOUT"))
 	}
 	fsf.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", shutdownDefault, "how long a stop waits for requests in progress before closing their connections (STUDIO_SHUTDOWN_TIMEOUT)")
+	retentionDefault, err := domain.ParseLifetime(env("STUDIO_EVENT_RETENTION", "31d"))
+	if err != nil {
+		return cfg, fmt.Errorf("STUDIO_EVENT_RETENTION: %q is not a duration such as 31d or 72h", getenv("STUDIO_EVENT_RETENTION"))
+	}
+	cfg.eventRetention = retentionDefault
+	fsf.Func("event-retention", "how long device events are kept, such as 31d or 72h; older ones are deleted in the background (STUDIO_EVENT_RETENTION; default 31d)", func(s string) error {
+		d, err := domain.ParseLifetime(s)
+		if err != nil {
+			return err
+		}
+		cfg.eventRetention = d
+		return nil
+	})
 	fsf.StringVar(&cfg.smtp.Addr, "smtp-addr", env("STUDIO_SMTP_ADDR", ""), "SMTP server (host:port) for invitation emails; empty sends none, and the outbox table keeps only their recipients, never a link (STUDIO_SMTP_ADDR)")
 	fsf.StringVar(&cfg.smtp.From, "smtp-from", env("STUDIO_SMTP_FROM", "studio@localhost"), "sender address of emails (STUDIO_SMTP_FROM)")
 	cfg.smtp.User = getenv("STUDIO_SMTP_USER")
@@ -278,6 +293,13 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 				return err
 			}
 		}
+		n, err := services.DemoEmulator.Seed(ctx)
+		if err != nil {
+			return fmt.Errorf("demo devices: %w", err)
+		}
+		if n > 0 {
+			logger.Info("demo: added emulated devices with a day of history", "devices", n)
+		}
 	}
 
 	members := services.Members
@@ -305,6 +327,25 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 	var background sync.WaitGroup
 	background.Go(func() { cleanExpired(ctx, store, cleanEvery, logger) })
 	background.Go(func() { store.WatchWrites(ctx, probeWrites) })
+	// Device events older than the retention go, in bounded batches.
+	services.Pruner.OnError = func(err error) {
+		if domain.ErrorCode(err) != domain.EUNAVAILABLE {
+			logger.Error("pruning device events", "err", err)
+		}
+	}
+	services.Pruner.OnPruned = func(n int) {
+		logger.Info("pruned device events past the retention", "count", n, "retention", cfg.eventRetention)
+	}
+	background.Go(func() { services.Pruner.Run(ctx) })
+	if cfg.demo {
+		// The demo's virtual sensors publish every few seconds.
+		services.DemoEmulator.OnError = func(err error) {
+			if domain.ErrorCode(err) != domain.EUNAVAILABLE {
+				logger.Error("demo emulator", "err", err)
+			}
+		}
+		background.Go(func() { services.DemoEmulator.Run(ctx) })
+	}
 	if cfg.smtp.Addr != "" {
 		background.Go(func() { sendOutbox(ctx, members, cfg.smtp, 10*time.Second, logger) })
 	}
@@ -408,6 +449,7 @@ func newServices(ctx context.Context, store *db.DB, cfg config) (*app.Services, 
 		BaseURL:                   cfg.baseURL,
 		ServiceAccountEmailDomain: cfg.saEmailDomain,
 		InviteTTL:                 cfg.inviteTTL,
+		EventRetention:            cfg.eventRetention,
 	})
 }
 

@@ -69,6 +69,7 @@ type Handlers struct {
 	health          func(context.Context) error
 	writes          func() string
 	cookieSecure    bool
+	now             func() time.Time
 }
 
 // New returns the console handlers.
@@ -91,6 +92,7 @@ func New(cfg Config) *Handlers {
 		health:          cfg.Health,
 		writes:          cfg.Writes,
 		cookieSecure:    cfg.CookieSecure,
+		now:             cfg.Now,
 	}
 }
 

@@ -69,7 +69,11 @@ func (h *Handlers) Project(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return render(c, http.StatusOK, views.ProjectDashboard(h.projectPage(c, a.Project.DisplayName, a, views.MenuDashboard), a))
+	counts, err := h.devices.Counts(c.Request().Context(), principal(c), a.Project.ID)
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, views.ProjectDashboard(h.projectPage(c, a.Project.DisplayName, a, views.MenuDashboard), a, counts))
 }
 
 // ProjectSettings shows the General settings page.

@@ -36,7 +36,9 @@ type Flash struct {
 
 // Menu items of the project pages.
 const (
+	MenuDevices         = "devices"
 	MenuDashboard       = "dashboard"
+	MenuEmulator        = "emulator"
 	MenuServiceAccounts = "serviceaccounts"
 	MenuMembers         = "members"
 	MenuGeneral         = "general"

@@ -93,6 +93,20 @@ func routes(e *echo.Echo, h *handlers.Handlers, a *api.API, cfg Config) {
 	signedIn.GET("/projects/:project/delete", h.DeleteProjectPage)
 	signedIn.POST("/projects/:project/delete", h.DeleteProject)
 
+	// Devices and the emulator.
+	signedIn.GET("/projects/:project/devices", h.Devices)
+	signedIn.GET("/projects/:project/devices/live", h.DevicesLive)
+	signedIn.POST("/projects/:project/devices/move", h.MoveDevices)
+	signedIn.GET("/projects/:project/devices/:device", h.Device)
+	signedIn.POST("/projects/:project/devices/:device/labels", h.SetDeviceLabel)
+	signedIn.POST("/projects/:project/devices/:device/labels/remove", h.RemoveDeviceLabel)
+	signedIn.GET("/projects/:project/emulator", h.Emulator)
+	signedIn.POST("/projects/:project/emulator", h.CreateEmulated)
+	signedIn.GET("/projects/:project/emulator/:device", h.Emulated)
+	signedIn.POST("/projects/:project/emulator/:device/publish", h.PublishEmulated)
+	signedIn.GET("/projects/:project/emulator/:device/delete", h.DeleteEmulatedPage)
+	signedIn.POST("/projects/:project/emulator/:device/delete", h.DeleteEmulated)
+
 	signedIn.GET("/projects/:project/serviceaccounts", h.ServiceAccounts)
 	signedIn.POST("/projects/:project/serviceaccounts", h.CreateServiceAccount)
 	signedIn.GET("/projects/:project/serviceaccounts/:sa", h.ServiceAccount)
