@@ -40,7 +40,8 @@ func (s *Members) AccountAccess(ctx context.Context, p Principal, orgID, memberI
 	if v.OrgAdmin, err = s.store.IsOrgAdmin(ctx, acct.Account, orgID); err != nil {
 		return v, err
 	}
-	size, after, err := normalizePage(req)
+	listing := Listing("memberAccess", orgID, acct.Account.ID)
+	size, after, err := normalizePage(req, listing)
 	if err != nil {
 		return v, err
 	}
@@ -60,7 +61,7 @@ func (s *Members) AccountAccess(ctx context.Context, p Principal, orgID, memberI
 	for i, pr := range projects {
 		rows[i] = ProjectAccessRow{Project: pr, Role: byProject[pr.ID].Role, Status: byProject[pr.ID].Status}
 	}
-	v.Projects = pageOf(rows, size, func(r ProjectAccessRow) Cursor { return ProjectCursor(r.Project) })
+	v.Projects = pageOf(rows, size, listing, func(r ProjectAccessRow) Cursor { return ProjectCursor(r.Project) })
 	return v, nil
 }
 

@@ -61,7 +61,12 @@ func (s *Members) ListProject(ctx context.Context, p Principal, projectID, query
 	if err != nil {
 		return a, Page[Membership]{}, err
 	}
-	size, after, err := normalizePage(req)
+	query = strings.ToLower(strings.TrimSpace(query))
+	if len(query) > MaxEmailLength {
+		return a, Page[Membership]{}, FieldError("query", "The search text is too long.")
+	}
+	listing := Listing("projectMembers", projectID, query)
+	size, after, err := normalizePage(req, listing)
 	if err != nil {
 		return a, Page[Membership]{}, err
 	}
@@ -69,15 +74,11 @@ func (s *Members) ListProject(ctx context.Context, p Principal, projectID, query
 	if err != nil {
 		return a, Page[Membership]{}, err
 	}
-	query = strings.ToLower(strings.TrimSpace(query))
-	if len(query) > MaxEmailLength {
-		return a, Page[Membership]{}, FieldError("query", "The search text is too long.")
-	}
 	items, err := s.store.ListProjectMembers(ctx, projectID, query, afterID, size+1)
 	if err != nil {
 		return a, Page[Membership]{}, err
 	}
-	return a, pageOf(items, size, membershipCursor), nil
+	return a, pageOf(items, size, listing, membershipCursor), nil
 }
 
 func membershipCursor(m Membership) Cursor { return Cursor{ID: strconv.FormatInt(m.ID, 10)} }
@@ -448,7 +449,8 @@ func (s *Members) ListOrgAdmins(ctx context.Context, p Principal, orgID string, 
 	if err != nil {
 		return org, Page[Membership]{}, err
 	}
-	size, after, err := normalizePage(req)
+	listing := Listing("organizationMembers", orgID)
+	size, after, err := normalizePage(req, listing)
 	if err != nil {
 		return org, Page[Membership]{}, err
 	}
@@ -460,7 +462,7 @@ func (s *Members) ListOrgAdmins(ctx context.Context, p Principal, orgID string, 
 	if err != nil {
 		return org, Page[Membership]{}, err
 	}
-	return org, pageOf(items, size, membershipCursor), nil
+	return org, pageOf(items, size, listing, membershipCursor), nil
 }
 
 // InviteOrgAdmin makes the account with this email an organization admin.

@@ -67,13 +67,15 @@ func (s *ServiceAccounts) account(ctx context.Context, r Reader, p Principal, pr
 	return a, sa, nil
 }
 
+// ServiceAccountListing names the listing of a project's service accounts
+// searched for query, whose page tokens List reads.
+func ServiceAccountListing(projectID, query string) string {
+	return Listing("serviceAccounts", projectID, query)
+}
+
 // List lists a project's service accounts, optionally searched by name or email.
 func (s *ServiceAccounts) List(ctx context.Context, p Principal, projectID, query string, req PageRequest) (Access, Page[ServiceAccount], error) {
 	a, err := requireAccess(ctx, s.store, p, projectID, PermServiceAccountRead)
-	if err != nil {
-		return a, Page[ServiceAccount]{}, err
-	}
-	size, after, err := normalizePage(req)
 	if err != nil {
 		return a, Page[ServiceAccount]{}, err
 	}
@@ -81,11 +83,16 @@ func (s *ServiceAccounts) List(ctx context.Context, p Principal, projectID, quer
 	if len(query) > MaxEmailLength {
 		return a, Page[ServiceAccount]{}, FieldError("query", "The search text is too long.")
 	}
+	listing := ServiceAccountListing(projectID, query)
+	size, after, err := normalizePage(req, listing)
+	if err != nil {
+		return a, Page[ServiceAccount]{}, err
+	}
 	items, err := s.store.ListServiceAccounts(ctx, ServiceAccountFilter{ProjectID: projectID, Query: query}, after, size+1)
 	if err != nil {
 		return a, Page[ServiceAccount]{}, err
 	}
-	return a, pageOf(items, size, ServiceAccountCursor), nil
+	return a, pageOf(items, size, listing, ServiceAccountCursor), nil
 }
 
 // ServiceAccountCursor is the keyset position of an account in name order.
@@ -299,7 +306,8 @@ func (s *ServiceAccounts) ListKeys(ctx context.Context, p Principal, projectID, 
 	if err != nil {
 		return Page[Key]{}, err
 	}
-	size, after, err := normalizePage(req)
+	listing := Listing("keys", sa.ID)
+	size, after, err := normalizePage(req, listing)
 	if err != nil {
 		return Page[Key]{}, err
 	}
@@ -307,7 +315,7 @@ func (s *ServiceAccounts) ListKeys(ctx context.Context, p Principal, projectID, 
 	if err != nil {
 		return Page[Key]{}, err
 	}
-	return pageOf(keys, size, func(k Key) Cursor { return Cursor{ID: k.ID} }), nil
+	return pageOf(keys, size, listing, func(k Key) Cursor { return Cursor{ID: k.ID} }), nil
 }
 
 // GetKey returns one key of an account.

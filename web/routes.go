@@ -26,6 +26,7 @@ func routes(e *echo.Echo, h *handlers.Handlers, a *api.API, cfg Config) {
 	v2.GET("/organizations/:org/permissions", a.OrganizationPermissions)
 	v2.GET("/projects", a.ListProjects)
 	v2.POST("/projects", a.CreateProject)
+	v2.POST("/projects\\:batchUpdate", a.BatchUpdateProjects)
 	v2.GET("/projects/:project", a.GetProject)
 	v2.PATCH("/projects/:project", a.UpdateProject)
 	v2.DELETE("/projects/:project", a.DeleteProject)

@@ -116,6 +116,7 @@ var apiExpect = map[string]string{
 	"GET /v2/organizations/:org/permissions":                     "unaaaa",
 	"GET /v2/projects":                                           "uaaaaa",
 	"POST /v2/projects":                                          "unfffa",
+	"POST /v2/projects:batchUpdate":                              "unffaa",
 	"GET /v2/projects/:project":                                  "unaaaa",
 	"PATCH /v2/projects/:project":                                "unffaa",
 	"DELETE /v2/projects/:project":                               "unffaa",
@@ -459,6 +460,8 @@ func (w *sweepWorld) apiRequest(t *testing.T, route string) (string, string) {
 		return path, fmt.Sprintf(`{"roles":["roles/organization.admin"],"email":"%s"}`, fresh().Email)
 	case "/v2/projects":
 		return path, fmt.Sprintf(`{"organization":"organizations/%s","displayName":"Swept too"}`, w.app.org.ID)
+	case "/v2/projects:batchUpdate":
+		return path, fmt.Sprintf(`{"projects":["projects/%s"],"addLabels":{"swept":"yes"}}`, w.project.ID)
 	case "/v2/projects/:project":
 		return path, `{"displayName":"Swept"}`
 	case "/v2/projects/:project/members":

@@ -88,6 +88,10 @@ const AuthFailureLimit = 60
 // MaxBody bounds a request body of the API.
 const MaxBody = 64 << 10
 
+// MaxBatchBody bounds the body of a batch request, which may name up to
+// domain.MaxBatchItems items (a thousand emails of up to 254 characters).
+const MaxBatchBody = 1 << 20
+
 const principalKey = "studio.api.principal"
 
 func principal(c echo.Context) domain.Principal {
@@ -218,13 +222,16 @@ func ok(c echo.Context, v any) error {
 }
 
 // decode reads a JSON body strictly: one object, known fields only, within MaxBody.
-func decode(c echo.Context, v any) error {
-	body := http.MaxBytesReader(c.Response(), c.Request().Body, MaxBody)
+func decode(c echo.Context, v any) error { return decodeLimit(c, v, MaxBody) }
+
+// decodeLimit is decode with another bound on the body.
+func decodeLimit(c echo.Context, v any, limit int64) error {
+	body := http.MaxBytesReader(c.Response(), c.Request().Body, limit)
 	raw, err := io.ReadAll(body)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return domain.Errorf(domain.EINVALID, "The request body is larger than %d bytes.", MaxBody)
+			return domain.Errorf(domain.EINVALID, "The request body is larger than %d bytes.", limit)
 		}
 		return domain.Errorf(domain.EINVALID, "The request body could not be read.")
 	}

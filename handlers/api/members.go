@@ -64,7 +64,8 @@ func (a *API) listMemberships(c echo.Context, req domain.PageRequest) error {
 	}
 	// Pages follow project ids, so the list must be in that order.
 	slices.SortFunc(ms, func(x, y domain.Membership) int { return strings.Compare(x.ProjectID, y.ProjectID) })
-	cur, err := domain.DecodeCursor(req.Token)
+	listing := domain.Listing("memberships", orgID, memberID)
+	cur, err := domain.DecodeCursor(listing, req.Token)
 	if err != nil {
 		return err
 	}
@@ -75,7 +76,7 @@ func (a *API) listMemberships(c echo.Context, req domain.PageRequest) error {
 	end := min(start+req.Size, len(ms))
 	page := domain.Page[domain.Membership]{Items: ms[start:end]}
 	if end < len(ms) {
-		page.NextPageToken = domain.EncodeCursor(domain.Cursor{ID: ms[end-1].ProjectID})
+		page.NextPageToken = domain.EncodeCursor(listing, domain.Cursor{ID: ms[end-1].ProjectID})
 	}
 	return membersPage(c, page)
 }
