@@ -515,7 +515,10 @@ func (s *Members) MemberProjectMemberships(ctx context.Context, p Principal, org
 	if _, err := requireOrgAdmin(ctx, s.store, p, orgID); err != nil {
 		return nil, err
 	}
-	acct, err := s.orgAccount(ctx, orgID, memberID)
+	// An account that exists but holds nothing here has no memberships:
+	// an empty list, not not-found (the Terraform provider reads an empty
+	// list as "gone" and makes the membership again; a 404 stops it).
+	acct, err := s.accountSummary(ctx, memberID)
 	if err != nil {
 		return nil, err
 	}

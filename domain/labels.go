@@ -217,11 +217,8 @@ const MaxBatchItems = 1000
 // transaction: if the principal may not update one of them (or one would
 // end with too many labels), nothing changes.
 func (s *Projects) BatchUpdateLabels(ctx context.Context, p Principal, projectIDs []string, ch LabelChange) error {
-	switch n := len(projectIDs); {
-	case n == 0:
-		return FieldError("projects", "Name at least one project in projects.")
-	case n > MaxBatchItems:
-		return FieldError("projects", fmt.Sprintf("At most %d projects in one batch; this one has %d.", MaxBatchItems, n))
+	if err := checkBatchSize("projects", len(projectIDs)); err != nil {
+		return err
 	}
 	if err := ch.Check(); err != nil {
 		return err
@@ -261,6 +258,18 @@ func (s *Projects) BatchUpdateLabels(ctx context.Context, p Principal, projectID
 		}
 		return nil
 	})
+}
+
+// checkBatchSize refuses an empty batch and one over MaxBatchItems,
+// naming the limit.
+func checkBatchSize(field string, n int) error {
+	switch {
+	case n == 0:
+		return FieldError(field, fmt.Sprintf("%s must name at least one item.", field))
+	case n > MaxBatchItems:
+		return FieldError(field, fmt.Sprintf("A batch takes at most %d items in %s; this one has %d.", MaxBatchItems, field, n))
+	}
+	return nil
 }
 
 // batchItemError says which item of a batch was refused, keeping the

@@ -221,6 +221,9 @@ type ProjectInvite struct {
 // InviteToProjects makes several memberships in one transaction: if any is
 // refused (permission, input, or already a member), none is made.
 func (s *Members) InviteToProjects(ctx context.Context, p Principal, invites []ProjectInvite) ([]Invited, error) {
+	if err := checkBatchSize("members", len(invites)); err != nil {
+		return nil, err
+	}
 	for i := range invites {
 		// Refuse an outsider before looking at the input, as a read would.
 		if _, err := requireAccess(ctx, s.store, p, invites[i].ProjectID, PermMembershipCreate); err != nil {
@@ -361,6 +364,9 @@ type ProjectMemberRef struct {
 // RemoveProjectMembers removes several memberships in one transaction: if
 // one is refused or missing, none is removed. Naming one twice is once.
 func (s *Members) RemoveProjectMembers(ctx context.Context, p Principal, refs []ProjectMemberRef) error {
+	if err := checkBatchSize("names", len(refs)); err != nil {
+		return err
+	}
 	now := s.now()
 	seen := map[ProjectMemberRef]bool{}
 	return s.store.Update(ctx, func(tx Tx) error {

@@ -58,7 +58,9 @@ func routes(e *echo.Echo, h *handlers.Handlers, a *api.API, cfg Config) {
 	v2.GET("/roles/:role", a.GetRole)
 	v2.Any("/*", a.NotFound)
 
-	console := e.Group("", csrf(cfg.CookieSecure), h.LoadUser)
+	// ProgramNotFound first: a program's request that matches no route gets
+	// the API's JSON 404, never the sign-in redirect of the groups below.
+	console := e.Group("", a.ProgramNotFound, csrf(cfg.CookieSecure), h.LoadUser)
 	console.GET("/signin", h.SignInPage)
 	console.POST("/signin", h.SignIn)
 
