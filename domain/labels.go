@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 )
@@ -231,33 +232,79 @@ func (s *Projects) BatchUpdateLabels(ctx context.Context, p Principal, projectID
 				continue
 			}
 			seen[id] = true
-			a, err := requireAccess(ctx, tx, p, id, PermProjectUpdate)
-			if err != nil {
+			if _, err := changeLabels(ctx, tx, p, now, id, ch, "addLabels"); err != nil {
 				return batchItemError(err, "projects", i)
-			}
-			proj := a.Project
-			labels, said := ch.Apply(proj.Labels)
-			if said == "" {
-				continue
-			}
-			if len(labels) > MaxLabels {
-				return FieldError("addLabels", fmt.Sprintf("Project %s would have %d labels; a project can have at most %d.", proj.ID, len(labels), MaxLabels))
-			}
-			if err := tx.SetProjectLabels(ctx, proj.ID, labels); err != nil {
-				return err
-			}
-			proj.UpdateTime = now
-			if err := tx.UpdateProject(ctx, proj); err != nil {
-				return err
-			}
-			e := auditEntry(p, now, ActionProjectUpdate, "project", proj.ID, proj.DisplayName)
-			e.OrganizationID, e.ProjectID, e.Detail = proj.OrganizationID, proj.ID, said
-			if err := tx.AddAudit(ctx, e); err != nil {
-				return err
 			}
 		}
 		return nil
 	})
+}
+
+// AddProjectLabel sets one label of a project (adds it, or changes its
+// value), as the console's form does. field names the form's fields:
+// "labelKey" and "labelValue".
+func (s *Projects) AddProjectLabel(ctx context.Context, p Principal, projectID, key, value string) (Project, error) {
+	// Refuse an outsider before looking at the input, as a read would.
+	if _, err := requireAccess(ctx, s.store, p, projectID, PermProjectUpdate); err != nil {
+		return Project{}, err
+	}
+	if err := CheckLabelKey("labelKey", key); err != nil {
+		return Project{}, err
+	}
+	if err := CheckLabelValue("labelValue", key, value); err != nil {
+		return Project{}, err
+	}
+	return s.changeOneProject(ctx, p, projectID, LabelChange{Add: map[string]string{key: value}}, "labelKey")
+}
+
+// RemoveProjectLabel removes one label of a project; a key it does not
+// have is no error.
+func (s *Projects) RemoveProjectLabel(ctx context.Context, p Principal, projectID, key string) (Project, error) {
+	if _, err := requireAccess(ctx, s.store, p, projectID, PermProjectUpdate); err != nil {
+		return Project{}, err
+	}
+	if err := CheckLabelKey("labelKey", key); err != nil {
+		return Project{}, err
+	}
+	return s.changeOneProject(ctx, p, projectID, LabelChange{Remove: []string{key}}, "labelKey")
+}
+
+func (s *Projects) changeOneProject(ctx context.Context, p Principal, projectID string, ch LabelChange, field string) (Project, error) {
+	var proj Project
+	err := s.store.Update(ctx, func(tx Tx) error {
+		var err error
+		proj, err = changeLabels(ctx, tx, p, s.now(), projectID, ch, field)
+		return err
+	})
+	return proj, err
+}
+
+// changeLabels makes one project's label change inside a transaction,
+// checking the principal may update it, with its audit entry. field
+// names the field blamed when the project would have too many labels.
+func changeLabels(ctx context.Context, tx Tx, p Principal, now time.Time, projectID string, ch LabelChange, field string) (Project, error) {
+	a, err := requireAccess(ctx, tx, p, projectID, PermProjectUpdate)
+	if err != nil {
+		return Project{}, err
+	}
+	proj := a.Project
+	labels, said := ch.Apply(proj.Labels)
+	if said == "" {
+		return proj, nil
+	}
+	if len(labels) > MaxLabels {
+		return Project{}, FieldError(field, fmt.Sprintf("A project can have at most %d labels: remove one first.", MaxLabels))
+	}
+	if err := tx.SetProjectLabels(ctx, proj.ID, labels); err != nil {
+		return Project{}, err
+	}
+	proj.Labels, proj.UpdateTime = labels, now
+	if err := tx.UpdateProject(ctx, proj); err != nil {
+		return Project{}, err
+	}
+	e := auditEntry(p, now, ActionProjectUpdate, "project", proj.ID, proj.DisplayName)
+	e.OrganizationID, e.ProjectID, e.Detail = proj.OrganizationID, proj.ID, said
+	return proj, tx.AddAudit(ctx, e)
 }
 
 // checkBatchSize refuses an empty batch and one over MaxBatchItems,

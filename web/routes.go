@@ -77,6 +77,8 @@ func routes(e *echo.Echo, h *handlers.Handlers, a *api.API, cfg Config) {
 	signedIn.GET("/projects/:project", h.Project)
 	signedIn.GET("/projects/:project/settings", h.ProjectSettings)
 	signedIn.POST("/projects/:project/settings", h.UpdateProject)
+	signedIn.POST("/projects/:project/labels", h.AddProjectLabel)
+	signedIn.POST("/projects/:project/labels/remove", h.RemoveProjectLabel)
 	signedIn.GET("/projects/:project/delete", h.DeleteProjectPage)
 	signedIn.POST("/projects/:project/delete", h.DeleteProject)
 

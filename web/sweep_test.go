@@ -50,6 +50,8 @@ var consoleExpect = map[string]string{
 	"GET /projects/:project":                                       "snaaaan",
 	"GET /projects/:project/settings":                              "snaaaan",
 	"POST /projects/:project/settings":                             "snffaan",
+	"POST /projects/:project/labels":                               "snffaan",
+	"POST /projects/:project/labels/remove":                        "snffaan",
 	"GET /projects/:project/delete":                                "snffaan",
 	"POST /projects/:project/delete":                               "snffaan",
 	"GET /projects/:project/members":                               "snaaaan",
