@@ -155,7 +155,10 @@ func newApp(t testing.TB, opts ...appOption) *testApp {
 		t.Fatal(err)
 	}
 	e := web.New(web.Config{Logger: slog.New(slog.NewTextHandler(logs, nil)), TrustedProxies: trusted}, h, a)
-	srv := httptest.NewServer(e)
+	// Every JSON response is checked against the OpenAPI document
+	// (openapi_test.go); the server closes first, so every response is in.
+	checked, _ := checkResponses(t, e)
+	srv := httptest.NewServer(checked)
 	t.Cleanup(srv.Close)
 	return &testApp{t: t, store: store, echo: e, srv: srv, org: boot.Organization, logs: logs, clock: clock, dbPath: dbPath}
 }

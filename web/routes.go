@@ -16,6 +16,10 @@ func routes(e *echo.Echo, h *handlers.Handlers, a *api.API, cfg Config) {
 	// and no CSRF token here: every request carries its own credentials.
 	e.POST("/oauth2/token", a.Token)
 	e.GET("/docs/api-errors", a.ErrorsDoc)
+	// The API's reference: the OpenAPI document, and the page made of it.
+	// Both public, registered before the /v2 group so no credentials are asked.
+	e.GET("/v2/openapi.json", a.OpenAPI)
+	e.GET("/docs/api", a.Reference)
 	v2 := e.Group("/v2", a.Authenticate)
 	v2.GET("/organizations", a.ListOrganizations)
 	v2.GET("/organizations/:org", a.GetOrganization)

@@ -30,6 +30,7 @@ var consoleRoles = []string{"nobody", "outsider", "user", "developer", "project 
 // outcome per role of consoleRoles. A route missing here fails the sweep.
 var consoleExpect = map[string]string{
 	"GET /signin":                                                  "aaaaaaa",
+	"GET /docs/api":                                                "aaaaaaa", // the API reference is public
 	"POST /signin":                                                 "uuuuuuu", // no credentials sent: the sign-in form answers 401
 	"GET /invite/:token":                                           "nnnnnnn", // unknown token
 	"POST /invite/:token":                                          "nnnnnnn",
@@ -145,9 +146,10 @@ var apiExpect = map[string]string{
 	"GET /v2/organizations/:org/keyPolicy":                     "unfffa",
 	"PATCH /v2/organizations/:org/keyPolicy":                   "unfffa",
 	"POST /v2/organizations/:org/keys:purgeExpired":            "unfffa",
-	"GET /v2/roles":       "uaaaaa",
-	"GET /v2/roles/:role": "uaaaaa",
-	"* /v2/*":             "unnnnn", // any unknown path
+	"GET /v2/roles":        "uaaaaa",
+	"GET /v2/roles/:role":  "uaaaaa",
+	"* /v2/*":              "unnnnn", // any unknown path
+	"GET /v2/openapi.json": "aaaaaa", // the API's document is public
 }
 
 // notSwept are routes with no resource behind them.

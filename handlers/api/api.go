@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"studio/domain"
+	"studio/views"
 
 	"github.com/labstack/echo/v4"
 )
@@ -50,6 +51,9 @@ type API struct {
 	baseURL         string
 	now             func() time.Time
 	logger          func(echo.Context) *slog.Logger
+	// openapi is the served OpenAPI document, reference the page made of it.
+	openapi   []byte
+	reference views.APIReference
 }
 
 // New returns the API handlers.
@@ -63,13 +67,28 @@ func New(cfg Config) *API {
 	if cfg.TokenRateLimit <= 0 {
 		cfg.TokenRateLimit = TokenRateFactor * cfg.RateLimit
 	}
+	baseURL := strings.TrimRight(cfg.BaseURL, "/")
+	doc, err := mergeOpenAPI(openapiFiles)
+	if err != nil {
+		// Embedded in the binary and checked by the tests: broken only by a bad edit.
+		panic("the embedded OpenAPI document is broken: " + err.Error())
+	}
+	reference, err := openAPIReference(doc, baseURL)
+	if err != nil {
+		panic("the embedded OpenAPI document cannot be shown: " + err.Error())
+	}
+	served, err := openAPIWithServer(baseURL)
+	if err != nil {
+		panic("the embedded OpenAPI document is broken: " + err.Error())
+	}
 	return &API{
+		openapi: served, reference: reference,
 		auth: cfg.Auth, projects: cfg.Projects, members: cfg.Members, serviceAccounts: cfg.ServiceAccounts,
 		perAccount:   domain.NewRateLimiter(cfg.RateLimit, cfg.RateWindow),
 		perKey:       domain.NewRateLimiter(cfg.RateLimit, cfg.RateWindow),
 		perAddress:   domain.NewRateLimiter(cfg.TokenRateLimit, cfg.RateWindow),
 		authFailures: domain.NewThrottle(AuthFailureLimit, time.Minute),
-		baseURL:      strings.TrimRight(cfg.BaseURL, "/"), now: cfg.Now, logger: cfg.Logger,
+		baseURL:      baseURL, now: cfg.Now, logger: cfg.Logger,
 	}
 }
 
