@@ -14,9 +14,9 @@ func TestImportDirection(t *testing.T) {
 		t.Fatalf("go list: %v", err)
 	}
 	allowed := map[string][]string{
-		"studio":              {"studio/web", "studio/handlers", "studio/handlers/api", "studio/db", "studio/domain"},
-		"studio/web":          {"studio/handlers", "studio/handlers/api", "studio/static", "studio/domain"},
-		"studio/handlers":     {"studio/views", "studio/domain"},
+		"studio":          {"studio/web", "studio/handlers", "studio/handlers/api", "studio/db", "studio/domain"},
+		"studio/web":      {"studio/handlers", "studio/handlers/api", "studio/static", "studio/domain"},
+		"studio/handlers": {"studio/views", "studio/domain"},
 		// The API renders one page, its reference (/docs/api), with the views.
 		"studio/handlers/api": {"studio/views", "studio/domain"},
 		"studio/views":        {"studio/domain", "studio/static"},
