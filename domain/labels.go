@@ -245,7 +245,7 @@ func (s *Projects) BatchUpdateLabels(ctx context.Context, p Principal, projectID
 // "labelKey" and "labelValue".
 func (s *Projects) AddProjectLabel(ctx context.Context, p Principal, projectID, key, value string) (Project, error) {
 	// Refuse an outsider before looking at the input, as a read would.
-	if _, err := requireAccess(ctx, s.store, p, projectID, PermProjectUpdate); err != nil {
+	if _, err := authorizeProject(ctx, s.store, p, projectID, OpProjectUpdate); err != nil {
 		return Project{}, err
 	}
 	if err := CheckLabelKey("labelKey", key); err != nil {
@@ -260,7 +260,7 @@ func (s *Projects) AddProjectLabel(ctx context.Context, p Principal, projectID, 
 // RemoveProjectLabel removes one label of a project; a key it does not
 // have is no error.
 func (s *Projects) RemoveProjectLabel(ctx context.Context, p Principal, projectID, key string) (Project, error) {
-	if _, err := requireAccess(ctx, s.store, p, projectID, PermProjectUpdate); err != nil {
+	if _, err := authorizeProject(ctx, s.store, p, projectID, OpProjectUpdate); err != nil {
 		return Project{}, err
 	}
 	if err := CheckLabelKey("labelKey", key); err != nil {
@@ -283,7 +283,7 @@ func (s *Projects) changeOneProject(ctx context.Context, p Principal, projectID 
 // checking the principal may update it, with its audit entry. field
 // names the field blamed when the project would have too many labels.
 func changeLabels(ctx context.Context, tx Tx, p Principal, now time.Time, projectID string, ch LabelChange, field string) (Project, error) {
-	a, err := requireAccess(ctx, tx, p, projectID, PermProjectUpdate)
+	a, err := authorizeProject(ctx, tx, p, projectID, OpProjectUpdate)
 	if err != nil {
 		return Project{}, err
 	}

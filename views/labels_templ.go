@@ -178,7 +178,7 @@ func projectLabels(p Page, f SettingsForm) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				if f.Access.Can(domain.PermProjectUpdate) {
+				if f.Access.Allows(domain.OpProjectUpdate) {
 					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 11, "<form method=\"post\" action=\"")
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
@@ -254,7 +254,7 @@ func projectLabels(p Page, f SettingsForm) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		}
-		if f.Access.Can(domain.PermProjectUpdate) {
+		if f.Access.Allows(domain.OpProjectUpdate) {
 			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 19, "<form method=\"post\" action=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
