@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"studio/app"
-	"studio/db"
+	"studio/db/sqlite"
 	"studio/domain"
 	"studio/web"
 
@@ -37,7 +37,7 @@ const (
 // testApp is the whole server on a fresh database file, as main wires it.
 type testApp struct {
 	t     testing.TB
-	store *db.DB
+	store *sqlite.DB
 	// services are the server's own services, as the composition root built them.
 	services *app.Services
 	echo     *echo.Echo
@@ -48,7 +48,7 @@ type testApp struct {
 	// dbPath is the database file.
 	dbPath string
 	// statements counts what the database runs (see TestStatementsPerRequest).
-	statements *db.StatementCounter
+	statements *sqlite.StatementCounter
 }
 
 type syncBuffer struct {
@@ -110,8 +110,8 @@ func newApp(t testing.TB, opts ...appOption) *testApp {
 	}
 	ctx := context.Background()
 	dbPath := filepath.Join(t.TempDir(), "studio.db")
-	statements := &db.StatementCounter{}
-	store, err := db.OpenWith(ctx, dbPath, db.Options{Count: statements})
+	statements := &sqlite.StatementCounter{}
+	store, err := sqlite.OpenWith(ctx, dbPath, sqlite.Options{Count: statements})
 	if err != nil {
 		t.Fatal(err)
 	}
