@@ -12,7 +12,7 @@ import (
 	"net"
 	"time"
 
-	"studio/db"
+	"studio/db/sqlite"
 	"studio/domain"
 	"studio/handlers"
 	"studio/handlers/api"
@@ -71,7 +71,7 @@ type Config struct {
 // Services are the domain services over one store.
 type Services struct {
 	handlers.Services // the console's: Accounts, Projects, ServiceAccounts, ...
-	Store             *db.DB
+	Store             *sqlite.DB
 	Sealer            *domain.Sealer
 	APIAuth           *domain.APIAuth
 	// Hub carries committed events to the open event streams.
@@ -87,7 +87,7 @@ type Services struct {
 }
 
 // NewServices builds every service over store.
-func NewServices(store *db.DB, cfg Config) (*Services, error) {
+func NewServices(store *sqlite.DB, cfg Config) (*Services, error) {
 	sealer, err := domain.NewSealer(cfg.Keys.Sealer)
 	if err != nil {
 		return nil, err

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 	"unicode"
-	"unicode/utf8"
 )
 
 // Device is a sensor or cloud connector in a project. An emulated device
@@ -80,45 +79,8 @@ func ValidDeviceID(s string) bool {
 	return ValidID(s) || (strings.HasPrefix(s, EmulatedIDPrefix) && ValidID(s[len(EmulatedIDPrefix):]))
 }
 
-// Limits of labels. The original's limits are not published; these keep a
-// device row small and a label readable.
-const (
-	MaxLabelsPerDevice = 64
-	MaxLabelKeyLength  = 64
-	MaxLabelValueBytes = 256
-	// VirtualSensorLabel is the system label every emulated device gets.
-	VirtualSensorLabel = "virtual-sensor"
-)
-
-// CheckLabelKey checks a label key: 1 to 64 letters, digits, '-', '_' or '.'.
-func CheckLabelKey(k string) error {
-	if k == "" || len(k) > MaxLabelKeyLength {
-		return FieldError("key", "A label key has 1 to 64 characters.")
-	}
-	for _, r := range k {
-		if !(r < utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r) || r == '-' || r == '_' || r == '.')) {
-			return FieldError("key", "A label key has only letters a–z, digits, '-', '_' and '.' ("+strconv.Quote(shorten(k, 64))+" does not).")
-		}
-	}
-	return nil
-}
-
-// CheckLabelValue checks a label value: at most 256 bytes of text without
-// control characters.
-func CheckLabelValue(k, v string) error {
-	if len(v) > MaxLabelValueBytes {
-		return FieldError("value", "The value of label "+strconv.Quote(k)+" is longer than 256 bytes.")
-	}
-	if !utf8.ValidString(v) {
-		return FieldError("value", "The value of label "+strconv.Quote(k)+" is not valid text.")
-	}
-	for _, r := range v {
-		if unicode.IsControl(r) {
-			return FieldError("value", "The value of label "+strconv.Quote(k)+" has a line break or control character.")
-		}
-	}
-	return nil
-}
+// VirtualSensorLabel is the system label every emulated device gets.
+const VirtualSensorLabel = "virtual-sensor"
 
 func shorten(s string, n int) string {
 	if len(s) <= n {
@@ -127,26 +89,9 @@ func shorten(s string, n int) string {
 	return s[:n] + "…"
 }
 
-// LabelFilter selects devices by a label: Key=Value exactly, or, with
-// Any, every device that has the key.
-type LabelFilter struct {
-	Key   string
-	Value string
-	Any   bool
-}
-
-// ParseLabelFilter reads "key=value", or "key" or "key=" for any value.
-func ParseLabelFilter(s string) (LabelFilter, error) {
-	k, v, _ := strings.Cut(s, "=")
-	if err := CheckLabelKey(k); err != nil {
-		return LabelFilter{}, FieldError("label_filters", "label_filters takes key=value, or key alone: "+ErrorMessage(err))
-	}
-	return LabelFilter{Key: k, Value: v, Any: v == ""}, nil
-}
-
 func (f LabelFilter) matches(labels map[string]string) bool {
 	v, ok := labels[f.Key]
-	return ok && (f.Any || v == f.Value)
+	return ok && (f.AnyValue || v == f.Value)
 }
 
 // DeviceOrderKind says how a device list is sorted.
@@ -187,7 +132,7 @@ func ParseOrderBy(s string) (DeviceOrder, error) {
 		o.Kind, o.Field = OrderByField, s
 		return o, nil
 	case strings.HasPrefix(s, "labels."):
-		if CheckLabelKey(s[len("labels."):]) != nil {
+		if CheckLabelKey("order_by", s[len("labels."):]) != nil {
 			return o, bad
 		}
 		o.Kind, o.Field = OrderByField, s
@@ -361,7 +306,7 @@ const MaxFilterValues = 1000
 func (q DeviceQuery) filter() (DeviceFilter, error) {
 	var f DeviceFilter
 	if len(q.DeviceIDs) > MaxFilterValues || len(q.DeviceTypes) > MaxFilterValues || len(q.ProductNumbers) > MaxFilterValues ||
-		len(q.LabelFilters) > 64 || len(q.ProjectIDs) > MaxFilterValues {
+		len(q.ProjectIDs) > MaxFilterValues {
 		return f, Errorf(EINVALID, "A filter takes at most %d values.", MaxFilterValues)
 	}
 	if len(q.Query) > 256 {
@@ -386,14 +331,11 @@ func (q DeviceQuery) filter() (DeviceFilter, error) {
 		}
 		f.ProductNumbers = append(f.ProductNumbers, pn)
 	}
-	for _, lf := range q.LabelFilters {
-		l, err := ParseLabelFilter(lf)
-		if err != nil {
-			return f, err
-		}
-		f.Labels = append(f.Labels, l)
+	labels, err := ParseLabelFilters(q.LabelFilters)
+	if err != nil {
+		return f, err
 	}
-	var err error
+	f.Labels = labels
 	if f.Order, err = ParseOrderBy(q.OrderBy); err != nil {
 		return f, err
 	}
@@ -401,6 +343,20 @@ func (q DeviceQuery) filter() (DeviceFilter, error) {
 		f.Order = DeviceOrder{Kind: OrderByDisplayName}
 	}
 	return f, nil
+}
+
+// listing names the filter's listing, for its page tokens.
+func (f DeviceFilter) listing() string {
+	parts := []string{f.ProjectID, f.OrganizationID, string(f.Account.Type), f.Account.ID, strings.Join(f.ProjectIDs, ","),
+		strings.Join(f.IDs, ","), strings.Join(f.ProductNumbers, ","), strings.Join(f.Keywords, " "), strconv.FormatBool(f.EmulatedOnly),
+		f.Order.prefix()}
+	for _, t := range f.Types {
+		parts = append(parts, string(t))
+	}
+	for _, l := range f.Labels {
+		parts = append(parts, "label:"+l.String())
+	}
+	return Listing("devices", parts...)
 }
 
 // Matches reports whether the filter selects d (its project aside): the

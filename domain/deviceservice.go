@@ -2,7 +2,6 @@ package domain
 
 import (
 	"context"
-	"maps"
 	"sort"
 	"strconv"
 	"strings"
@@ -111,7 +110,8 @@ func (s *Devices) listAcross(ctx context.Context, p Principal, q DeviceQuery, re
 }
 
 func (s *Devices) page(ctx context.Context, f DeviceFilter, req PageRequest) (Page[Device], error) {
-	size, after, err := normalizePage(req)
+	listing := f.listing()
+	size, after, err := normalizePage(req, listing)
 	if err != nil {
 		return Page[Device]{}, err
 	}
@@ -124,7 +124,7 @@ func (s *Devices) page(ctx context.Context, f DeviceFilter, req PageRequest) (Pa
 	if err != nil {
 		return Page[Device]{}, err
 	}
-	return pageOf(items, size, f.Order.cursor), nil
+	return pageOf(items, size, listing, f.Order.cursor), nil
 }
 
 // Get returns a device of a project; with projectID "-", a device of any
@@ -160,27 +160,12 @@ func (s *Devices) UpdateLabels(ctx context.Context, p Principal, projectID strin
 	if _, err := authorizeProject(ctx, s.store, p, projectID, OpDeviceUpdate); err != nil {
 		return nil, err
 	}
-	if len(add) == 0 && len(remove) == 0 {
-		return nil, Errorf(EINVALID, "Give labels to add (addLabels) or to remove (removeLabels).")
+	change := LabelChange{Add: add, Remove: remove}
+	if err := change.Check(); err != nil {
+		return nil, err
 	}
 	if len(refs) == 0 || len(refs) > MaxBatchDevices {
 		return nil, FieldError("devices", "Name from 1 to "+strconv.Itoa(MaxBatchDevices)+" devices.")
-	}
-	if len(add) > MaxLabelsPerDevice || len(remove) > MaxLabelsPerDevice {
-		return nil, Errorf(EINVALID, "Change at most %d labels at once.", MaxLabelsPerDevice)
-	}
-	for k, v := range add {
-		if err := CheckLabelKey(k); err != nil {
-			return nil, err
-		}
-		if err := CheckLabelValue(k, v); err != nil {
-			return nil, err
-		}
-	}
-	for _, k := range remove {
-		if err := CheckLabelKey(k); err != nil {
-			return nil, err
-		}
 	}
 	now := s.now()
 	var itemErrs []ItemError
@@ -200,16 +185,9 @@ func (s *Devices) UpdateLabels(ctx context.Context, p Principal, projectID strin
 			if err != nil {
 				return err
 			}
-			labels := maps.Clone(d.Labels)
-			if labels == nil {
-				labels = map[string]string{}
-			}
-			for _, k := range remove {
-				delete(labels, k)
-			}
-			maps.Copy(labels, add)
-			if len(labels) > MaxLabelsPerDevice {
-				itemErrs = append(itemErrs, ItemError{Index: i, Err: Errorf(EINVALID, "A device holds at most %d labels.", MaxLabelsPerDevice)})
+			labels, _ := change.Apply(d.Labels)
+			if len(labels) > MaxLabels {
+				itemErrs = append(itemErrs, ItemError{Index: i, Err: Errorf(EINVALID, "A device can have at most %d labels.", MaxLabels)})
 				continue
 			}
 			ev, changed, err := s.setLabels(ctx, tx, p, now, &d, labels)
@@ -477,7 +455,13 @@ func (s *Devices) History(ctx context.Context, p Principal, projectID, deviceID 
 	if !f.Start.Before(f.End) {
 		return Page[Event]{}, FieldError("start_time", "start_time must be before end_time.")
 	}
-	size, after, err := normalizePage(req)
+	typeNames := make([]string, len(f.Types))
+	for i, t := range f.Types {
+		typeNames[i] = string(t)
+	}
+	// The listing is the query as asked (a default window moves with now).
+	listing := Listing("events", d.ID, strings.Join(typeNames, ","), WireTime(q.Start), WireTime(q.End))
+	size, after, err := normalizePage(req, listing)
 	if err != nil {
 		return Page[Event]{}, err
 	}
@@ -494,7 +478,7 @@ func (s *Devices) History(ctx context.Context, p Principal, projectID, deviceID 
 		items[i].ProjectID = d.ProjectID
 		items[i].DeviceType, items[i].ProductNumber, items[i].Labels = d.Type, d.ProductNumber, d.Labels
 	}
-	return pageOf(items, size, EventCursor), nil
+	return pageOf(items, size, listing, EventCursor), nil
 }
 
 // EventCursor is the keyset position of an event in the history's order.

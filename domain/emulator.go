@@ -23,23 +23,13 @@ func checkEmulatedInput(in EmulatedInput) (DeviceTypeInfo, map[string]string, er
 	if !ok {
 		return info, nil, FieldError("type", "Choose a device type: temperature, humidity, proximity, touch, proximityCounter, touchCounter, waterDetector, co2, motion, deskOccupancy, contact or ccon.")
 	}
-	labels := maps.Clone(in.Labels)
-	if labels == nil {
-		labels = map[string]string{}
+	with := maps.Clone(in.Labels)
+	if with == nil {
+		with = map[string]string{}
 	}
-	labels[VirtualSensorLabel] = ""
-	if len(labels) > MaxLabelsPerDevice {
-		return info, nil, Errorf(EINVALID, "A device holds at most %d labels.", MaxLabelsPerDevice)
-	}
-	for k, v := range labels {
-		if err := CheckLabelKey(k); err != nil {
-			return info, nil, err
-		}
-		if err := CheckLabelValue(k, v); err != nil {
-			return info, nil, err
-		}
-	}
-	return info, labels, nil
+	with[VirtualSensorLabel] = ""
+	labels, err := CheckLabels("labels", with)
+	return info, labels, err
 }
 
 // CreateEmulated makes an emulated device in a project.

@@ -166,9 +166,16 @@ func (h *Handlers) DeleteEmulatedPage(c echo.Context) error {
 func (h *Handlers) DeleteEmulated(c echo.Context) error {
 	ctx, p := c.Request().Context(), principal(c)
 	projectID := c.Param("project")
+	if _, err := h.devices.Authorize(ctx, p, projectID, domain.OpEmulatorDelete); err != nil {
+		return err
+	}
 	d, err := h.devices.GetEmulated(ctx, p, projectID, c.Param("device"))
 	if err != nil {
 		return err
+	}
+	if c.FormValue("confirm") != "yes" {
+		// Only the confirmation page's form deletes.
+		return domain.Errorf(domain.EINVALID, "Confirm the deletion on the virtual sensor's delete page.")
 	}
 	if err := h.devices.DeleteEmulated(ctx, p, projectID, d.ID); err != nil {
 		return err

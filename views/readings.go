@@ -119,25 +119,6 @@ func ago(t, now time.Time) string {
 	return strconv.Itoa(int(d/(24*time.Hour))) + " days ago"
 }
 
-// sortedLabels lists labels by key, the name label left out.
-func sortedLabels(labels map[string]string) [][2]string {
-	out := make([][2]string, 0, len(labels))
-	for k, v := range labels {
-		if k != "name" {
-			out = append(out, [2]string{k, v})
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i][0] < out[j][0] })
-	return out
-}
-
-func labelText(kv [2]string) string {
-	if kv[1] == "" {
-		return kv[0]
-	}
-	return kv[0] + ": " + kv[1]
-}
-
 // eventTypeName is an event type as people read it.
 func eventTypeName(et domain.EventType) string {
 	names := map[domain.EventType]string{
@@ -214,10 +195,10 @@ func bodyText(et domain.EventType, body json.RawMessage) string {
 	case domain.EventLabelsChanged:
 		var parts []string
 		for k, v := range b.Added {
-			parts = append(parts, "+"+labelText([2]string{k, v}))
+			parts = append(parts, "+"+LabelText(k, v))
 		}
 		for k, v := range b.Modified {
-			parts = append(parts, "~"+labelText([2]string{k, v}))
+			parts = append(parts, "~"+LabelText(k, v))
 		}
 		for _, k := range b.Removed {
 			parts = append(parts, "−"+k)

@@ -537,7 +537,7 @@ func TestAPIPublishRefusals(t *testing.T) {
 		t.Fatalf("refused publishes changed the store: %s", apiDiff(before, after))
 	}
 	// Creating needs a known type and good labels.
-	for _, body := range []string{`{"type":"thermometer","labels":{}}`, `{"type":"touch","labels":{"bad key":"x"}}`,
+	for _, body := range []string{`{"type":"thermometer","labels":{}}`, `{"type":"touch","labels":{" padded":"x"}}`, `{"type":"touch","labels":{"a=b":"x"}}`,
 		`{"type":"touch","labels":{"k":"line\nbreak"}}`, `{"type":"touch","extra":1}`} {
 		apiDecodeError(t, e.call(http.MethodPost, "/emulator/v2/projects/"+e.plant.ID+"/devices", dev, body), 400)
 	}
@@ -555,7 +555,7 @@ func TestAPIDeviceListFilters(t *testing.T) {
 	a := e.realDevice(e.plant, domain.DeviceTemperature, "102150", map[string]string{"name": "Alpha freezer", "room": "cold"})
 	b := e.realDevice(e.plant, domain.DeviceTemperature, "102150", map[string]string{"name": "beta", "room": "warm", "spare": ""})
 	c := e.realDevice(e.plant, domain.DeviceProximity, "102058", map[string]string{"name": "Gamma door"})
-	d := e.realDevice(e.plant, domain.DeviceCloudConnector, "", map[string]string{})
+	d := e.realDevice(e.plant, domain.DeviceCloudConnector, "", map[string]string{`odd "key".x`: "ø"})
 	q := e.realDevice(e.quarry, domain.DeviceTemperature, "102150", map[string]string{"name": "In Q"})
 	emu := e.emulate(admin, e.plant, "temperature", map[string]string{"name": "Delta"})
 	e.publish(admin, emu, `{"temperature":{"value":30}}`)
@@ -590,6 +590,10 @@ func TestAPIDeviceListFilters(t *testing.T) {
 		{"?label_filters=spare", []string{name(b.ID)}},
 		{"?label_filters=room&label_filters=name=beta", []string{name(b.ID)}},
 		{"?label_filters=virtual-sensor", []string{emu.Name}},
+		// A key with quotes and dots, and a value beyond ASCII.
+		{"?label_filters=" + url.QueryEscape(`odd "key".x=ø`), []string{name(d.ID)}},
+		{"?label_filters=" + url.QueryEscape(`odd "key".x`) + "&device_types=ccon", []string{name(d.ID)}},
+		{"?order_by=-" + url.QueryEscape(`labels.odd "key".x`) + "&device_types=ccon&device_types=proximity", []string{name(d.ID), name(c.ID)}},
 		{"?order_by=labels.name", []string{name(d.ID), name(a.ID), emu.Name, name(c.ID), name(b.ID)}},
 		{"?order_by=-labels.name", []string{name(b.ID), name(c.ID), emu.Name, name(a.ID), name(d.ID)}},
 		{"?order_by=reported.temperature.value&device_types=temperature", []string{name(a.ID), name(b.ID), emu.Name}},
@@ -628,7 +632,7 @@ func TestAPIDeviceListFilters(t *testing.T) {
 	apiDecodeError(t, e.call(http.MethodGet, "/v2/projects/"+e.plant.ID+"/devices/"+q.ID, admin, nil), 404)
 
 	// Bad filters are 400.
-	for _, bad := range []string{"?device_types=thermometer", "?device_ids=nope", "?label_filters=bad%20key=1", "?order_by=colour",
+	for _, bad := range []string{"?device_types=thermometer", "?device_ids=nope", "?label_filters=%20padded=1", "?order_by=colour",
 		"?order_by=reported.nothing.value", "?order_by=labels.", "?pageSize=0", "?pageToken=xyz", "?query=" + strings.Repeat("x", 300)} {
 		apiDecodeError(t, e.call(http.MethodGet, P+bad, auth, nil), 400)
 	}
@@ -696,21 +700,22 @@ func TestAPIDeviceLabels(t *testing.T) {
 			}
 			// Swift sends the unused list empty; removing only is fine.
 			apiOK(t, e.call(http.MethodPost, U, dev, map[string]any{"devices": []string{b.Name}, "addLabels": map[string]string{}, "removeLabels": []string{"floor"}}))
-			// Too many labels on one device is an item error.
+			// Too many labels (over 100) on one device is an item error.
 			many := map[string]string{}
-			for i := 0; i < 64; i++ {
+			for i := 0; i < 100; i++ {
 				many[fmt.Sprintf("k%d", i)] = "v"
 			}
 			m = apiObject(t, apiOK(t, e.call(http.MethodPost, U, dev, map[string]any{"devices": []string{a.Name}, "addLabels": many})), "batchErrors")
 			if !strings.Contains(string(m["batchErrors"]), "INVALID_ARGUMENT") {
-				t.Fatalf("64 more labels: %s", m["batchErrors"])
+				t.Fatalf("100 more labels: %s", m["batchErrors"])
 			}
 			before := e.deviceSnapshot()
 			for _, body := range []any{
 				map[string]any{"devices": []string{a.Name}},
 				map[string]any{"devices": []string{a.Name}, "addLabels": map[string]string{}, "removeLabels": []string{}},
 				map[string]any{"devices": []string{}, "addLabels": map[string]string{"x": "y"}},
-				map[string]any{"devices": []string{a.Name}, "addLabels": map[string]string{"bad key": "y"}},
+				map[string]any{"devices": []string{a.Name}, "addLabels": map[string]string{"bad=key": "y"}},
+				map[string]any{"devices": []string{a.Name}, "addLabels": map[string]string{"k": "y"}, "removeLabels": []string{"k"}},
 				map[string]any{"devices": []string{a.Name}, "addLabels": map[string]string{"k": strings.Repeat("v", 257)}},
 				map[string]any{"devices": []string{a.Name}, "addLabels": map[string]string{"k": "v"}, "colour": "red"},
 			} {

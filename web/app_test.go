@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"studio/app"
-	"studio/db"
+	"studio/db/sqlite"
 	"studio/domain"
 	"studio/web"
 
@@ -37,7 +37,7 @@ const (
 // testApp is the whole server on a fresh database file, as main wires it.
 type testApp struct {
 	t     testing.TB
-	store *db.DB
+	store *sqlite.DB
 	// services are the server's own services, as the composition root built them.
 	services *app.Services
 	echo     *echo.Echo
@@ -48,7 +48,7 @@ type testApp struct {
 	// dbPath is the database file.
 	dbPath string
 	// statements counts what the database runs (see TestStatementsPerRequest).
-	statements *db.StatementCounter
+	statements *sqlite.StatementCounter
 }
 
 type syncBuffer struct {
@@ -116,8 +116,8 @@ func newApp(t testing.TB, opts ...appOption) *testApp {
 	}
 	ctx := context.Background()
 	dbPath := filepath.Join(t.TempDir(), "studio.db")
-	statements := &db.StatementCounter{}
-	store, err := db.OpenWith(ctx, dbPath, db.Options{Count: statements})
+	statements := &sqlite.StatementCounter{}
+	store, err := sqlite.OpenWith(ctx, dbPath, sqlite.Options{Count: statements})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +155,10 @@ func newApp(t testing.TB, opts ...appOption) *testApp {
 		settings.server(&serverConfig)
 	}
 	e := services.Server(serverConfig)
-	srv := httptest.NewServer(e)
+	// Every JSON response is checked against the OpenAPI document
+	// (openapi_test.go); the server closes first, so every response is in.
+	checked, _ := checkResponses(t, e)
+	srv := httptest.NewServer(checked)
 	t.Cleanup(srv.Close)
 	return &testApp{t: t, store: store, services: services, echo: e, srv: srv, org: boot.Organization, logs: logs, clock: clock,
 		dbPath: dbPath, statements: statements}

@@ -26,6 +26,8 @@ func (w *sweepWorld) apiActionRequest(route, path, body string) (string, string)
 	switch route {
 	case "/v2/projects/:project/serviceaccounts/:sa", "/v2/projects/:project/serviceaccounts/:sa/keys/:key":
 		return path + ":disable", ""
+	case "/emulator/v2/projects/:project/devices/:device":
+		return path + ":publish", `{"touch":{}}`
 	}
 	return path, body
 }

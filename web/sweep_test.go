@@ -4,12 +4,15 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
+	"studio/app"
 	"studio/domain"
 )
 
@@ -30,6 +33,7 @@ var consoleRoles = []string{"nobody", "outsider", "user", "developer", "project 
 // outcome per role of consoleRoles. A route missing here fails the sweep.
 var consoleExpect = map[string]string{
 	"GET /signin":                                                  "aaaaaaa",
+	"GET /docs/api":                                                "aaaaaaa", // the API reference is public
 	"POST /signin":                                                 "uuuuuuu", // no credentials sent: the sign-in form answers 401
 	"GET /invite/:token":                                           "nnnnnnn", // unknown token
 	"POST /invite/:token":                                          "nnnnnnn",
@@ -50,6 +54,8 @@ var consoleExpect = map[string]string{
 	"GET /projects/:project":                                       "snaaaan",
 	"GET /projects/:project/settings":                              "snaaaan",
 	"POST /projects/:project/settings":                             "snffaan",
+	"POST /projects/:project/labels":                               "snffaan",
+	"POST /projects/:project/labels/remove":                        "snffaan",
 	"GET /projects/:project/delete":                                "snffaan",
 	"POST /projects/:project/delete":                               "snffaan",
 	"GET /projects/:project/members":                               "snaaaan",
@@ -93,6 +99,19 @@ var consoleExpect = map[string]string{
 	"POST /support/accounts/:member/basic-auth-off":     "snnnnna",
 	"POST /support/accounts/:member/lock":               "snnnnna",
 	"POST /support/accounts/:member/unlock":             "snnnnna",
+	// Devices and the emulator (:device is an emulated device of P).
+	"GET /projects/:project/devices":                        "snaaaan",
+	"GET /projects/:project/devices/live":                   "snaaaan",
+	"POST /projects/:project/devices/move":                  "snffaan",
+	"GET /projects/:project/devices/:device":                "snaaaan",
+	"POST /projects/:project/devices/:device/labels":        "snfaaan",
+	"POST /projects/:project/devices/:device/labels/remove": "snfaaan",
+	"GET /projects/:project/emulator":                       "snaaaan",
+	"POST /projects/:project/emulator":                      "snfaaan",
+	"GET /projects/:project/emulator/:device":               "snaaaan",
+	"POST /projects/:project/emulator/:device/publish":      "snfaaan",
+	"GET /projects/:project/emulator/:device/delete":        "snfaaan",
+	"POST /projects/:project/emulator/:device/delete":       "snfaaan",
 	// Credential hygiene.
 	"GET /orgs/:org/hygiene":          "snfffan",
 	"POST /orgs/:org/hygiene/confirm": "snfffan",
@@ -116,6 +135,7 @@ var apiExpect = map[string]string{
 	"GET /v2/organizations/:org/permissions":                     "unaaaa",
 	"GET /v2/projects":                                           "uaaaaa",
 	"POST /v2/projects":                                          "unfffa",
+	"POST /v2/projects:batchUpdate":                              "unffaa",
 	"GET /v2/projects/:project":                                  "unaaaa",
 	"PATCH /v2/projects/:project":                                "unffaa",
 	"DELETE /v2/projects/:project":                               "unffaa",
@@ -142,9 +162,24 @@ var apiExpect = map[string]string{
 	"GET /v2/organizations/:org/keyPolicy":                     "unfffa",
 	"PATCH /v2/organizations/:org/keyPolicy":                   "unfffa",
 	"POST /v2/organizations/:org/keys:purgeExpired":            "unfffa",
-	"GET /v2/roles":       "uaaaaa",
-	"GET /v2/roles/:role": "uaaaaa",
-	"* /v2/*":             "unnnnn", // any unknown path
+	// Devices, events, the stream and the emulator (api-v2-devices.md).
+	"GET /v2/projects/:project/devices":                     "unaaaa",
+	"GET /v2/projects/:project/devices/:device":             "unaaaa",
+	"GET /v2/projects/:project/devices/:device/events":      "unaaaa",
+	"GET /v2/projects/:project/devices:stream":              "unaaaa",
+	"POST /v2/projects/:project/devices:batchUpdate":        "unfaaa",
+	"POST /v2/projects/:project/devices:transfer":           "unffaa",
+	"POST /emulator/v2/projects/:project/devices":           "unfaaa",
+	"GET /emulator/v2/projects/:project/devices":            "unaaaa",
+	"GET /emulator/v2/projects/:project/devices/:device":    "unaaaa",
+	"PUT /emulator/v2/projects/:project/devices/:device":    "unfaaa",
+	"DELETE /emulator/v2/projects/:project/devices/:device": "unfaaa",
+	"POST /emulator/v2/projects/:project/devices/:device":   "unfaaa", // {d}:publish
+	"* /emulator/v2/*":     "unnnnn",
+	"GET /v2/roles":        "uaaaaa",
+	"GET /v2/roles/:role":  "uaaaaa",
+	"* /v2/*":              "unnnnn", // any unknown path
+	"GET /v2/openapi.json": "aaaaaa", // the API's document is public
 }
 
 // notSwept are routes with no resource behind them.
@@ -166,10 +201,13 @@ type sweepWorld struct {
 	sealer   *domain.Sealer
 	admin    domain.Principal
 	people   map[string]*client
+	// device is an emulated device of P.
+	device domain.Device
 }
 
 func newSweepWorld(t *testing.T) *sweepWorld {
-	app := newApp(t)
+	// An event stream that is allowed ends at once: the sweep reads its status.
+	app := newApp(t, withServer(func(c *app.ServerConfig) { c.StreamMaxAge = 50 * time.Millisecond }))
 	ctx := context.Background()
 	w := &sweepWorld{app: app, project: app.addProject(app.org.ID, "Swept"), people: map[string]*client{}}
 	sealer, _ := domain.NewSealer([]byte("an AES-256 key of 32 bytes......"))
@@ -182,6 +220,10 @@ func newSweepWorld(t *testing.T) *sweepWorld {
 		t.Fatal(err)
 	}
 	w.keyID = k.ID
+	w.device, err = app.services.Devices.CreateEmulated(ctx, w.admin, w.project.ID, domain.EmulatedInput{Type: domain.DeviceTemperature})
+	if err != nil {
+		t.Fatal(err)
+	}
 	w.member = app.addUser("target@example.com", w.project.ID, domain.RoleProjectUser, "")
 	app.addOrg("Elsewhere", "outsider@example.com")
 	app.addUser("user@example.com", w.project.ID, domain.RoleProjectUser, "")
@@ -207,7 +249,7 @@ func (w *sweepWorld) path(route string) string {
 	if strings.Contains(route, "/admins/:member") {
 		route = strings.Replace(route, ":member", itoa(w.orgAdmin.ID), 1)
 	}
-	r := strings.NewReplacer(":org", w.app.org.ID, ":project", w.project.ID, ":sa", w.sa.ID, ":key", w.keyID,
+	r := strings.NewReplacer(":org", w.app.org.ID, ":project", w.project.ID, ":sa", w.sa.ID, ":key", w.keyID, ":device", w.device.ID,
 		":member", itoa(w.member.ID), ":token", strings.Repeat("ab", 32), ":role", "project.user", "*", "no-such-thing")
 	return r.Replace(route)
 }
@@ -237,7 +279,8 @@ func routeKeys(t *testing.T, app *testApp, api bool) []string {
 		if r.Method == "echo_route_any" || strings.HasSuffix(key, "/v2/*") {
 			key = "* " + strings.ReplaceAll(r.Path, "\\:", ":")
 		}
-		if seen[key] || notSwept[key] || strings.HasPrefix(r.Path, "/v2") != api || r.Method == "echo_route_not_found" {
+		isAPI := strings.HasPrefix(r.Path, "/v2") || strings.HasPrefix(r.Path, "/emulator/v2")
+		if seen[key] || notSwept[key] || isAPI != api || r.Method == "echo_route_not_found" {
 			continue
 		}
 		seen[key] = true
@@ -414,6 +457,9 @@ func TestAPIAuthorizationSweep(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			// Read to the end: a body cut short by the client fails the
+			// OpenAPI check of the response (the document is large).
+			io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
 			tried++
 			got := map[int]rune{200: allow, 400: allow, 409: allow, 401: unauth, 403: deny, 404: hidden}[resp.StatusCode]
@@ -459,6 +505,8 @@ func (w *sweepWorld) apiRequest(t *testing.T, route string) (string, string) {
 		return path, fmt.Sprintf(`{"roles":["roles/organization.admin"],"email":"%s"}`, fresh().Email)
 	case "/v2/projects":
 		return path, fmt.Sprintf(`{"organization":"organizations/%s","displayName":"Swept too"}`, w.app.org.ID)
+	case "/v2/projects:batchUpdate":
+		return path, fmt.Sprintf(`{"projects":["projects/%s"],"addLabels":{"swept":"yes"}}`, w.project.ID)
 	case "/v2/projects/:project":
 		return path, `{"displayName":"Swept"}`
 	case "/v2/projects/:project/members":
@@ -472,6 +520,20 @@ func (w *sweepWorld) apiRequest(t *testing.T, route string) (string, string) {
 		return path, fmt.Sprintf(`{"names":["projects/%s/members/%s"]}`, w.project.ID, sa.ID)
 	case "/v2/projects/:project/serviceaccounts/:sa/keys", "/v2/projects/:project/serviceaccounts":
 		return path, `{}`
+	case "/v2/projects/:project/devices:batchUpdate":
+		return path, fmt.Sprintf(`{"devices":["projects/%s/devices/%s"],"addLabels":{"swept":"yes"}}`, w.project.ID, w.device.ID)
+	case "/v2/projects/:project/devices:transfer":
+		// Into its own project: allowed, and it stays where it is.
+		return path, fmt.Sprintf(`{"devices":["projects/%s/devices/%s"]}`, w.project.ID, w.device.ID)
+	case "/emulator/v2/projects/:project/devices":
+		return path, `{"type":"touch","labels":{}}`
+	case "/emulator/v2/projects/:project/devices/:device":
+		// GET reads the fixture's device; PUT, DELETE and :publish act on one made for the request.
+		d, err := w.app.services.Devices.CreateEmulated(ctx, w.admin, w.project.ID, domain.EmulatedInput{Type: domain.DeviceTouch})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return "/emulator/v2/projects/" + w.project.ID + "/devices/" + d.ID, `{"type":"touch","labels":{"swept":"yes"}}`
 	}
 	return path, ""
 }

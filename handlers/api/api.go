@@ -17,6 +17,7 @@ import (
 
 	"studio/domain"
 	"studio/handlers/httpx"
+	"studio/views"
 
 	"github.com/labstack/echo/v4"
 )
@@ -61,6 +62,9 @@ type API struct {
 	streamMaxAge    time.Duration
 	streamRecheck   time.Duration
 	streamBuffer    int
+	// openapi is the served OpenAPI document, reference the page made of it.
+	openapi   []byte
+	reference views.APIReference
 }
 
 // New returns the API handlers.
@@ -80,13 +84,28 @@ func New(cfg Config) *API {
 	if cfg.StreamRecheck <= 0 {
 		cfg.StreamRecheck = DefaultStreamRecheck
 	}
+	baseURL := strings.TrimRight(cfg.BaseURL, "/")
+	doc, err := mergeOpenAPI(openapiFiles)
+	if err != nil {
+		// Embedded in the binary and checked by the tests: broken only by a bad edit.
+		panic("the embedded OpenAPI document is broken: " + err.Error())
+	}
+	reference, err := openAPIReference(doc, baseURL)
+	if err != nil {
+		panic("the embedded OpenAPI document cannot be shown: " + err.Error())
+	}
+	served, err := openAPIWithServer(baseURL)
+	if err != nil {
+		panic("the embedded OpenAPI document is broken: " + err.Error())
+	}
 	return &API{
+		openapi: served, reference: reference,
 		auth: cfg.Auth, projects: cfg.Projects, members: cfg.Members, serviceAccounts: cfg.ServiceAccounts, devices: cfg.Devices,
 		perAccount:   domain.NewRateLimiter(cfg.RateLimit, cfg.RateWindow),
 		perKey:       domain.NewRateLimiter(cfg.RateLimit, cfg.RateWindow),
 		perAddress:   domain.NewRateLimiter(cfg.TokenRateLimit, cfg.RateWindow),
 		authFailures: domain.NewThrottle(AuthFailureLimit, time.Minute),
-		baseURL:      strings.TrimRight(cfg.BaseURL, "/"), now: cfg.Now,
+		baseURL:      baseURL, now: cfg.Now,
 		streamMaxAge: cfg.StreamMaxAge, streamRecheck: cfg.StreamRecheck, streamBuffer: cfg.StreamBuffer,
 	}
 }
@@ -105,6 +124,10 @@ const AuthFailureLimit = 60
 
 // MaxBody bounds a request body of the API.
 const MaxBody = 64 << 10
+
+// MaxBatchBody bounds the body of a batch request, which may name up to
+// domain.MaxBatchItems items (a thousand emails of up to 254 characters).
+const MaxBatchBody = 1 << 20
 
 const principalKey = "studio.api.principal"
 
@@ -235,13 +258,16 @@ func ok(c echo.Context, v any) error {
 }
 
 // decode reads a JSON body strictly: one object, known fields only, within MaxBody.
-func decode(c echo.Context, v any) error {
-	body := http.MaxBytesReader(c.Response(), c.Request().Body, MaxBody)
+func decode(c echo.Context, v any) error { return decodeLimit(c, v, MaxBody) }
+
+// decodeLimit is decode with another bound on the body.
+func decodeLimit(c echo.Context, v any, limit int64) error {
+	body := http.MaxBytesReader(c.Response(), c.Request().Body, limit)
 	raw, err := io.ReadAll(body)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return domain.Errorf(domain.EINVALID, "The request body is larger than %d bytes.", MaxBody)
+			return domain.Errorf(domain.EINVALID, "The request body is larger than %d bytes.", limit)
 		}
 		return domain.Errorf(domain.EINVALID, "The request body could not be read.")
 	}
