@@ -133,7 +133,7 @@ func demoHistory(d Device, dd demoDevice, now time.Time, rng *rand.Rand) []Event
 	}
 	start := now.Add(-24 * time.Hour)
 	for t := start; t.Before(now); t = t.Add(15 * time.Minute) {
-		for _, ev := range sim.step(rng, 0.25) {
+		for _, ev := range sim.step(rng, 1) {
 			add(ev.Type, ev.Body, t)
 		}
 	}

@@ -64,6 +64,17 @@ func (h *Handlers) renderDevice(c echo.Context, status int, newKey, newValue str
 // SetDeviceLabel adds a label or changes its value.
 func (h *Handlers) SetDeviceLabel(c echo.Context) error {
 	key, value := strings.TrimSpace(c.FormValue("key")), c.FormValue("value")
+	// The domain's label rules, with this form's field names.
+	if _, err := h.devices.Authorize(c.Request().Context(), principal(c), c.Param("project"), domain.OpDeviceUpdate); err != nil {
+		return err
+	}
+	err := domain.CheckLabelKey("key", key)
+	if err == nil {
+		err = domain.CheckLabelValue("value", key, value)
+	}
+	if err != nil {
+		return h.renderDevice(c, http.StatusUnprocessableEntity, key, value, domain.FieldErrors(err))
+	}
 	return h.changeLabels(c, map[string]string{key: value}, nil, key, value, "Label “"+key+"” saved.")
 }
 

@@ -23,22 +23,30 @@ func (h *Handlers) Devices(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if a.Allows(domain.OpDeviceTransfer) {
-		targets, err := h.devices.TransferTargets(ctx, p, a.Project.OrganizationID)
-		if err != nil {
-			return err
-		}
-		for _, t := range targets {
-			if t.ID != a.Project.ID {
-				s.Targets = append(s.Targets, t)
-			}
-		}
+	if s.Targets, err = h.moveTargets(c, a); err != nil {
+		return err
 	}
 	status := http.StatusOK
 	if len(s.Errors) > 0 {
 		status = http.StatusUnprocessableEntity
 	}
 	return render(c, status, views.Devices(h.projectPage(c, "Devices", a, views.MenuDevices), s))
+}
+
+// moveTargets are the projects the user may move this project's devices
+// into (none without device.transfer here).
+func (h *Handlers) moveTargets(c echo.Context, a domain.Access) ([]domain.Project, error) {
+	if !a.Allows(domain.OpDeviceTransfer) {
+		return nil, nil
+	}
+	targets, err := h.devices.TransferTargets(c.Request().Context(), principal(c), a.Project.OrganizationID)
+	var out []domain.Project
+	for _, t := range targets {
+		if t.ID != a.Project.ID {
+			out = append(out, t)
+		}
+	}
+	return out, err
 }
 
 // devicesPage reads the list the URL asks for: by name, filtered by the
@@ -79,6 +87,12 @@ func (h *Handlers) DevicesLive(c echo.Context) error {
 	}
 	c.Response().Header().Set("Cache-Control", "no-store")
 	changed := c.QueryParam("shown") != views.ShownDigest(s.Devices.Items)
+	if changed {
+		// New rows carry their selection boxes as the page's do.
+		if s.Targets, err = h.moveTargets(c, a); err != nil {
+			return err
+		}
+	}
 	return render(c, http.StatusOK, views.DevicesLive(s, changed))
 }
 
