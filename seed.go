@@ -19,7 +19,7 @@ const seedBatch = 20_000
 // code the server uses, in large transactions, for benchmarks and demos.
 func seedCommand(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
 	var cfg config
-	var orgs, projects, accounts, members, keys int
+	var orgs, projects, accounts, members, keys, devices, events int
 	fsf := flag.NewFlagSet("studio seed", flag.ContinueOnError)
 	fsf.SetOutput(stderr)
 	addStoreFlags(fsf, &cfg, envWithDefaults(getenv))
@@ -28,6 +28,8 @@ func seedCommand(ctx context.Context, args []string, getenv func(string) string,
 	fsf.IntVar(&accounts, "accounts", 1000, "service accounts per project")
 	fsf.IntVar(&members, "members", 1000, "memberships per project (given to its service accounts, roles in turn)")
 	fsf.IntVar(&keys, "keys", 0, "keys per service account")
+	fsf.IntVar(&devices, "devices", 0, "emulated temperature sensors per project (named \"Device 0000000\", ...)")
+	fsf.IntVar(&events, "events", 0, "temperature events per device, spread over the last 24 hours")
 	if err := fsf.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -35,7 +37,7 @@ func seedCommand(ctx context.Context, args []string, getenv func(string) string,
 		return err
 	}
 	switch {
-	case orgs < 1 || projects < 1 || accounts < 0 || members < 0 || keys < 0:
+	case orgs < 1 || projects < 1 || accounts < 0 || members < 0 || keys < 0 || devices < 0 || events < 0:
 		return errors.New("--orgs and --projects must be at least 1; counts cannot be negative")
 	case members > accounts:
 		return errors.New("--members cannot exceed --accounts: memberships go to the project's own accounts")
@@ -60,7 +62,8 @@ func seedCommand(ctx context.Context, args []string, getenv func(string) string,
 	if err != nil {
 		return fmt.Errorf("the administrator to make organization admin of the seeded organizations: %w", err)
 	}
-	s := seeder{store: services.Store, sealer: services.Sealer, domain: cfg.saEmailDomain, admin: domain.AccountRef{Type: domain.AccountUser, ID: fmt.Sprint(admin.ID)}}
+	s := seeder{store: services.Store, sealer: services.Sealer, domain: cfg.saEmailDomain, admin: domain.AccountRef{Type: domain.AccountUser, ID: fmt.Sprint(admin.ID)},
+		devicesPer: devices, eventsPer: events}
 	start := time.Now()
 	for o := 0; o < orgs; o++ {
 		if err := s.org(ctx, fmt.Sprintf("Seeded %03d", o), projects, accounts, members, keys); err != nil {
@@ -69,8 +72,8 @@ func seedCommand(ctx context.Context, args []string, getenv func(string) string,
 		fmt.Fprintf(stderr, "organization %d of %d: %d accounts, %d memberships so far (%s)\n",
 			o+1, orgs, s.accounts, s.members, time.Since(start).Round(time.Second))
 	}
-	fmt.Fprintf(stderr, "seeded %d organizations, %d projects, %d service accounts, %d memberships, %d keys in %s\n",
-		orgs, orgs*projects, s.accounts, s.members, s.keys, time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(stderr, "seeded %d organizations, %d projects, %d service accounts, %d memberships, %d keys, %d devices, %d events in %s\n",
+		orgs, orgs*projects, s.accounts, s.members, s.keys, s.devices, s.events, time.Since(start).Round(time.Millisecond))
 	return nil
 }
 
@@ -80,6 +83,9 @@ type seeder struct {
 	domain                  string
 	admin                   domain.AccountRef
 	accounts, members, keys int
+	// Devices per project and events per device; what was made.
+	devicesPer, eventsPer int
+	devices, events       int
 }
 
 // pending collects rows and writes them in one transaction per batch.
@@ -163,6 +169,54 @@ func (s *seeder) org(ctx context.Context, name string, projects, accounts, membe
 				}
 			}
 		}
+		if err := s.projectDevices(ctx, proj, now); err != nil {
+			return err
+		}
 	}
 	return s.flush(ctx, &batch)
+}
+
+// projectDevices gives a project its emulated temperature sensors, each
+// with its events spread over the last day and its reported set, through
+// the same store code the server uses (the event log's Record is left
+// out: no hooks or streams run while seeding).
+func (s *seeder) projectDevices(ctx context.Context, proj domain.Project, now time.Time) error {
+	var devices []domain.Device
+	var events []domain.Event
+	flush := func() error {
+		err := s.store.Update(ctx, func(tx domain.Tx) error {
+			for _, d := range devices {
+				if err := tx.CreateDevice(ctx, d); err != nil {
+					return err
+				}
+			}
+			return tx.AddEvents(ctx, events)
+		})
+		s.devices += len(devices)
+		s.events += len(events)
+		devices, events = devices[:0], events[:0]
+		return err
+	}
+	day := 24 * time.Hour
+	for di := 0; di < s.devicesPer; di++ {
+		d := domain.Device{ID: domain.NewEmulatedDeviceID(now), ProjectID: proj.ID, Type: domain.DeviceTemperature, Emulated: true,
+			Labels: map[string]string{"name": fmt.Sprintf("Device %07d", di), domain.VirtualSensorLabel: ""}, Reported: domain.Reported{}, CreateTime: now}
+		for ei := 0; ei < s.eventsPer; ei++ {
+			at := now.Add(-day + time.Duration(ei)*day/time.Duration(s.eventsPer)).Truncate(time.Microsecond)
+			body, err := domain.ParseEventBody(domain.EventTemperature, []byte(fmt.Sprintf(`{"value":%d,"updateTime":%q}`, 15+(di+ei)%10, at.Format(time.RFC3339Nano))), now)
+			if err != nil {
+				return err
+			}
+			events = append(events, domain.Event{ID: domain.NewID(at), DeviceID: d.ID, ProjectID: proj.ID, Type: domain.EventTemperature,
+				Time: body.Time, Body: body.JSON, Value: body.Value, HasValue: true})
+			d.Reported[domain.EventTemperature], d.LastSeen = body.JSON, body.Time
+		}
+		devices = append(devices, d)
+		if len(devices)+len(events) >= seedBatch {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	return flush()
 }

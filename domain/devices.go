@@ -429,10 +429,19 @@ const (
 	LowBatteryPercent = 20
 )
 
+// ReportedUpdate is a device's new reported and the time of its latest event.
+type ReportedUpdate struct {
+	ID       string
+	Reported Reported
+	LastSeen time.Time
+}
+
 // DeviceReader looks devices up.
 type DeviceReader interface {
 	// DeviceByID returns a device of any project.
 	DeviceByID(ctx context.Context, id string) (Device, error)
+	// DevicesByIDs returns the devices of those ids that exist, in any order.
+	DevicesByIDs(ctx context.Context, ids []string) ([]Device, error)
 	// ListDevices lists devices in the filter's order, after the cursor.
 	ListDevices(ctx context.Context, f DeviceFilter, after Cursor, limit int) ([]Device, error)
 	// CountDevices counts a project's devices by type, those without an
@@ -450,6 +459,7 @@ type DeviceWriter interface {
 	MoveDevice(ctx context.Context, d Device, toProjectID string) error
 	// DeleteDevice deletes d with its events.
 	DeleteDevice(ctx context.Context, d Device) error
-	// SetReported stores a device's reported and the time of its latest event.
-	SetReported(ctx context.Context, id string, r Reported, lastSeen time.Time) error
+	// SetReported stores devices' reported and the times of their latest
+	// events, in one statement however many devices.
+	SetReported(ctx context.Context, updates []ReportedUpdate) error
 }

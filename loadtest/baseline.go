@@ -41,6 +41,9 @@ type baseline struct {
 
 func startBaseline(ctx context.Context, o options, tmp string, t target, c captured) (*baseline, error) {
 	path, _, _ := strings.Cut(t.path, "?")
+	if t.route != "" {
+		path = t.route
+	}
 	raw, _ := json.Marshal(baselineSpec{Method: t.method, Path: path, Header: c.header, Body: c.body})
 	specFile := filepath.Join(tmp, "baseline-"+t.name+".json")
 	if err := os.WriteFile(specFile, raw, 0o600); err != nil {

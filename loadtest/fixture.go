@@ -35,13 +35,14 @@ func database(ctx context.Context, o options, bin string, env []string, tmp stri
 			per*o.projects, o.projects, per, per, o.seedKeys)
 		start := time.Now()
 		cmd := exec.CommandContext(ctx, bin, "seed", "--db", dbPath, "--orgs", "1", "--projects", strconv.Itoa(o.projects),
-			"--accounts", strconv.Itoa(per), "--members", strconv.Itoa(per), "--keys", strconv.Itoa(o.seedKeys))
+			"--accounts", strconv.Itoa(per), "--members", strconv.Itoa(per), "--keys", strconv.Itoa(o.seedKeys),
+			"--devices", strconv.Itoa(o.seedDevices), "--events", strconv.Itoa(o.seedEvents))
 		cmd.Env, cmd.Stdout, cmd.Stderr = env, os.Stderr, os.Stderr
 		if err := cmd.Run(); err != nil {
 			return "", fmt.Errorf("seed: %w", err)
 		}
-		meta.Seeded = fmt.Sprintf("%d accounts in %d project(s) of %d (and %d memberships each), seeded in %s",
-			per*o.projects, o.projects, per, per, time.Since(start).Round(100*time.Millisecond))
+		meta.Seeded = fmt.Sprintf("%d accounts in %d project(s) of %d (and %d memberships each), %d devices of %d events per project, seeded in %s",
+			per*o.projects, o.projects, per, per, o.seedDevices, o.seedEvents, time.Since(start).Round(100*time.Millisecond))
 	} else {
 		var err error
 		if dbPath, err = filepath.Abs(dbPath); err != nil {
@@ -83,6 +84,13 @@ type setup struct {
 	accountID    string // an account on that page
 	memDeepToken string // page token of a page deep in the members list
 	notes        []string
+
+	// The device routes: the project's devices, a page token 90 % down its
+	// list (API and console), and devices to publish to.
+	deviceCount        int
+	deviceDeepToken    string
+	deviceConsoleToken string
+	deviceIDs          []string
 }
 
 func (s *setup) prepare() error {
@@ -136,8 +144,80 @@ func (s *setup) prepare() error {
 		}
 	}
 	if s.o.routes == nil || s.o.routes["members-deep"] {
-		return s.findDeepMembersPage()
+		if err := s.findDeepMembersPage(); err != nil {
+			return err
+		}
 	}
+	if s.o.routes == nil || s.o.routes["api-devices"] || s.o.routes["api-devices-deep"] || s.o.routes["devices-list"] ||
+		s.o.routes["devices-list-deep"] || s.o.routes["api-events"] || s.o.routes["emu-publish"] {
+		return s.findDevices()
+	}
+	return nil
+}
+
+// devicePageSize is the page of the device routes, API and console alike:
+// the console's page, so a deep page is a full page of the same rows at
+// 100 devices as at 10,000.
+const devicePageSize = 50
+
+// findDevices walks the project's device list (by id, 1,000 a page) to
+// count it and keep devices to publish to, and makes the tokens of the
+// page 90 % down (at most a full page before the end) of the API's list
+// and of the console's (by name: the seeder names devices "Device 0000000", ...).
+func (s *setup) findDevices() error {
+	type devList struct {
+		Devices []struct {
+			Name   string            `json:"name"`
+			Labels map[string]string `json:"labels"`
+		} `json:"devices"`
+		NextPageToken string `json:"nextPageToken"`
+	}
+	var ids []string
+	token := ""
+	for len(ids) < 1_000_000 {
+		var l devList
+		if _, err := s.apiJSON(http.MethodGet, fmt.Sprintf("/v2/projects/%s/devices?pageSize=1000&pageToken=%s", s.projectID, url.QueryEscape(token)), s.bearer, "", &l); err != nil {
+			return err
+		}
+		for _, d := range l.Devices {
+			ids = append(ids, lastSegment(d.Name))
+		}
+		if token = l.NextPageToken; token == "" {
+			break
+		}
+	}
+	s.deviceCount = len(ids)
+	if len(ids) == 0 {
+		s.notes = append(s.notes, "the project has no devices: seed some with --seed-devices")
+		return nil
+	}
+	s.deviceIDs = ids[:min(len(ids), 100)]
+	d := min(len(ids)*9/10, len(ids)-devicePageSize)
+	if d < 1 {
+		s.notes = append(s.notes, fmt.Sprintf("the project has %d devices: too few for a deep page of %d", len(ids), devicePageSize))
+		return nil
+	}
+	// The API's list is by id: the token is the one a page ending at d-1 carries.
+	var l devList
+	if _, err := s.apiJSON(http.MethodGet, fmt.Sprintf("/v2/projects/%s/devices?pageSize=%d", s.projectID, d), s.bearer, "", &l); err != nil {
+		return err
+	}
+	s.deviceDeepToken = l.NextPageToken
+	// The console's list is by name: walk its next-page links to position d.
+	u, err := s.nextPageLink(fmt.Sprintf("/projects/%s/devices", s.projectID))
+	if err == nil {
+		for pos := devicePageSize; pos < d; pos += devicePageSize {
+			if u, err = s.nextPageLink(u.String()); err != nil {
+				break
+			}
+		}
+	}
+	if err == nil {
+		s.deviceConsoleToken = u.Query().Get("page")
+	} else {
+		s.notes = append(s.notes, "no deep console device page: "+err.Error())
+	}
+	logf("project %s: %d devices; the deep device pages start at position %d", s.projectID, len(ids), d)
 	return nil
 }
 

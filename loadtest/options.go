@@ -18,21 +18,23 @@ type options struct {
 	projects        int
 	projectAccounts int
 	seedKeys        int
-	org             string
-	project         string
-	adminEmail      string
-	adminPassword   string
-	concurrency     []int
-	duration        time.Duration
-	warmup          time.Duration
-	repeat          int
-	quick           bool
-	routes          map[string]bool
-	bin             string
-	keep            bool
-	jsonOut         string
-	compare         string
-	render          string
+	// seedDevices emulated sensors per seeded project, seedEvents events each.
+	seedDevices, seedEvents int
+	org                     string
+	project                 string
+	adminEmail              string
+	adminPassword           string
+	concurrency             []int
+	duration                time.Duration
+	warmup                  time.Duration
+	repeat                  int
+	quick                   bool
+	routes                  map[string]bool
+	bin                     string
+	keep                    bool
+	jsonOut                 string
+	compare                 string
+	render                  string
 	// serverCPUs run the studio server and the baseline (one at a time),
 	// clientCPUs this program; both empty: no pinning.
 	serverCPUs, clientCPUs []int
@@ -62,6 +64,8 @@ Flags:
 	fs.IntVar(&o.projects, "projects", 1, "projects to spread --seed-accounts over (each gets seed-accounts/projects accounts and as many memberships); the first is measured")
 	fs.IntVar(&o.projectAccounts, "project-accounts", 0, "accounts per seeded project: sets --projects to seed-accounts/project-accounts")
 	fs.IntVar(&o.seedKeys, "seed-keys", 0, "keys per seeded service account")
+	fs.IntVar(&o.seedDevices, "seed-devices", 0, "emulated temperature sensors per seeded project (for the device routes)")
+	fs.IntVar(&o.seedEvents, "seed-events", 0, "events per seeded device, over the last 24 hours")
 	fs.StringVar(&o.org, "org", "Seeded 000", "organization (id or name) of the project under test")
 	fs.StringVar(&o.project, "project", "Project 0000", "project (id or name) under test; the seeder names them \"Project 0000\", \"Project 0001\", ...")
 	fs.StringVar(&o.adminEmail, "admin-email", envOr("STUDIO_ADMIN_EMAIL", "admin@example.com"), "console administrator to sign in as")
@@ -151,7 +155,7 @@ Flags:
 		if o.projectAccounts > 0 {
 			o.projects = max(1, o.seedAccounts/o.projectAccounts)
 		}
-		if o.seedAccounts < 1 || o.projects < 1 || o.seedAccounts < o.projects || o.seedKeys < 0 {
+		if o.seedAccounts < 1 || o.projects < 1 || o.seedAccounts < o.projects || o.seedKeys < 0 || o.seedDevices < 0 || o.seedEvents < 0 {
 			return o, errors.New("--seed-accounts must be at least --projects (and at least 1); --seed-keys cannot be negative")
 		}
 	}

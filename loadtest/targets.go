@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -23,11 +24,16 @@ type target struct {
 	contentType string
 	console     bool   // a console page: a 404 means the page is not there yet
 	skip        string // why the route cannot run
+	// pathFn, when set, gives the path of each request (route is then the
+	// Echo route the baseline answers on).
+	pathFn func() string
+	route  string
 }
 
 func routeNames() []string {
 	return []string{"sa-list", "sa-list-deep", "sa-page", "members", "members-deep",
-		"api-projects", "api-sa-basic", "api-sa-bearer", "api-sa-deep", "token"}
+		"api-projects", "api-sa-basic", "api-sa-bearer", "api-sa-deep", "token",
+		"api-devices", "api-devices-deep", "api-events", "devices-list", "devices-list-deep", "emu-publish"}
 }
 
 func (s *setup) targets() []target {
@@ -62,7 +68,7 @@ func (s *setup) targets() []target {
 	if s.saDeepToken == "" {
 		apiDeep.skip = "no deep page in this list (see the notes)"
 	}
-	return []target{
+	return append([]target{
 		{name: "sa-list", title: "console: account list", method: http.MethodGet,
 			path: "/projects/" + p + "/serviceaccounts", header: console, console: true},
 		deepConsole("sa-list-deep", "console: account list, deep page", "/projects/"+p+"/serviceaccounts", s.saDeepToken),
@@ -79,7 +85,49 @@ func (s *setup) targets() []target {
 		apiDeep,
 		{name: "token", title: "POST /oauth2/token", method: http.MethodPost, path: "/oauth2/token",
 			header: http.Header{}, body: s.tokenForm, contentType: "application/x-www-form-urlencoded"},
+	}, s.deviceTargets()...)
+}
+
+// deviceTargets are the device routes: lists (first and deep page), one
+// device's day of history, and publishing through the emulator.
+func (s *setup) deviceTargets() []target {
+	p := s.projectID
+	bearer := http.Header{"Authorization": {s.bearer}}
+	console := http.Header{"Cookie": {s.cookie}}
+	noDevices := ""
+	if len(s.deviceIDs) == 0 {
+		noDevices = "the project has no devices (seed them with --seed-devices)"
 	}
+	list := target{name: "api-devices", title: "API: device list (Bearer)", method: http.MethodGet,
+		path: fmt.Sprintf("/v2/projects/%s/devices?pageSize=%d", p, devicePageSize), header: bearer, skip: noDevices}
+	deep := target{name: "api-devices-deep", title: "API: device list, deep page (Bearer)", method: http.MethodGet,
+		path: fmt.Sprintf("/v2/projects/%s/devices?pageSize=%d&pageToken=%s", p, devicePageSize, url.QueryEscape(s.deviceDeepToken)), header: bearer}
+	if s.deviceDeepToken == "" {
+		deep.skip = "no deep device page (see the notes)"
+	}
+	page := target{name: "devices-list", title: "console: device list", method: http.MethodGet, path: "/projects/" + p + "/devices",
+		header: console, console: true, skip: noDevices}
+	deepPage := target{name: "devices-list-deep", title: "console: device list, deep page", method: http.MethodGet,
+		path: "/projects/" + p + "/devices?page=" + url.QueryEscape(s.deviceConsoleToken), header: console, console: true}
+	if s.deviceConsoleToken == "" {
+		deepPage.skip = "no deep console device page (see the notes)"
+	}
+	events := target{name: "api-events", title: "API: one device's events of a day (Bearer)", method: http.MethodGet, header: bearer, skip: noDevices}
+	publish := target{name: "emu-publish", title: "emulator: publish a temperature (Bearer)", method: http.MethodPost, header: bearer,
+		contentType: "application/json", skip: noDevices, route: "/emulator/v2/projects/:project/devices/:device"}
+	if noDevices == "" {
+		now := time.Now().UTC()
+		events.path = fmt.Sprintf("/v2/projects/%s/devices/%s/events?pageSize=1000&start_time=%s&end_time=%s", p, s.deviceIDs[0],
+			now.Add(-24*time.Hour).Format(time.RFC3339), now.Add(time.Minute).Format(time.RFC3339))
+		var n atomic.Int64
+		ids := s.deviceIDs
+		publish.path = fmt.Sprintf("/emulator/v2/projects/%s/devices/%s:publish", p, ids[0])
+		publish.pathFn = func() string {
+			return fmt.Sprintf("/emulator/v2/projects/%s/devices/%s:publish", p, ids[int(n.Add(1))%len(ids)])
+		}
+		publish.body = func() string { return fmt.Sprintf(`{"temperature":{"value":%d}}`, 10+n.Load()%20) }
+	}
+	return []target{list, deep, page, deepPage, events, publish}
 }
 
 var nextPageHref = regexp.MustCompile(`<a\s[^>]*href="([^"]*)"[^>]*data-testid="next-page"|<a\s[^>]*data-testid="next-page"[^>]*href="([^"]*)"`)
@@ -151,7 +199,11 @@ func (t target) request(ctx context.Context, base string) (*http.Request, error)
 	if t.body != nil {
 		body = strings.NewReader(t.body())
 	}
-	req, err := http.NewRequestWithContext(ctx, t.method, base+t.path, body)
+	path := t.path
+	if t.pathFn != nil {
+		path = t.pathFn()
+	}
+	req, err := http.NewRequestWithContext(ctx, t.method, base+path, body)
 	if err != nil {
 		return nil, err
 	}

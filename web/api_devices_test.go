@@ -563,7 +563,8 @@ func TestAPIDeviceListFilters(t *testing.T) {
 	ctx := context.Background()
 	for id, v := range map[string]float64{a.ID: -20, b.ID: 5} {
 		if err := e.app.store.Update(ctx, func(tx domain.Tx) error {
-			return tx.SetReported(ctx, id, domain.Reported{"temperature": json.RawMessage(fmt.Sprintf(`{"value":%g,"updateTime":"2026-01-01T00:00:00.000000Z","samples":[],"isBackfilled":false}`, v))}, time.Now())
+			return tx.SetReported(ctx, []domain.ReportedUpdate{{ID: id, LastSeen: time.Now(),
+				Reported: domain.Reported{"temperature": json.RawMessage(fmt.Sprintf(`{"value":%g,"updateTime":"2026-01-01T00:00:00.000000Z","samples":[],"isBackfilled":false}`, v))}}})
 		}); err != nil {
 			t.Fatal(err)
 		}

@@ -34,6 +34,31 @@ func (q queries) DeviceByID(ctx context.Context, id string) (domain.Device, erro
 	return d, notFound(err, "Device")
 }
 
+func (q queries) DevicesByIDs(ctx context.Context, ids []string) ([]domain.Device, error) {
+	var out []domain.Device
+	for len(ids) > 0 {
+		n := min(len(ids), 500)
+		rows, err := q.q.QueryContext(ctx, "SELECT "+deviceColumns+" FROM devices d WHERE d.id IN ("+placeholders(n)+")", anys(ids[:n])...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			d, err := scanDevice(rows)
+			if err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out = append(out, d)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		ids = ids[n:]
+	}
+	return out, nil
+}
+
 // labelExpr is the SQL of a device's label value (NULL when it has no
 // such label). A key of letters, digits, '-' and '_' is read through a
 // JSON path; any other key (it may hold quotes or dots) by searching the
@@ -281,13 +306,33 @@ func (t *writeTx) DeleteDevice(ctx context.Context, d domain.Device) error {
 	return t.execOne(ctx, "Project", "UPDATE projects SET "+col+" = "+col+" - 1 WHERE id = ?", d.ProjectID)
 }
 
-func (t *writeTx) SetReported(ctx context.Context, id string, r domain.Reported, lastSeen time.Time) error {
-	reported, err := json.Marshal(r)
-	if err != nil {
-		return err
+func (t *writeTx) SetReported(ctx context.Context, updates []domain.ReportedUpdate) error {
+	for len(updates) > 0 {
+		n := min(len(updates), 300)
+		args := make([]any, 0, 3*n)
+		for _, u := range updates[:n] {
+			reported := []byte("{}")
+			if u.Reported != nil {
+				var err error
+				if reported, err = json.Marshal(u.Reported); err != nil {
+					return err
+				}
+			}
+			args = append(args, u.ID, string(reported), micros(u.LastSeen))
+		}
+		// One statement for the batch's devices (UPDATE … FROM, SQLite 3.33).
+		res, err := t.q.ExecContext(ctx, `UPDATE devices SET reported = v.column2, last_seen = v.column3
+			FROM (VALUES `+strings.TrimSuffix(strings.Repeat("(?, ?, ?), ", n), ", ")+`) AS v WHERE devices.id = v.column1`, args...)
+		if err != nil {
+			return err
+		}
+		if got, err := res.RowsAffected(); err != nil || got != int64(n) {
+			if err == nil {
+				err = domain.ErrNotFound("Device")
+			}
+			return err
+		}
+		updates = updates[n:]
 	}
-	if r == nil {
-		reported = []byte("{}")
-	}
-	return t.execOne(ctx, "Device", "UPDATE devices SET reported = ?, last_seen = ? WHERE id = ?", string(reported), micros(lastSeen), id)
+	return nil
 }
