@@ -29,6 +29,27 @@ type Event struct {
 	DeviceType    DeviceType
 	ProductNumber string
 	Labels        map[string]string
+
+	// Memo is shared by every stream that gets this event (set when it is
+	// delivered): what an edge derives from the event, its wire encoding,
+	// is made once for all of them.
+	Memo *EventMemo
+}
+
+// EventMemo keeps one value derived from an event, made by the first
+// that asks.
+type EventMemo struct {
+	once  sync.Once
+	value any
+}
+
+// Get returns the memo's value, making it with make the first time.
+func (m *EventMemo) Get(make func() any) any {
+	if m == nil {
+		return make()
+	}
+	m.once.Do(func() { m.value = make() })
+	return m.value
 }
 
 // TargetName is the resource name of the event's device.
@@ -193,7 +214,12 @@ func bodyTime(body json.RawMessage) time.Time {
 // for a slow stream (see StreamHub).
 func (l *EventLog) Deliver(events []Event) {
 	if l.hub != nil && len(events) > 0 {
-		l.hub.Publish(events)
+		out := make([]Event, len(events))
+		for i, e := range events {
+			e.Memo = &EventMemo{}
+			out[i] = e
+		}
+		l.hub.Publish(out)
 	}
 }
 

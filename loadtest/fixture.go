@@ -148,7 +148,7 @@ func (s *setup) prepare() error {
 			return err
 		}
 	}
-	if s.o.routes == nil || s.o.routes["api-devices"] || s.o.routes["api-devices-deep"] || s.o.routes["devices-list"] ||
+	if s.o.streams > 0 || s.o.routes == nil || s.o.routes["api-devices"] || s.o.routes["api-devices-deep"] || s.o.routes["devices-list"] ||
 		s.o.routes["devices-list-deep"] || s.o.routes["api-events"] || s.o.routes["emu-publish"] {
 		return s.findDevices()
 	}
@@ -197,12 +197,17 @@ func (s *setup) findDevices() error {
 		s.notes = append(s.notes, fmt.Sprintf("the project has %d devices: too few for a deep page of %d", len(ids), devicePageSize))
 		return nil
 	}
-	// The API's list is by id: the token is the one a page ending at d-1 carries.
-	var l devList
-	if _, err := s.apiJSON(http.MethodGet, fmt.Sprintf("/v2/projects/%s/devices?pageSize=%d", s.projectID, d), s.bearer, "", &l); err != nil {
-		return err
+	// The API's list is by id: the token is the one a page ending at d-1
+	// carries, reached 1,000 at a time.
+	for pos := 0; pos < d; {
+		n := min(1000, d-pos)
+		var l devList
+		if _, err := s.apiJSON(http.MethodGet, fmt.Sprintf("/v2/projects/%s/devices?pageSize=%d&pageToken=%s", s.projectID, n,
+			url.QueryEscape(s.deviceDeepToken)), s.bearer, "", &l); err != nil {
+			return err
+		}
+		s.deviceDeepToken, pos = l.NextPageToken, pos+n
 	}
-	s.deviceDeepToken = l.NextPageToken
 	// The console's list is by name: walk its next-page links to position d.
 	u, err := s.nextPageLink(fmt.Sprintf("/projects/%s/devices", s.projectID))
 	if err == nil {

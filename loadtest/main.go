@@ -139,6 +139,14 @@ func run(ctx context.Context, args []string) error {
 	if o.hold > 0 {
 		return s.hold(srv)
 	}
+	if o.streams > 0 {
+		r, err := s.runStreams(srv, o.streams, o.streamRate, max(o.warmup, 2*time.Second), o.streamDuration)
+		if err != nil {
+			return err
+		}
+		fmt.Print(r.markdown())
+		return nil
+	}
 
 	// 5. Load.
 	meta.LoadAvgStart = loadAverage()

@@ -43,6 +43,10 @@ type options struct {
 	hold time.Duration
 	// baselineServe makes this process a baseline server (see baseline.go).
 	baselineServe string
+	// streams, when set, runs the stream measurement instead of the routes.
+	streams        int
+	streamRate     int
+	streamDuration time.Duration
 }
 
 func parseOptions(args []string) (options, error) {
@@ -79,6 +83,9 @@ Flags:
 	fs.DurationVar(&o.hold, "hold", 0, "measure nothing: after the setup, print the requests (as wrk commands) and keep the server up this long, or until Ctrl-C, for profiling by hand")
 	fs.StringVar(&o.baselineServe, "baseline-serve", "", "(internal) serve the baseline described by this file")
 	fs.StringVar(&routes, "routes", "", "comma list of routes to run (default all)")
+	fs.IntVar(&o.streams, "streams", 0, "instead of the routes: keep this many event streams open while --stream-rate events a second are published, and measure publish-to-receive latency (needs --seed-devices)")
+	fs.IntVar(&o.streamRate, "stream-rate", 1000, "events published a second in the stream run")
+	fs.DurationVar(&o.streamDuration, "stream-duration", 10*time.Second, "measured length of the stream run (after --warmup, at least 2s)")
 	fs.StringVar(&o.bin, "bin", "", "use this studio binary instead of building one")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory (database, server log)")
 	fs.StringVar(&o.jsonOut, "json", "", "also write the results as JSON to this file")

@@ -47,8 +47,21 @@ func waterWord(state string) string {
 }
 
 // mainValue is the device's main value with its unit, "—" before the first.
-func mainValue(d domain.Device, now time.Time) string {
+func mainValue(d domain.Device, now time.Time) string { return mainValueOf(d, d.Readings(), now) }
+
+// cells are a device row's changing cells, its readings read once.
+type cells struct {
+	Value, Signal, Battery string
+	Low                    bool
+}
+
+func cellsOf(d domain.Device, now time.Time) cells {
 	r := d.Readings()
+	return cells{Value: mainValueOf(d, r, now), Signal: percentText(r.Signal), Battery: percentText(r.Battery),
+		Low: r.Battery != nil && *r.Battery < domain.LowBatteryPercent}
+}
+
+func mainValueOf(d domain.Device, r domain.Readings, now time.Time) string {
 	switch d.Type {
 	case domain.DeviceTemperature:
 		if r.Temperature != nil {
@@ -95,11 +108,6 @@ func percentText(v *int64) string {
 		return "—"
 	}
 	return strconv.FormatInt(*v, 10) + " %"
-}
-
-func lowBattery(d domain.Device) bool {
-	b := d.Readings().Battery
-	return b != nil && *b < domain.LowBatteryPercent
 }
 
 // ago says how long ago t was: "just now", "5 min ago", "3 h ago", "2 days ago".

@@ -5,9 +5,12 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
+	"time"
 
 	"studio/domain"
 )
@@ -65,4 +68,172 @@ func BenchmarkEmulatorPublish(b *testing.B) {
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 	b.ReportMetric(float64(b.N)/float64(max(1, app.statements.Transactions()-tx0)), "events/commit")
+}
+
+// deviceFleet is a project with n emulated temperature sensors, each with
+// 100 events over the last day, made through the store in big batches.
+type deviceFleet struct {
+	app      *testApp
+	project  domain.Project
+	bearer   string
+	cookie   *client
+	deepAPI  string // the API list's page token 90 % down
+	deepPage string // the console list's page token 90 % down
+	device   string // a device with a day of history
+}
+
+func newDeviceFleet(b *testing.B, n int) *deviceFleet {
+	app := newApp(b, withRateLimit(1_000_000_000))
+	ctx := context.Background()
+	admin, _ := app.store.UserByEmail(ctx, adminEmail)
+	p := domain.UserPrincipal(admin, "bench")
+	f := &deviceFleet{app: app, project: app.addProject(app.org.ID, "Fleet")}
+	now := app.clock.Now()
+	var devices []domain.Device
+	var events []domain.Event
+	flush := func() {
+		if err := app.store.Update(ctx, func(tx domain.Tx) error {
+			for _, d := range devices {
+				if err := tx.CreateDevice(ctx, d); err != nil {
+					return err
+				}
+			}
+			return tx.AddEvents(ctx, events)
+		}); err != nil {
+			b.Fatal(err)
+		}
+		devices, events = devices[:0], events[:0]
+	}
+	for i := 0; i < n; i++ {
+		d := domain.Device{ID: domain.NewEmulatedDeviceID(now), ProjectID: f.project.ID, Type: domain.DeviceTemperature, Emulated: true,
+			Labels: map[string]string{"name": fmt.Sprintf("Device %07d", i)}, Reported: domain.Reported{}, CreateTime: now}
+		for j := 0; j < 100; j++ {
+			at := now.Add(-24*time.Hour + time.Duration(j)*24*time.Hour/100)
+			body, _ := domain.ParseEventBody(domain.EventTemperature, []byte(fmt.Sprintf(`{"value":%d,"updateTime":%q}`, j%20, at.Format(time.RFC3339Nano))), now)
+			events = append(events, domain.Event{ID: domain.NewID(at), DeviceID: d.ID, ProjectID: d.ProjectID, Type: domain.EventTemperature,
+				Time: body.Time, Body: body.JSON, Value: body.Value, HasValue: true})
+			d.Reported[domain.EventTemperature], d.LastSeen = body.JSON, body.Time
+		}
+		devices = append(devices, d)
+		if len(events) >= 20000 {
+			flush()
+		}
+	}
+	flush()
+	sa, err := app.services.ServiceAccounts.Create(ctx, p, f.project.ID, domain.ServiceAccountInput{DisplayName: strPtr("Reader"), EnableBasicAuth: boolPtr(true)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := app.services.ServiceAccounts.SetProjectRole(ctx, p, f.project.ID, sa.ID, domain.RoleProjectUser); err != nil {
+		b.Fatal(err)
+	}
+	key, secret, err := app.services.ServiceAccounts.CreateKey(ctx, p, f.project.ID, sa.ID)
+	if err != nil {
+		b.Fatal(err)
+	}
+	f.bearer = "Bearer " + benchToken(b, &http.Client{}, app, key.ID, secret, sa.Email)
+	f.cookie = app.signedIn(adminEmail)
+	// The deep pages: 90 % down, a full page of 50 after.
+	deep := min(n*9/10, n-50)
+	for pos := 0; pos < deep; {
+		size := min(1000, deep-pos)
+		byID, err := app.services.Devices.List(ctx, p, f.project.ID, domain.DeviceQuery{}, domain.PageRequest{Size: size, Token: f.deepAPI})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if pos == 0 {
+			f.device = byID.Items[0].ID
+		}
+		f.deepAPI, pos = byID.NextPageToken, pos+size
+	}
+	token := ""
+	for pos := 0; pos < deep; pos += 50 {
+		page, err := app.services.Devices.List(ctx, p, f.project.ID, domain.DeviceQuery{ByDisplayName: true}, domain.PageRequest{Size: 50, Token: token})
+		if err != nil {
+			b.Fatal(err)
+		}
+		token = page.NextPageToken
+	}
+	f.deepPage = token
+	return f
+}
+
+var fleets = map[int]*deviceFleet{}
+
+// BenchmarkDeviceQueries measures the device list (first and deep page,
+// API and console) and one device's day of history at 100 and at 10,000
+// devices of 100 events each, through the whole server without the
+// network, side by side in one run: the 10,000 figure should stay within
+// 1.5× of the 100 one (keyset pages and the indexes by project and by
+// device keep every request's work independent of the fleet's size).
+//
+//	go test ./web -run xxx -bench DeviceQueries -cpu 1 -count 3
+func BenchmarkDeviceQueries(b *testing.B) {
+	for _, n := range []int{100, 10000} {
+		if fleets[n] == nil {
+			fleets[n] = newDeviceFleet(b, n)
+		}
+	}
+	now := time.Now().UTC()
+	routes := []struct {
+		name string
+		path func(f *deviceFleet) string
+		api  bool
+	}{
+		{"api-first", func(f *deviceFleet) string { return "/v2/projects/" + f.project.ID + "/devices?pageSize=50" }, true},
+		{"api-deep", func(f *deviceFleet) string {
+			return "/v2/projects/" + f.project.ID + "/devices?pageSize=50&pageToken=" + url.QueryEscape(f.deepAPI)
+		}, true},
+		{"console-first", func(f *deviceFleet) string { return "/projects/" + f.project.ID + "/devices" }, false},
+		{"console-deep", func(f *deviceFleet) string {
+			return "/projects/" + f.project.ID + "/devices?page=" + url.QueryEscape(f.deepPage)
+		}, false},
+		{"history-day", func(f *deviceFleet) string {
+			return fmt.Sprintf("/v2/projects/%s/devices/%s/events?pageSize=1000&start_time=%s&end_time=%s", f.project.ID, f.device,
+				now.Add(-25*time.Hour).Format(time.RFC3339), now.Add(time.Hour).Format(time.RFC3339))
+		}, true},
+	}
+	for _, r := range routes {
+		for _, n := range []int{100, 10000} {
+			f := fleets[n]
+			b.Run(fmt.Sprintf("%s/%d", r.name, n), func(b *testing.B) {
+				path := r.path(f)
+				// CPU time is steadier than wall time on a shared machine.
+				cpu0 := processCPU()
+				defer func() { b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op") }()
+				for i := 0; i < b.N; i++ {
+					req := httptest.NewRequest(http.MethodGet, path, nil)
+					if r.api {
+						req.Header.Set("Authorization", f.bearer)
+					} else {
+						for _, c := range f.cookie.http.Jar.Cookies(mustURL(f.app.srv.URL)) {
+							req.AddCookie(c)
+						}
+					}
+					rec := httptest.NewRecorder()
+					f.app.echo.ServeHTTP(rec, req)
+					if rec.Code != http.StatusOK {
+						b.Fatalf("%s: status %d: %.300s", path, rec.Code, rec.Body)
+					}
+				}
+			})
+		}
+	}
+}
+
+func mustURL(s string) *url.URL {
+	u, err := url.Parse(s)
+	if err != nil {
+		panic(err)
+	}
+	return u
+}
+
+// processCPU is the process's user and system CPU time so far, in ns.
+func processCPU() int64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return ru.Utime.Nano() + ru.Stime.Nano()
 }

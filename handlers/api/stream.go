@@ -126,6 +126,24 @@ func streamEventLine(sse bool, e eventJSON) []byte {
 	return streamFrame(sse, b)
 }
 
+// eventLines are an event's line in both framings, made once per event
+// for every stream that sends it (domain.Event.Memo).
+type eventLines struct{ json, sse []byte }
+
+func linesOf(e domain.Event) eventLines {
+	return e.Memo.Get(func() any {
+		j := streamEventLine(false, toEvent(e))
+		return eventLines{json: j, sse: append(append([]byte("data: "), j[:len(j)-1]...), '\n', '\n')}
+	}).(eventLines)
+}
+
+func (l eventLines) frame(sse bool) []byte {
+	if sse {
+		return l.sse
+	}
+	return l.json
+}
+
 // streamContentType is the stream's Content-Type, exactly: Swift compares
 // the whole value.
 func streamContentType(sse bool) string {
@@ -221,7 +239,21 @@ func (a *API) StreamDevices(c echo.Context) error {
 				"The stream fell behind the events and was closed; reconnect to go on (events in between are not replayed)."))
 			return nil
 		case e := <-sub.Events():
-			line = streamEventLine(sse, toEvent(e))
+			line = linesOf(e).frame(sse)
+			if !sse {
+				// JSON lines: the events already waiting go in the same
+				// write (Python reads line by line whatever the chunks).
+				// Server-sent events keep one message a write: Swift
+				// parses each chunk on its own.
+				for more := true; more && len(line) < 64<<10; {
+					select {
+					case e := <-sub.Events():
+						line = append(line[:len(line):len(line)], linesOf(e).json...)
+					default:
+						more = false
+					}
+				}
+			}
 		case <-pings:
 			now := a.now()
 			line = streamEventLine(sse, eventJSON{EventID: domain.NewID(now), TargetName: projectName(projectID),
