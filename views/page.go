@@ -72,6 +72,15 @@ func pageURL(base string, q url.Values, token string) string {
 	return base + "?" + v.Encode()
 }
 
+// navControls names what the Menu button folds: the account menu and, on a
+// project page, the project's menu.
+func navControls(p Page) string {
+	if p.Project != nil {
+		return "site-nav project-nav"
+	}
+	return "site-nav"
+}
+
 func itoa(n int) string { return fmt.Sprint(n) }
 
 func toastRole(kind string) string {
