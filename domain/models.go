@@ -107,6 +107,9 @@ type Principal struct {
 	// to give and are never asked.
 	Console  bool
 	AuthTime time.Time
+	// AuthConfirmed tells that AuthTime is a confirmation of the password
+	// after signing in, not the sign-in itself (for the prompt's wording).
+	AuthConfirmed bool
 }
 
 // IsUser reports whether the principal is a signed-in person.

@@ -140,7 +140,7 @@ func (h *Handlers) startSession(c echo.Context, userID int64) error {
 	}
 	sess.ID, sess.IsNew = "", true
 	sess.Values = map[any]any{sessionUserKey: userID}
-	h.markAuthenticated(sess)
+	h.markAuthenticated(sess, false)
 	return sess.Save(c.Request(), c.Response())
 }
 

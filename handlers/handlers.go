@@ -116,7 +116,9 @@ func currentUser(c echo.Context) *domain.User {
 // on routes behind RequireUser.
 func principal(c echo.Context) domain.Principal {
 	at, _ := c.Get(authTimeCtxKey).(time.Time)
-	return domain.SessionPrincipal(*currentUser(c), c.RealIP(), at)
+	p := domain.SessionPrincipal(*currentUser(c), c.RealIP(), at)
+	p.AuthConfirmed, _ = c.Get(authConfirmedCtxKey).(bool)
+	return p
 }
 
 // page fills what every page needs.

@@ -68,6 +68,12 @@ func (h *Handlers) AcceptInvite(c echo.Context) error {
 func (h *Handlers) acceptInviteWithPassword(c echo.Context) error {
 	ctx, token := c.Request().Context(), c.Param("token")
 	name := c.FormValue("name")
+	// Read first for where the invitation leads: once accepted, the link
+	// tells nothing more.
+	before, err := h.members.OpenInvitation(ctx, token)
+	if err != nil {
+		return h.inviteError(c, err)
+	}
 	u, err := h.members.AcceptInvitation(ctx, token, name, c.FormValue("password"), c.FormValue("confirm"), c.RealIP())
 	if code := domain.ErrorCode(err); code == domain.EINVALID || code == domain.EFORBIDDEN {
 		// Shown again with the message: a field to fix, or (forbidden)
@@ -90,7 +96,7 @@ func (h *Handlers) acceptInviteWithPassword(c echo.Context) error {
 	}
 	Logger(c).Info("invitation accepted", "user_id", u.ID)
 	h.setFlash(c, "success", "Welcome to Studio, "+u.DisplayName+"! Your invitation is accepted and you are signed in.")
-	return redirect(c, "/")
+	return redirect(c, inviteTarget(before))
 }
 
 func (h *Handlers) acceptInviteBySignIn(c echo.Context) error {
@@ -137,7 +143,17 @@ func (h *Handlers) acceptInviteAsCurrent(c echo.Context) error {
 	}
 	Logger(c).Info("invitation accepted", "user_id", link.User.ID)
 	h.setFlash(c, "success", "Your invitation is accepted: you now have access to "+inviteWhere(link)+".")
-	return redirect(c, "/")
+	return redirect(c, inviteTarget(link))
+}
+
+// inviteTarget is where an accepted invitation leads: its project, or its
+// organization. The address bar leaves the invite link, whose page would
+// now only say that the link no longer works.
+func inviteTarget(l domain.InviteLink) string {
+	if l.Membership.ProjectID != "" {
+		return "/projects/" + l.Membership.ProjectID
+	}
+	return "/orgs/" + l.Membership.OrganizationID
 }
 
 func inviteWhere(l domain.InviteLink) string {

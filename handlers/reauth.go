@@ -25,6 +25,9 @@ const (
 	// authTimeKey holds when the session's user last proved the password
 	// (Unix microseconds): at sign-in, or when confirming it again.
 	authTimeKey = "auth_time"
+	// authConfirmedKey is set when that proof was a confirmation after
+	// sign-in, not the sign-in itself: the prompt says which.
+	authConfirmedKey = "auth_confirmed"
 	// reauthPasswordField is the prompt's password field; reauthBackField
 	// carries where its Cancel link goes through a second prompt.
 	reauthPasswordField = "reauth_password"
@@ -32,12 +35,19 @@ const (
 	// Request context keys: the auth time of the request's principal, and
 	// the refusal of a password sent with the prompt.
 	authTimeCtxKey      = "studio.auth_time"
+	authConfirmedCtxKey = "studio.auth_confirmed"
 	reauthRefusalCtxKey = "studio.reauth_refusal"
 )
 
-// markAuthenticated records now as when the session's user proved the password.
-func (h *Handlers) markAuthenticated(sess *sessions.Session) {
+// markAuthenticated records now as when the session's user proved the
+// password: by signing in, or (confirmed) by confirming it since.
+func (h *Handlers) markAuthenticated(sess *sessions.Session, confirmed bool) {
 	sess.Values[authTimeKey] = h.sessions.now().UnixMicro()
+	if confirmed {
+		sess.Values[authConfirmedKey] = true
+	} else {
+		delete(sess.Values, authConfirmedKey)
+	}
 }
 
 // authTime is when the session's user last proved the password (zero: unknown).
@@ -62,6 +72,7 @@ func (h *Handlers) Reauthenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		at := authTime(sess)
 		c.Set(authTimeCtxKey, at)
+		c.Set(authConfirmedCtxKey, sess.Values[authConfirmedKey] == true)
 		if c.Request().Method != http.MethodPost || domain.RecentlyAuthenticated(at, h.sessions.now()) {
 			return next(c)
 		}
@@ -75,11 +86,12 @@ func (h *Handlers) Reauthenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		err = h.accounts.ConfirmPassword(c.Request().Context(), principal(c), params.Get(reauthPasswordField), h.passwordClient(c))
 		switch domain.ErrorCode(err) {
 		case "":
-			h.markAuthenticated(sess)
+			h.markAuthenticated(sess, true)
 			if err := sess.Save(c.Request(), c.Response()); err != nil {
 				return err
 			}
 			c.Set(authTimeCtxKey, authTime(sess))
+			c.Set(authConfirmedCtxKey, true)
 			Logger(c).Info("password confirmed", "user_id", principal(c).UserID)
 		case domain.EINVALID, domain.ERATELIMITED:
 			c.Set(reauthRefusalCtxKey, err)

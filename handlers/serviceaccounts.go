@@ -119,7 +119,7 @@ func (h *Handlers) RenameServiceAccount(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return h.afterAccountChange(c, "Renamed to “"+sa.DisplayName+"”.", views.AccountName)
+	return h.afterAccountChange(c, "Renamed to “"+sa.DisplayName+"”.", views.AccountNameRenamed)
 }
 
 // SetServiceAccountBasicAuth switches Basic Auth on or off.

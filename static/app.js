@@ -134,6 +134,9 @@
   on("htmx:beforeRequest", function (ev) {
     var a = document.activeElement;
     lastActive = a && a !== document.body ? a : ev.detail.elt;
+    // A refusal shown beside a row ("the last admin who is a person")
+    // speaks of the list as it was: the next change makes it stale.
+    $all("[data-transient]").forEach(function (e) { e.remove(); });
   });
 
   on("keydown", function (ev) {

@@ -243,3 +243,37 @@ func TestReauthenticationSweep(t *testing.T) {
 	sort.Strings(lines)
 	t.Logf("routes that ask for the password:\n%s", strings.Join(lines, "\n"))
 }
+
+// TestReauthPromptSaysWhatWasLast: the prompt says "You signed in …" when
+// the sign-in is the last proof of the password, and "You confirmed your
+// password …" once a confirmation came after it (issue 16).
+func TestReauthPromptSaysWhatWasLast(t *testing.T) {
+	w := newReauthWorld(t)
+	c := w.app.signedIn(adminEmail)
+	basic := w.path("/projects/:project/serviceaccounts/:sa/basicauth")
+	prompt := func(when string) string {
+		t.Helper()
+		r := c.post(basic, url.Values{"enable": {"true"}})
+		msg := strings.TrimSpace(r.doc.Find("[data-testid=reauth-message]").Text())
+		if r.status != http.StatusUnauthorized || msg == "" {
+			t.Fatalf("%s: status %d, no prompt", when, r.status)
+		}
+		if w.app.storedServiceAccount(w.sa.ID).EnableBasicAuth {
+			t.Fatalf("%s: Basic Auth went on without the password", when)
+		}
+		return msg
+	}
+	w.app.clock.Advance(domain.ReauthAfter + time.Minute)
+	if got, want := prompt("after sign-in"), "To switch Basic Auth on, confirm your password. You signed in more than 15 minutes ago."; got != want {
+		t.Fatalf("prompt after sign-in = %q, want %q", got, want)
+	}
+	r := c.post(basic, url.Values{"enable": {"true"}, "reauth_password": {adminPassword}})
+	if r.status != http.StatusSeeOther || !w.app.storedServiceAccount(w.sa.ID).EnableBasicAuth {
+		t.Fatalf("confirming the password: status %d", r.status)
+	}
+	c.post(basic, url.Values{"enable": {"false"}})
+	w.app.clock.Advance(domain.ReauthAfter + time.Minute)
+	if got, want := prompt("after a confirmation"), "To switch Basic Auth on, confirm your password. You confirmed your password more than 15 minutes ago."; got != want {
+		t.Fatalf("prompt after a confirmation = %q, want %q", got, want)
+	}
+}
