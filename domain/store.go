@@ -97,7 +97,7 @@ type Reader interface {
 	// UnsentOutbox returns up to limit messages not yet sent, oldest first.
 	UnsentOutbox(ctx context.Context, limit int) ([]OutboxMessage, error)
 	// FindAccounts finds users and service accounts whose id or email is
-	// query, or whose email starts with it.
+	// query, or whose email or display name (any case) starts with it.
 	FindAccounts(ctx context.Context, query string, limit int) ([]AccountSummary, error)
 
 	AccessTokenByHash(ctx context.Context, hash string) (AccessToken, error)

@@ -116,7 +116,7 @@ func SupportSearch(p Page, s SupportSearchPage) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 4, "\" class=\"search\" role=\"search\" data-testid=\"support-search-form\"><label for=\"q\" class=\"visually-hidden\">Email, start of an email, user id or service account id</label> <input id=\"q\" name=\"q\" type=\"search\" value=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 4, "\" class=\"search\" role=\"search\" data-testid=\"support-search-form\"><label for=\"q\" class=\"visually-hidden\">Email or name (or the start of either), user id or service account id</label> <input id=\"q\" name=\"q\" type=\"search\" value=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -129,7 +129,7 @@ func SupportSearch(p Page, s SupportSearchPage) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 5, "\" maxlength=\"254\" autocomplete=\"off\" autofocus placeholder=\"Email, start of an email, user id or service account id\" data-testid=\"support-search\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 5, "\" maxlength=\"254\" autocomplete=\"off\" autofocus placeholder=\"Email or name (or the start of either), user id or service account id\" data-testid=\"support-search\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -273,7 +273,7 @@ func SupportSearch(p Page, s SupportSearchPage) templ.Component {
 						return templ_7745c5c3_Err
 					}
 					if len(s.Results) >= 50 {
-						templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 20, "<p class=\"hint\">Showing the first 50 matches. Type more of the email to narrow the search.</p>")
+						templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 20, "<p class=\"hint\">Showing the first 50 matches. Type more of the email or name to narrow the search.</p>")
 						if templ_7745c5c3_Err != nil {
 							return templ_7745c5c3_Err
 						}

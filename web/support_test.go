@@ -213,6 +213,10 @@ func supportResults(r response) map[string]string {
 func TestSupportSearchFindsAccountsEverywhere(t *testing.T) {
 	w := newSupportWorld(t)
 	globexSA := w.app.addServiceAccount(w.otherProj, "Globex bot")
+	ctx := context.Background()
+	if err := w.app.store.Update(ctx, func(tx domain.Tx) error { return tx.SetUserName(ctx, w.user.ID, "Dana White") }); err != nil {
+		t.Fatal(err)
+	}
 	c := w.app.signedIn(adminEmail)
 	if r := c.get("/support"); r.status != http.StatusOK || r.doc.Find("[data-testid=support-search]").Length() != 1 ||
 		r.doc.Find("[data-testid=support-results]").Length() != 0 {
@@ -226,7 +230,13 @@ func TestSupportSearchFindsAccountsEverywhere(t *testing.T) {
 		{"  DANA@Example.com ", map[string]string{"dana@example.com": "User"}},
 		{"dan", map[string]string{"dana@example.com": "User"}},
 		{itoa(w.user.ID), map[string]string{"dana@example.com": "User"}},
-		{"globex", map[string]string{"globex-admin@example.com": "User"}},
+		// Display names too (issue 16): "Globex bot" starts with it as well.
+		{"globex", map[string]string{"globex-admin@example.com": "User", globexSA.Email: "Service account"}},
+		{"Exporter", map[string]string{w.sa.Email: "Service account"}},
+		{"exp", map[string]string{w.sa.Email: "Service account"}},
+		{"dana w", map[string]string{"dana@example.com": "User"}},
+		{"DANA WHITE", map[string]string{"dana@example.com": "User"}},
+		{"white", map[string]string{}},
 		{w.sa.ID, map[string]string{w.sa.Email: "Service account"}},
 		{w.sa.Email, map[string]string{w.sa.Email: "Service account"}},
 		{globexSA.ID, map[string]string{globexSA.Email: "Service account"}},
