@@ -506,10 +506,7 @@ func (h *Hygiene) Apply(ctx context.Context, p Principal, s HygieneScope, action
 				if err := tx.UpdateServiceAccount(ctx, sa); err != nil {
 					return err
 				}
-				e.Action, e.Detail = ActionServiceAccountUpdate, "Basic Auth off (credential hygiene, bulk)"
-				if s.Global() {
-					e.Action = ActionBasicAuthDisabled
-				}
+				e.Action, e.Detail = ActionBasicAuthDisable, "Basic Auth off (credential hygiene, bulk)"
 			case HygieneDeleteAccounts:
 				keys, err := tx.CountKeys(ctx, sa.ID)
 				if err != nil {
@@ -521,7 +518,14 @@ func (h *Hygiene) Apply(ctx context.Context, p Principal, s HygieneScope, action
 				e.Action = ActionServiceAccountDelete
 				e.Detail = fmt.Sprintf("%s; %d key%s deleted with it (credential hygiene, bulk)", sa.Email, keys, plural(keys))
 			}
-			if err := tx.AddAudit(ctx, e); err != nil {
+			// The global view is support's: marked as a support action
+			// unless the person's own role there allows the change.
+			if s.Global() {
+				err = addSupportEntry(ctx, tx, p, e, supportPerm[e.Action])
+			} else {
+				err = tx.AddAudit(ctx, e)
+			}
+			if err != nil {
 				return err
 			}
 			changed++
@@ -545,9 +549,7 @@ func goneIfNotFound(err error) error {
 func (h *Hygiene) entry(p Principal, now time.Time, sa ServiceAccount, proj Project, reason string) AuditEntry {
 	e := auditEntry(p, now, "", "serviceaccount", sa.ID, sa.Email)
 	e.OrganizationID, e.ProjectID = proj.OrganizationID, proj.ID
-	if reason != "" {
-		e.Reason, e.ActorStaff = reason, true
-	}
+	e.Reason = reason
 	return e
 }
 

@@ -666,7 +666,7 @@ func (s *Support) SetServiceAccountDisabled(ctx context.Context, p Principal, me
 		if proj, err := tx.ProjectByID(ctx, sa.ProjectID); err == nil {
 			e.OrganizationID = proj.OrganizationID
 		}
-		return tx.AddAudit(ctx, e)
+		return s.add(ctx, tx, p, e)
 	})
 }
 
@@ -704,6 +704,6 @@ func (s *Support) SetKeyDisabled(ctx context.Context, p Principal, memberID, key
 		if proj, err := tx.ProjectByID(ctx, acct.Service.ProjectID); err == nil {
 			e.OrganizationID = proj.OrganizationID
 		}
-		return tx.AddAudit(ctx, e)
+		return s.add(ctx, tx, p, e)
 	})
 }

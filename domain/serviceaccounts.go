@@ -177,10 +177,13 @@ func (s *ServiceAccounts) Update(ctx context.Context, p Principal, projectID, ac
 			return err
 		}
 		sa = cur
-		var changes []string
+		// One entry per kind of change: a rename is serviceaccount.update,
+		// Basic Auth has actions of its own (as support's and hygiene's).
+		var entries []AuditEntry
 		if in.DisplayName != nil && name != sa.DisplayName {
-			changes = append(changes, fmt.Sprintf("name: %s → %s", sa.DisplayName, name))
+			old := sa.DisplayName
 			sa.DisplayName = name
+			entries = append(entries, s.audit(p, a, now, ActionServiceAccountUpdate, sa, fmt.Sprintf("name: %s → %s", old, name)))
 		}
 		if in.EnableBasicAuth != nil && *in.EnableBasicAuth != sa.EnableBasicAuth {
 			if *in.EnableBasicAuth {
@@ -189,16 +192,25 @@ func (s *ServiceAccounts) Update(ctx context.Context, p Principal, projectID, ac
 				}
 			}
 			sa.EnableBasicAuth = *in.EnableBasicAuth
-			changes = append(changes, map[bool]string{true: "Basic Auth on", false: "Basic Auth off"}[sa.EnableBasicAuth])
+			action, detail := ActionBasicAuthDisable, "Basic Auth off"
+			if sa.EnableBasicAuth {
+				action, detail = ActionBasicAuthEnable, "Basic Auth on"
+			}
+			entries = append(entries, s.audit(p, a, now, action, sa, detail))
 		}
-		if len(changes) == 0 {
+		if len(entries) == 0 {
 			return nil
 		}
 		sa.UpdateTime = now
 		if err := tx.UpdateServiceAccount(ctx, sa); err != nil {
 			return err
 		}
-		return tx.AddAudit(ctx, s.audit(p, a, now, ActionServiceAccountUpdate, sa, strings.Join(changes, "; ")))
+		for _, e := range entries {
+			if err := tx.AddAudit(ctx, e); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	return sa, err
 }

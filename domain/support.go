@@ -13,7 +13,10 @@ import (
 const (
 	ActionUserLock          = "user.lock"
 	ActionUserUnlock        = "user.unlock"
-	ActionBasicAuthDisabled = "serviceaccount.basic_auth_off"
+	// Basic Auth switched on or off, from the console, the API, support or
+	// the hygiene view alike.
+	ActionBasicAuthEnable  = "serviceaccount.basic_auth.enable"
+	ActionBasicAuthDisable = "serviceaccount.basic_auth.disable"
 	// ActionSupportView is a staff member's search, or opening of an
 	// account: reading is access too, and the organizations concerned see it.
 	ActionSupportView = "support.view"
@@ -161,6 +164,25 @@ func (s *Support) entry(p Principal, now time.Time, action string, acct SupportA
 	return e
 }
 
+// supportPerm is what a project role needs for the same change as a
+// support action (see addSupportEntry): "" for what only support does.
+var supportPerm = map[string]Permission{
+	ActionMembershipDelete:      PermMembershipDelete,
+	ActionKeyDelete:             PermKeyDelete,
+	ActionKeyDisable:            PermKeyDelete,
+	ActionKeyEnable:             PermKeyDelete,
+	ActionBasicAuthDisable:      PermServiceAccountUpdate,
+	ActionServiceAccountDisable: PermServiceAccountUpdate,
+	ActionServiceAccountEnable:  PermServiceAccountUpdate,
+	ActionServiceAccountDelete:  PermServiceAccountDelete,
+}
+
+// add writes the entry of a support action, marked as one unless a role
+// the person holds where it happened allows it too.
+func (s *Support) add(ctx context.Context, tx Tx, p Principal, e AuditEntry) error {
+	return addSupportEntry(ctx, tx, p, e, supportPerm[e.Action])
+}
+
 // RemoveMembership removes one membership of the account: in a project
 // (projectID set) or in an organization.
 func (s *Support) RemoveMembership(ctx context.Context, p Principal, memberID, orgID, projectID, reason string) error {
@@ -185,7 +207,7 @@ func (s *Support) RemoveMembership(ctx context.Context, p Principal, memberID, o
 		}
 		e := s.entry(p, now, ActionMembershipDelete, acct, reason)
 		e.OrganizationID, e.ProjectID, e.Detail = m.OrganizationID, m.ProjectID, RoleDisplayName(m.Role)
-		return tx.AddAudit(ctx, e)
+		return s.add(ctx, tx, p, e)
 	})
 }
 
@@ -222,7 +244,7 @@ func (s *Support) RemoveAllAccess(ctx context.Context, p Principal, memberID, re
 				}
 				e := s.entry(p, now, ActionMembershipDelete, acct, reason)
 				e.OrganizationID, e.ProjectID, e.Detail = m.OrganizationID, m.ProjectID, RoleDisplayName(m.Role)+" (all access removed)"
-				if err := tx.AddAudit(ctx, e); err != nil {
+				if err := s.add(ctx, tx, p, e); err != nil {
 					return err
 				}
 				removed++
@@ -255,7 +277,7 @@ func (s *Support) DeleteKey(ctx context.Context, p Principal, memberID, keyID, r
 		if proj, err := tx.ProjectByID(ctx, acct.Service.ProjectID); err == nil {
 			e.OrganizationID = proj.OrganizationID
 		}
-		return tx.AddAudit(ctx, e)
+		return s.add(ctx, tx, p, e)
 	})
 }
 
@@ -279,12 +301,12 @@ func (s *Support) DisableBasicAuth(ctx context.Context, p Principal, memberID, r
 		if err := tx.UpdateServiceAccount(ctx, sa); err != nil {
 			return err
 		}
-		e := s.entry(p, now, ActionBasicAuthDisabled, acct, reason)
+		e := s.entry(p, now, ActionBasicAuthDisable, acct, reason)
 		e.ProjectID = sa.ProjectID
 		if proj, err := tx.ProjectByID(ctx, sa.ProjectID); err == nil {
 			e.OrganizationID = proj.OrganizationID
 		}
-		return tx.AddAudit(ctx, e)
+		return s.add(ctx, tx, p, e)
 	})
 }
 
@@ -321,7 +343,7 @@ func (s *Support) SetLocked(ctx context.Context, p Principal, memberID string, l
 		for orgID := range orgs {
 			e := s.entry(p, now, action, acct, reason)
 			e.OrganizationID = orgID
-			if err := tx.AddAudit(ctx, e); err != nil {
+			if err := s.add(ctx, tx, p, e); err != nil {
 				return err
 			}
 		}

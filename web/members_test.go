@@ -386,10 +386,10 @@ func TestInviteAcceptFlow(t *testing.T) {
 	}
 
 	r := c.post(link, url.Values{"name": {" Dana Scully "}, "password": {"a long enough password"}, "confirm": {"a long enough password"}})
-	if r.status != http.StatusSeeOther || r.header.Get("Location") != "/" || cookieNamed(r.header, "studio_session") == nil {
+	if r.status != http.StatusSeeOther || r.header.Get("Location") != "/projects/"+field.ID || cookieNamed(r.header, "studio_session") == nil {
 		t.Fatalf("accept: status %d location %q", r.status, r.header.Get("Location"))
 	}
-	home := c.get("/")
+	home := c.get(r.header.Get("Location"))
 	if home.status != http.StatusOK || home.doc.Find("[data-testid=user-menu]").Text() != "dana@example.com" ||
 		!strings.Contains(home.doc.Find("[data-testid=flash]").Text(), "Welcome to Studio, Dana Scully") {
 		t.Fatalf("after accepting: status %d user %q flash %q", home.status, home.doc.Find("[data-testid=user-menu]").Text(),
