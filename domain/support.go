@@ -11,8 +11,8 @@ import (
 
 // Audit actions only support staff take.
 const (
-	ActionUserLock          = "user.lock"
-	ActionUserUnlock        = "user.unlock"
+	ActionUserLock   = "user.lock"
+	ActionUserUnlock = "user.unlock"
 	// Basic Auth switched on or off, from the console, the API, support or
 	// the hygiene view alike.
 	ActionBasicAuthEnable  = "serviceaccount.basic_auth.enable"
