@@ -133,6 +133,10 @@ type AuditEntry struct {
 	RemoteAddr     string
 	Reason         string
 	Detail         string
+	// OrganizationName and ProjectName are filled by reads, for people:
+	// the names now, empty once deleted.
+	OrganizationName string
+	ProjectName      string
 }
 
 // ServiceAccount is a non-person account owned by one project. Its email is
