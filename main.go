@@ -204,6 +204,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return serviceAccountCommand(ctx, args[1:], getenv, stdout, stderr)
 		case "backup":
 			return backupCommand(ctx, args[1:], getenv, stderr)
+		case "org":
+			return orgCommand(ctx, args[1:], getenv, stdout, stderr)
 		case "seed":
 			return seedCommand(ctx, args[1:], getenv, stderr)
 		}

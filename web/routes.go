@@ -126,6 +126,8 @@ func routes(e *echo.Echo, h *handlers.Handlers, a *api.API, cfg Config) {
 	signedIn.GET("/support", h.Support)
 	signedIn.GET("/support/audit", h.SupportAudit)
 	signedIn.GET("/support/accounts/:member", h.SupportAccount)
+	signedIn.GET("/support/organizations/new", h.NewOrganizationPage)
+	signedIn.POST("/support/organizations", h.CreateOrganization)
 	signedIn.POST("/support/accounts/:member/memberships/remove", h.SupportRemoveMembership)
 	signedIn.POST("/support/accounts/:member/remove-all", h.SupportRemoveAllAccess)
 	signedIn.POST("/support/accounts/:member/keys/:key/delete", h.SupportDeleteKey)

@@ -93,6 +93,8 @@ var consoleExpect = map[string]string{
 	"POST /support/accounts/:member/basic-auth-off":     "snnnnna",
 	"POST /support/accounts/:member/lock":               "snnnnna",
 	"POST /support/accounts/:member/unlock":             "snnnnna",
+	"GET /support/organizations/new":                    "snnnnna",
+	"POST /support/organizations":                       "snnnnna",
 	// Credential hygiene.
 	"GET /orgs/:org/hygiene":          "snfffan",
 	"POST /orgs/:org/hygiene/confirm": "snfffan",
