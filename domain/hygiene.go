@@ -163,6 +163,9 @@ type HygieneStore interface {
 	// OrgAdminsAmong reports which of the accounts hold an accepted
 	// organization admin membership of the organization.
 	OrgAdminsAmong(ctx context.Context, orgID string, accounts []AccountRef) (map[AccountRef]bool, error)
+	// ProjectCounts counts what a project holds, each count up to limit,
+	// with its unused keys those whose last activity is before unusedBefore.
+	ProjectCounts(ctx context.Context, projectID string, unusedBefore time.Time, limit int) (ProjectCounts, error)
 }
 
 // Hygiene is the credential hygiene service.

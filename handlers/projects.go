@@ -65,11 +65,11 @@ func (h *Handlers) CreateProject(c echo.Context) error {
 
 // Project shows a project's dashboard.
 func (h *Handlers) Project(c echo.Context) error {
-	a, err := h.projects.Access(c.Request().Context(), principal(c), c.Param("project"))
+	d, err := h.hygiene.ProjectDashboard(c.Request().Context(), principal(c), c.Param("project"))
 	if err != nil {
 		return err
 	}
-	return render(c, http.StatusOK, views.ProjectDashboard(h.projectPage(c, a.Project.DisplayName, a, views.MenuDashboard), a))
+	return render(c, http.StatusOK, views.ProjectDashboard(h.projectPage(c, d.Access.Project.DisplayName, d.Access, views.MenuDashboard), d))
 }
 
 // ProjectSettings shows the General settings page.
