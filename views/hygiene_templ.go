@@ -501,7 +501,7 @@ func Hygiene(p Page, h HygienePage) templ.Component {
 			}
 			return nil
 		})
-		templ_7745c5c3_Err = Layout(p).Render(templ.WithChildren(ctx, templ_7745c5c3_Var2), templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = Layout(p.wide()).Render(templ.WithChildren(ctx, templ_7745c5c3_Var2), templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -1101,7 +1101,7 @@ func hygieneList(p Page, h HygienePage) templ.Component {
 					}()
 				}
 				ctx = templ.InitializeContext(ctx)
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 80, "<table class=\"list\" data-testid=\"hygiene-table\"><thead><tr><th><span class=\"visually-hidden\">Select</span></th><th>Key</th><th>Service account</th><th>Project</th>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 80, "<table class=\"list wide-table\" data-testid=\"hygiene-table\"><thead><tr><th><span class=\"visually-hidden\">Select</span></th><th>Key</th><th>Service account</th><th>Project</th>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
@@ -1401,7 +1401,7 @@ func hygieneList(p Page, h HygienePage) templ.Component {
 					}()
 				}
 				ctx = templ.InitializeContext(ctx)
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 113, "<table class=\"list\" data-testid=\"hygiene-table\"><thead><tr><th><span class=\"visually-hidden\">Select</span></th><th>Service account</th><th>Project</th>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 113, "<table class=\"list wide-table\" data-testid=\"hygiene-table\"><thead><tr><th><span class=\"visually-hidden\">Select</span></th><th>Service account</th><th>Project</th>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}

@@ -26,6 +26,26 @@ type Page struct {
 	Switcher []domain.Project
 	// SwitcherMore tells that the organization has more projects than the switcher shows.
 	SwitcherMore bool
+	// Wide lets the page use the whole width (wide tables: audit, hygiene).
+	Wide bool
+}
+
+// wide is the page using the whole width of the window.
+func (p Page) wide() Page {
+	p.Wide = true
+	return p
+}
+
+// mainClass is the class of a page's main element.
+func mainClass(p Page) string {
+	c := ""
+	if p.Project == nil {
+		c = "plain"
+	}
+	if p.Wide {
+		c += " wide"
+	}
+	return c
 }
 
 // Flash is a one-time message shown after a redirect.

@@ -313,10 +313,17 @@ func (bp *browserPage) checkPages(who string, pages []string) []uxPageReport {
 				rep.Over[v] = fmt.Sprintf("%d px wider than the viewport: %s", over, what)
 			}
 			rep.Axe[v] = bp.axe()
+			bp.screenshot(shotName(who, path, v))
 		}
 		out = append(out, rep)
 	}
 	return out
+}
+
+// shotName names a page's screenshot in one view (STUDIO_SCREENSHOTS).
+func shotName(who, path string, v uxView) string {
+	p := strings.Trim(regexp.MustCompile(`[^a-z]+`).ReplaceAllString(uxPattern(mustURL(path)), "-"), "-")
+	return fmt.Sprintf("%s-%s-%d-%s", strings.ReplaceAll(who, " ", "-"), p, v.Width, v.Scheme)
 }
 
 // checkStates looks at the console's dialogs and its unfolded phone menu
