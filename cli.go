@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"studio/db"
+	"studio/db/sqlite"
 	"studio/domain"
 )
 
@@ -59,22 +59,12 @@ func serviceAccountCommand(ctx context.Context, args []string, getenv func(strin
 		}
 		in.ProjectRole = r
 	}
-	store, err := db.Open(ctx, cfg.dbPath)
+	services, closeStore, err := openServices(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	defer store.Close()
-	key, err := serverKey(ctx, store, cfg.keyFile, cfg.dbPath, true)
-	if err != nil {
-		return err
-	}
-	sealer, err := domain.NewSealer(deriveKey(key, "key secrets"))
-	if err != nil {
-		return err
-	}
-	now := func() time.Time { return time.Now().UTC() }
-	svc := domain.NewServiceAccounts(store, sealer, now, cfg.saEmailDomain)
-	sa, k, secret, err := svc.BootstrapAccount(ctx, in)
+	defer closeStore()
+	sa, k, secret, err := services.ServiceAccounts.BootstrapAccount(ctx, in)
 	if err != nil {
 		return err
 	}
@@ -124,7 +114,7 @@ func backupCommand(ctx context.Context, args []string, getenv func(string) strin
 		return errors.New("give the backup file to write")
 	}
 	cfg.finish()
-	store, err := db.Open(ctx, cfg.dbPath)
+	store, err := sqlite.Open(ctx, cfg.dbPath)
 	if err != nil {
 		return err
 	}

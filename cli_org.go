@@ -8,7 +8,6 @@ import (
 	"io"
 	"time"
 
-	"studio/db"
 	"studio/domain"
 )
 
@@ -49,19 +48,12 @@ func orgCommand(ctx context.Context, args []string, getenv func(string) string, 
 		return errors.New(usage)
 	}
 	cfg.finish()
-	store, err := db.Open(ctx, cfg.dbPath)
+	services, closeStore, err := openServices(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	defer store.Close()
-	// The key is not used here, but a database must not be changed with
-	// the wrong key file beside it (as the other commands refuse).
-	if _, err := serverKey(ctx, store, cfg.keyFile, cfg.dbPath, true); err != nil {
-		return err
-	}
-	now := func() time.Time { return time.Now().UTC() }
-	members := domain.NewMembers(store, domain.NewHasher(1), now, cfg.baseURL, cfg.inviteTTL)
-	created, err := members.CreateOrganization(ctx, domain.System, in)
+	defer closeStore()
+	created, err := services.Members.CreateOrganization(ctx, domain.System, in)
 	if err != nil {
 		return errors.New(domain.ErrorMessage(err))
 	}

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"studio/db"
+	"studio/db/sqlite"
 	"studio/domain"
 )
 
@@ -55,7 +55,7 @@ func TestOrgCreateCommand(t *testing.T) {
 		t.Fatalf("accept: status %d at %s", resp.StatusCode, resp.Request.URL)
 	}
 
-	store, err := db.Open(context.Background(), dbPath)
+	store, err := sqlite.Open(context.Background(), dbPath)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,8 +4,6 @@ package main
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	"errors"
 	"flag"
 	"fmt"
@@ -25,10 +23,10 @@ import (
 	"syscall"
 	"time"
 
-	"studio/db"
+	"studio/app"
+	"studio/db/sqlite"
 	"studio/domain"
 	"studio/handlers"
-	"studio/handlers/api"
 	"studio/web"
 
 	"golang.org/x/term"
@@ -236,25 +234,21 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	opts := db.Options{Logger: logger, IntegrityCheck: integrityCheckLimit}
+	opts := sqlite.Options{Logger: logger, IntegrityCheck: integrityCheckLimit}
 	if cfg.skipIntegrityCheck {
 		opts.IntegrityCheck = 0
 	}
-	store, err := db.OpenWith(ctx, cfg.dbPath, opts)
+	store, err := sqlite.OpenWith(ctx, cfg.dbPath, opts)
 	if err != nil {
 		return err
 	}
 	closeStore := sync.OnceValue(store.Close)
 	defer closeStore()
-	key, err := serverKey(ctx, store, cfg.keyFile, cfg.dbPath, true)
+	services, err := newServices(ctx, store, cfg)
 	if err != nil {
 		return err
 	}
-
-	now := func() time.Time { return time.Now().UTC() }
-	hasher := domain.NewHasher(runtime.NumCPU())
-	accounts := domain.NewAccounts(store, hasher, now)
-	projects := domain.NewProjects(store, now)
+	accounts := services.Accounts
 
 	boot, err := accounts.Bootstrap(ctx, domain.BootstrapInput{AdminEmail: cfg.adminEmail, AdminPassword: cfg.adminPassword, OrgName: "My Organization"})
 	if err != nil {
@@ -288,43 +282,9 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 		}
 	}
 
-	sealer, err := domain.NewSealer(deriveKey(key, "key secrets"))
-	if err != nil {
-		return err
-	}
-	serviceAccounts := domain.NewServiceAccounts(store, sealer, now, cfg.saEmailDomain)
-	members := domain.NewMembers(store, hasher, now, cfg.baseURL, cfg.inviteTTL)
-	h := handlers.New(handlers.Config{
-		Accounts:        accounts,
-		Projects:        projects,
-		Audit:           domain.NewAuditLog(store),
-		ServiceAccounts: serviceAccounts,
-		Members:         members,
-		Support:         domain.NewSupport(store, now),
-		Hygiene:         domain.NewHygiene(store, store, now),
-		BaseURL:         cfg.baseURL,
-		Sessions:        store,
-		Health:          store.Ping,
-		Writes:          store.WriteHealth,
-		SessionKey:      deriveKey(key, "session cookie"),
-		FlashKey:        deriveKey(key, "flash cookie"),
-		BrowserKey:      deriveKey(key, "known browser cookie"),
-		CookieSecure:    cfg.cookieSecure,
-		Now:             now,
-	})
-	a := api.New(api.Config{
-		Auth:            domain.NewAPIAuth(store, sealer, now, cfg.baseURL+"/oauth2/token"),
-		Projects:        projects,
-		Members:         members,
-		ServiceAccounts: serviceAccounts,
-		RateLimit:       cfg.rateLimit,
-		RateWindow:      cfg.rateWindow,
-		TokenRateLimit:  cfg.tokenRateLimit,
-		BaseURL:         cfg.baseURL,
-		Now:             now,
-		Logger:          handlers.Logger,
-	})
-	e := web.New(web.Config{Logger: logger, CookieSecure: cfg.cookieSecure, TrustedProxies: cfg.trustedProxies}, h, a)
+	members := services.Members
+	e := services.Server(app.ServerConfig{Logger: logger, CookieSecure: cfg.cookieSecure, TrustedProxies: cfg.trustedProxies,
+		RateLimit: cfg.rateLimit, RateWindow: cfg.rateWindow, TokenRateLimit: cfg.tokenRateLimit})
 	var conns openConns
 	srv := &http.Server{
 		Addr:              cfg.addr,
@@ -364,7 +324,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		// Out of time: the requests still running lose their connection.
-		// Their writes go on (see db.Close), but their answers are lost.
+		// Their writes go on (see sqlite.DB.Close), but their answers are lost.
 		open := conns.count()
 		srv.Close()
 		logger.Warn(fmt.Sprintf("shutdown: %d connection(s) were still open after %s and were closed", open, cfg.shutdownTimeout),
@@ -393,8 +353,8 @@ func (o *openConns) track(_ net.Conn, state http.ConnState) {
 func (o *openConns) count() int64 { return o.n.Load() }
 
 // cleanExpired deletes expired sessions and access tokens now and then
-// every interval, in batches (see db.PurgeBatch), until ctx ends.
-func cleanExpired(ctx context.Context, store *db.DB, every time.Duration, logger *slog.Logger) {
+// every interval, in batches (see sqlite.PurgeBatch), until ctx ends.
+func cleanExpired(ctx context.Context, store *sqlite.DB, every time.Duration, logger *slog.Logger) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -421,11 +381,36 @@ func cleanExpired(ctx context.Context, store *db.DB, every time.Duration, logger
 	}
 }
 
-// deriveKey makes an independent key for one purpose from the server key.
-func deriveKey(master []byte, purpose string) []byte {
-	m := hmac.New(sha256.New, master)
-	m.Write([]byte("studio " + purpose))
-	return m.Sum(nil)
+// openServices opens the database of the command line's tools (beside a
+// running server: SQLite's WAL and busy timeout share the file) and builds
+// the services over it; close closes the database.
+func openServices(ctx context.Context, cfg config) (services *app.Services, close func() error, err error) {
+	store, err := sqlite.Open(ctx, cfg.dbPath)
+	if err != nil {
+		return nil, nil, err
+	}
+	if services, err = newServices(ctx, store, cfg); err != nil {
+		store.Close()
+		return nil, nil, err
+	}
+	return services, store.Close, nil
+}
+
+// newServices builds the services over store through the composition root
+// (app), with the database's server key (made on the first start).
+func newServices(ctx context.Context, store *sqlite.DB, cfg config) (*app.Services, error) {
+	key, err := serverKey(ctx, store, cfg.keyFile, cfg.dbPath, true)
+	if err != nil {
+		return nil, err
+	}
+	return app.NewServices(store, app.Config{
+		Keys:                      app.KeysFrom(key),
+		Now:                       func() time.Time { return time.Now().UTC() },
+		Hasher:                    domain.NewHasher(runtime.NumCPU()),
+		BaseURL:                   cfg.baseURL,
+		ServiceAccountEmailDomain: cfg.saEmailDomain,
+		InviteTTL:                 cfg.inviteTTL,
+	})
 }
 
 // isTerminal reports whether w is a terminal (and not a pipe, a file or a

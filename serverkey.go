@@ -13,7 +13,8 @@ import (
 	"path/filepath"
 	"strings"
 
-	"studio/db"
+	"studio/app"
+	"studio/db/sqlite"
 	"studio/domain"
 )
 
@@ -27,7 +28,7 @@ import (
 // A database from before the check value had its key verified by opening
 // one stored secret, then gets the check value. With create false (the
 // backup command) a missing key file is only refused, never made.
-func serverKey(ctx context.Context, store *db.DB, keyFile, dbPath string, create bool) ([]byte, error) {
+func serverKey(ctx context.Context, store *sqlite.DB, keyFile, dbPath string, create bool) ([]byte, error) {
 	keyID, sealed, hasSecrets, err := store.NewestSealedKey(ctx)
 	if err != nil {
 		return nil, err
@@ -67,7 +68,7 @@ func serverKey(ctx context.Context, store *db.DB, keyFile, dbPath string, create
 	check := keyCheck(key)
 	if stored == "" {
 		if hasSecrets {
-			sealer, err := domain.NewSealer(deriveKey(key, "key secrets"))
+			sealer, err := domain.NewSealer(app.KeysFrom(key).Sealer)
 			if err != nil {
 				return nil, err
 			}
@@ -94,7 +95,7 @@ func wrongKey(keyFile, dbPath string) error {
 // under a key derived for this purpose only, so it tells nothing of the
 // keys derived for sealing and cookies.
 func keyCheck(key []byte) string {
-	m := hmac.New(sha256.New, deriveKey(key, "key check"))
+	m := hmac.New(sha256.New, app.DeriveKey(key, "key check"))
 	m.Write([]byte("this server key seals this database's secrets"))
 	return hex.EncodeToString(m.Sum(nil))
 }

@@ -38,12 +38,12 @@ type ProjectDashboard struct {
 
 // ProjectDashboard counts what a project holds for anyone who may read it.
 func (h *Hygiene) ProjectDashboard(ctx context.Context, p Principal, projectID string) (ProjectDashboard, error) {
-	a, err := requireAccess(ctx, h.store, p, projectID, PermServiceAccountRead)
+	a, err := authorizeProject(ctx, h.store, p, projectID, OpServiceAccountRead)
 	if err != nil {
 		return ProjectDashboard{}, err
 	}
 	before := h.now().Add(-time.Duration(DefaultUnusedDays) * 24 * time.Hour)
-	counts, err := h.lists.ProjectCounts(ctx, a.Project.ID, before, DashboardCountCap)
+	counts, err := h.store.ProjectCounts(ctx, a.Project.ID, before, DashboardCountCap)
 	if err != nil {
 		return ProjectDashboard{}, err
 	}

@@ -15,10 +15,9 @@ import (
 	"testing"
 	"time"
 
-	"studio/db"
+	"studio/app"
+	"studio/db/sqlite"
 	"studio/domain"
-	"studio/handlers"
-	"studio/handlers/api"
 	"studio/web"
 
 	"github.com/PuerkitoBio/goquery"
@@ -38,14 +37,18 @@ const (
 // testApp is the whole server on a fresh database file, as main wires it.
 type testApp struct {
 	t     testing.TB
-	store *db.DB
-	echo  *echo.Echo
-	srv   *httptest.Server
-	org   domain.Organization // the first organization
-	logs  *syncBuffer
-	clock *testClock
+	store *sqlite.DB
+	// services are the server's own services, as the composition root built them.
+	services *app.Services
+	echo     *echo.Echo
+	srv      *httptest.Server
+	org      domain.Organization // the first organization
+	logs     *syncBuffer
+	clock    *testClock
 	// dbPath is the database file.
 	dbPath string
+	// statements counts what the database runs (see TestStatementsPerRequest).
+	statements *sqlite.StatementCounter
 }
 
 type syncBuffer struct {
@@ -107,57 +110,45 @@ func newApp(t testing.TB, opts ...appOption) *testApp {
 	}
 	ctx := context.Background()
 	dbPath := filepath.Join(t.TempDir(), "studio.db")
-	store, err := db.Open(ctx, dbPath)
+	statements := &sqlite.StatementCounter{}
+	store, err := sqlite.OpenWith(ctx, dbPath, sqlite.Options{Count: statements})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
 	clock := &testClock{now: time.Now().UTC()}
-	accounts := domain.NewAccounts(store, domain.NewHasher(2), clock.Now)
-	boot, err := accounts.Bootstrap(ctx, domain.BootstrapInput{AdminEmail: adminEmail, AdminPassword: adminPassword, OrgName: "Acme"})
+	// Wired by the composition root, as main wires the server; the keys
+	// are fixed so that tests can seal and sign as the server does.
+	services, err := app.NewServices(store, app.Config{
+		Keys: app.Keys{
+			Sealer:  []byte("an AES-256 key of 32 bytes......"),
+			Session: []byte("0123456789abcdef0123456789abcdef"),
+			Flash:   []byte("fedcba9876543210fedcba9876543210"),
+			Browser: []byte("known browser key of 32 bytes..."),
+		},
+		Now:                       clock.Now,
+		Hasher:                    domain.NewHasher(2),
+		BaseURL:                   "http://studio.test",
+		ServiceAccountEmailDomain: "d21s.com",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	boot, err := services.Accounts.Bootstrap(ctx, domain.BootstrapInput{AdminEmail: adminEmail, AdminPassword: adminPassword, OrgName: "Acme"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	logs := &syncBuffer{}
-	sealer, err := domain.NewSealer([]byte("an AES-256 key of 32 bytes......"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := handlers.New(handlers.Config{
-		ServiceAccounts: domain.NewServiceAccounts(store, sealer, clock.Now, "d21s.com"),
-		Members:         domain.NewMembers(store, domain.NewHasher(2), clock.Now, "http://studio.test", domain.DefaultInviteTTL),
-		Support:         domain.NewSupport(store, clock.Now),
-		Hygiene:         domain.NewHygiene(store, store, clock.Now),
-		BaseURL:         "http://studio.test",
-		Accounts:        accounts,
-		Projects:        domain.NewProjects(store, clock.Now),
-		Audit:           domain.NewAuditLog(store),
-		Sessions:        store,
-		Health:          store.Ping,
-		SessionKey:      []byte("0123456789abcdef0123456789abcdef"),
-		FlashKey:        []byte("fedcba9876543210fedcba9876543210"),
-		BrowserKey:      []byte("known browser key of 32 bytes..."),
-		Now:             clock.Now,
-	})
-	a := api.New(api.Config{
-		Auth:            domain.NewAPIAuth(store, sealer, clock.Now, "http://studio.test/oauth2/token"),
-		Projects:        domain.NewProjects(store, clock.Now),
-		Members:         domain.NewMembers(store, domain.NewHasher(2), clock.Now, "http://studio.test", domain.DefaultInviteTTL),
-		ServiceAccounts: domain.NewServiceAccounts(store, sealer, clock.Now, "d21s.com"),
-		RateLimit:       settings.rateLimit,
-		RateWindow:      time.Second,
-		BaseURL:         "http://studio.test",
-		Now:             clock.Now,
-		Logger:          handlers.Logger,
-	})
 	trusted, err := web.ParseTrustedProxies(settings.trustedProxies)
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := web.New(web.Config{Logger: slog.New(slog.NewTextHandler(logs, nil)), TrustedProxies: trusted}, h, a)
+	e := services.Server(app.ServerConfig{Logger: slog.New(slog.NewTextHandler(logs, nil)), TrustedProxies: trusted,
+		RateLimit: settings.rateLimit, RateWindow: time.Second})
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
-	return &testApp{t: t, store: store, echo: e, srv: srv, org: boot.Organization, logs: logs, clock: clock, dbPath: dbPath}
+	return &testApp{t: t, store: store, services: services, echo: e, srv: srv, org: boot.Organization, logs: logs, clock: clock,
+		dbPath: dbPath, statements: statements}
 }
 
 // addUser creates an established user, with a password and a verified

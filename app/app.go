@@ -1,0 +1,140 @@
+// Package app is the composition root: the one place that wires the server
+// key, the sealer, the database and the domain services together, and the
+// console and API over them. The server, the command line, the seeder and
+// the tests all build their services here, so none of them wires its own.
+// Only this package (with main) knows which store satisfies which interface.
+package app
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"log/slog"
+	"net"
+	"time"
+
+	"studio/db/sqlite"
+	"studio/domain"
+	"studio/handlers"
+	"studio/handlers/api"
+	"studio/web"
+
+	"github.com/labstack/echo/v4"
+)
+
+// Keys are the secrets the services need, each for one purpose.
+type Keys struct {
+	Sealer  []byte // seals key secrets at rest
+	Session []byte // signs session cookies
+	Flash   []byte // signs flash cookies
+	Browser []byte // signs known-browser cookies
+}
+
+// KeysFrom derives each purpose's key from the server key, so that one
+// purpose's key tells nothing of another's.
+func KeysFrom(serverKey []byte) Keys {
+	return Keys{
+		Sealer:  DeriveKey(serverKey, "key secrets"),
+		Session: DeriveKey(serverKey, "session cookie"),
+		Flash:   DeriveKey(serverKey, "flash cookie"),
+		Browser: DeriveKey(serverKey, "known browser cookie"),
+	}
+}
+
+// DeriveKey makes an independent key for one purpose from the server key.
+func DeriveKey(master []byte, purpose string) []byte {
+	m := hmac.New(sha256.New, master)
+	m.Write([]byte("studio " + purpose))
+	return m.Sum(nil)
+}
+
+// Config is what the services need.
+type Config struct {
+	Keys Keys
+	// Now is the clock of every service.
+	Now func() time.Time
+	// Hasher hashes and verifies people's passwords (shared, so its bound
+	// on concurrent verifications holds across services).
+	Hasher *domain.Hasher
+	// BaseURL is the console's public URL, without a trailing slash: it
+	// starts invite links and is the token endpoint's audience.
+	BaseURL string
+	// ServiceAccountEmailDomain ends every service account's email.
+	ServiceAccountEmailDomain string
+	// InviteTTL is how long invite links work (0: domain.DefaultInviteTTL).
+	InviteTTL time.Duration
+}
+
+// Services are the domain services over one store.
+type Services struct {
+	handlers.Services // the console's: Accounts, Projects, ServiceAccounts, ...
+	Store             *sqlite.DB
+	Sealer            *domain.Sealer
+	APIAuth           *domain.APIAuth
+
+	cfg Config
+}
+
+// NewServices builds every service over store.
+func NewServices(store *sqlite.DB, cfg Config) (*Services, error) {
+	sealer, err := domain.NewSealer(cfg.Keys.Sealer)
+	if err != nil {
+		return nil, err
+	}
+	now := cfg.Now
+	return &Services{
+		Services: handlers.Services{
+			Accounts:        domain.NewAccounts(store, cfg.Hasher, now),
+			Projects:        domain.NewProjects(store, now),
+			Audit:           domain.NewAuditLog(store),
+			ServiceAccounts: domain.NewServiceAccounts(store, sealer, now, cfg.ServiceAccountEmailDomain),
+			Members:         domain.NewMembers(store, cfg.Hasher, now, cfg.BaseURL, cfg.InviteTTL),
+			Support:         domain.NewSupport(store, now),
+			Hygiene:         domain.NewHygiene(store, now),
+		},
+		Store:   store,
+		Sealer:  sealer,
+		APIAuth: domain.NewAPIAuth(store, sealer, now, cfg.BaseURL+"/oauth2/token"),
+		cfg:     cfg,
+	}, nil
+}
+
+// ServerConfig is what the web server needs besides the services.
+type ServerConfig struct {
+	Logger       *slog.Logger
+	CookieSecure bool
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For is believed.
+	TrustedProxies []*net.IPNet
+	// RateLimit API requests per RateWindow per account; TokenRateLimit
+	// token exchanges per RateWindow per client address (0: the default).
+	RateLimit      int
+	RateWindow     time.Duration
+	TokenRateLimit int
+}
+
+// Server builds the console and the API over the services, with every route.
+func (s *Services) Server(cfg ServerConfig) *echo.Echo {
+	h := handlers.New(handlers.Config{
+		Services:     s.Services,
+		BaseURL:      s.cfg.BaseURL,
+		Sessions:     s.Store,
+		Health:       s.Store.Ping,
+		Writes:       s.Store.WriteHealth,
+		SessionKey:   s.cfg.Keys.Session,
+		FlashKey:     s.cfg.Keys.Flash,
+		BrowserKey:   s.cfg.Keys.Browser,
+		CookieSecure: cfg.CookieSecure,
+		Now:          s.cfg.Now,
+	})
+	a := api.New(api.Config{
+		Auth:            s.APIAuth,
+		Projects:        s.Projects,
+		Members:         s.Members,
+		ServiceAccounts: s.ServiceAccounts,
+		RateLimit:       cfg.RateLimit,
+		RateWindow:      cfg.RateWindow,
+		TokenRateLimit:  cfg.TokenRateLimit,
+		BaseURL:         s.cfg.BaseURL,
+		Now:             s.cfg.Now,
+	})
+	return web.New(web.Config{Logger: cfg.Logger, CookieSecure: cfg.CookieSecure, TrustedProxies: cfg.TrustedProxies}, h, a)
+}
