@@ -159,12 +159,13 @@ func TestBrowserMemberInviteAcceptSeesOneProject(t *testing.T) {
 	guest.typeInto("[data-testid=accept-confirm]", "a long enough password")
 	guest.screenshot("invite-accept")
 	guest.click("[data-testid=accept-submit]")
-	guest.waitPath(`^/$`)
+	// Accepting leads to the project the invitation was for.
+	guest.waitPath(`^/projects/` + regexp.QuoteMeta(greenhouse.ID) + `$`)
 	guest.waitFlash("Welcome to Studio, Newbie Nakamura")
 	if got := guest.text("[data-testid=user-menu]"); got != "newbie@example.com" {
 		guest.fatal("signed in as %q", got)
 	}
-	guest.clickText("[data-testid=org-link]", "Acme")
+	guest.click("[data-testid=crumb-org]")
 	guest.waitPath(`^/orgs/` + regexp.QuoteMeta(app.org.ID) + `$`)
 	guest.waitText("[data-testid=project-table]", "Greenhouse")
 	projects := guest.eval(`() => [...document.querySelectorAll("[data-testid=project-row] [data-testid=project-link]")].map(a => a.textContent.trim()).join(",")`).Value.Str()
