@@ -339,6 +339,7 @@ func (bp *browserPage) checkStates(fx uxFixture) []uxPageReport {
 				rep.Over[v] = fmt.Sprintf("%d px wider than the viewport: %s", over, what)
 			}
 			rep.Axe[v] = bp.axe()
+			bp.screenshot(shotName("admin", name, v))
 		}
 		out = append(out, rep)
 	}
