@@ -145,7 +145,10 @@ func newApp(t testing.TB, opts ...appOption) *testApp {
 	}
 	e := services.Server(app.ServerConfig{Logger: slog.New(slog.NewTextHandler(logs, nil)), TrustedProxies: trusted,
 		RateLimit: settings.rateLimit, RateWindow: time.Second})
-	srv := httptest.NewServer(e)
+	// Every JSON response is checked against the OpenAPI document
+	// (openapi_test.go); the server closes first, so every response is in.
+	checked, _ := checkResponses(t, e)
+	srv := httptest.NewServer(checked)
 	t.Cleanup(srv.Close)
 	return &testApp{t: t, store: store, services: services, echo: e, srv: srv, org: boot.Organization, logs: logs, clock: clock,
 		dbPath: dbPath, statements: statements}
