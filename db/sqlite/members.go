@@ -137,15 +137,9 @@ func (q queries) InvitationForMembership(ctx context.Context, m domain.Membershi
 	return scanInvitation(q.q.QueryRowContext(ctx, "SELECT "+invitationColumns+" FROM invitations WHERE "+col+" = ?", m.ID))
 }
 
-func (q queries) FindAccounts(ctx context.Context, query string, limit int) ([]domain.AccountSummary, error) {
-	// Exact ids, emails equal to or starting with the query, and display
-	// names starting with it: ranges on the unique email indexes and the
-	// name indexes (migration 010). UNION drops an account found twice.
-	upper := query + "\uffff"
-	userID, _ := strconv.ParseInt(query, 10, 64)
-	// Each branch is bounded by the limit, so a one-letter query reads at
-	// most four times the limit rows.
-	rows, err := q.q.QueryContext(ctx, `
+// findAccountsQuery finds accounts by id, email prefix or display name
+// prefix (see FindAccounts).
+const findAccountsQuery = `
 		SELECT * FROM (SELECT 'USER', CAST(id AS TEXT), email, display_name, '' FROM users
 			WHERE id = ? OR (email >= ? AND email < ?) ORDER BY email LIMIT ?)
 		UNION
@@ -157,7 +151,17 @@ func (q queries) FindAccounts(ctx context.Context, query string, limit int) ([]d
 		UNION
 		SELECT * FROM (SELECT 'SERVICE_ACCOUNT', id, email, display_name, project_id FROM service_accounts
 			WHERE name_key >= ? AND name_key < ? ORDER BY name_key LIMIT ?)
-		ORDER BY 3 LIMIT ?`, userID, query, upper, limit, query, upper, limit, query, query, upper, limit, query, upper, limit, limit)
+		ORDER BY 3 LIMIT ?`
+
+func (q queries) FindAccounts(ctx context.Context, query string, limit int) ([]domain.AccountSummary, error) {
+	// Exact ids, emails equal to or starting with the query, and display
+	// names starting with it: ranges on the unique email indexes and the
+	// name indexes (migration 010). UNION drops an account found twice.
+	upper := query + "\uffff"
+	userID, _ := strconv.ParseInt(query, 10, 64)
+	// Each branch is bounded by the limit, so a one-letter query reads at
+	// most four times the limit rows.
+	rows, err := q.q.QueryContext(ctx, findAccountsQuery, userID, query, upper, limit, query, upper, limit, query, query, upper, limit, query, upper, limit, limit)
 	if err != nil {
 		return nil, err
 	}
