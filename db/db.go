@@ -386,9 +386,11 @@ func loadMigrations() ([]migration, error) {
 		out = append(out, migration{version: v, name: base, sql: string(body)})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
-	for i, m := range out {
-		if m.version != i+1 {
-			return nil, fmt.Errorf("migration %s: expected version %d", m.name, i+1)
+	// Numbers are handed out ahead to work done in parallel, so a branch may
+	// hold 011 before 008 lands: a gap is allowed, a number used twice is not.
+	for i := 1; i < len(out); i++ {
+		if out[i].version == out[i-1].version {
+			return nil, fmt.Errorf("migrations %s and %s have the same version", out[i-1].name, out[i].name)
 		}
 	}
 	return out, nil
@@ -431,15 +433,40 @@ func (d *DB) migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("create schema_migrations and server_meta: %w", err)
 	}
-	var current int
-	if err := d.write.db.QueryRowContext(ctx, "SELECT coalesce(max(version), 0) FROM schema_migrations").Scan(&current); err != nil {
+	applied := map[int]bool{}
+	rows, err := d.write.db.QueryContext(ctx, "SELECT version FROM schema_migrations")
+	if err != nil {
 		return err
 	}
-	if known := len(ms); current > known {
-		return fmt.Errorf("the database schema is version %d but this studio binary knows only up to version %d: "+
-			"run a newer studio, or restore a backup made by this version", current, known)
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			rows.Close()
+			return err
+		}
+		applied[v] = true
 	}
-	for _, m := range ms[current:] {
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	known := map[int]bool{}
+	for _, m := range ms {
+		known[m.version] = true
+	}
+	newest := SchemaVersion()
+	for v := range applied {
+		if !known[v] {
+			return fmt.Errorf("the database schema has version %d but this studio binary knows only up to version %d: "+
+				"run a newer studio, or restore a backup made by this version", v, newest)
+		}
+	}
+	// Every migration not yet recorded, in order: one that landed after a
+	// higher number was applied (see loadMigrations) is applied too.
+	for _, m := range ms {
+		if applied[m.version] {
+			continue
+		}
 		err := d.update(ctx, func(tx *sql.Tx) error {
 			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 				return err

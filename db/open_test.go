@@ -93,19 +93,27 @@ func TestOpenFreshFileCreatesSchema(t *testing.T) {
 	}
 
 	files := migrationFilesOnDisk(t)
-	if got := db.SchemaVersion(); got != len(files) {
-		t.Errorf("SchemaVersion() = %d, want %d (files %v)", got, len(files), files)
+	// Numbers are handed out ahead to parallel work, so they may have gaps,
+	// but each file carries its own, and they rise.
+	versions := make([]int, len(files))
+	for i, f := range files {
+		num, _, _ := strings.Cut(f, "_")
+		v, err := strconv.Atoi(num)
+		if err != nil || fmt.Sprintf("%03d_", v) != num+"_" || (i > 0 && v <= versions[i-1]) {
+			t.Fatalf("migration file %s does not carry a version above the one before (%v)", f, files)
+		}
+		versions[i] = v
+	}
+	if got, want := db.SchemaVersion(), versions[len(versions)-1]; got != want {
+		t.Errorf("SchemaVersion() = %d, want %d (files %v)", got, want, files)
 	}
 	ms := e.migrations()
 	if len(ms) != len(files) {
 		t.Fatalf("schema_migrations has %d rows, want %d: %+v", len(ms), len(files), ms)
 	}
 	for i, m := range ms {
-		if m.version != i+1 || m.name != files[i] {
-			t.Errorf("schema_migrations row %d = %+v, want version %d name %s", i, m, i+1, files[i])
-		}
-		if !strings.HasPrefix(files[i], fmt.Sprintf("%03d_", i+1)) {
-			t.Errorf("migration file %s does not carry version %d", files[i], i+1)
+		if m.version != versions[i] || m.name != files[i] {
+			t.Errorf("schema_migrations row %d = %+v, want version %d name %s", i, m, versions[i], files[i])
 		}
 		at := time.UnixMicro(m.appliedAt)
 		if at.Before(before.Add(-time.Second)) || at.After(time.Now().Add(time.Second)) {
@@ -174,8 +182,8 @@ func TestOpenRefusesNewerSchema(t *testing.T) {
 		}
 	}
 	// Nothing was changed by the refused Open.
-	if n := e.count("SELECT count(*) FROM schema_migrations"); n != future {
-		t.Errorf("schema_migrations has %d rows, want %d", n, future)
+	if n := e.count("SELECT count(*) FROM schema_migrations"); n != len(migrationFilesOnDisk(t))+1 {
+		t.Errorf("schema_migrations has %d rows, want the %d known and the future one", n, len(migrationFilesOnDisk(t)))
 	}
 	if n := e.count("SELECT count(*) FROM users"); n != 1 {
 		t.Errorf("users = %d after refused Open, want 1", n)
@@ -495,5 +503,30 @@ func TestConcurrentUpdates(t *testing.T) {
 	}
 	if n := e.count("SELECT count(*) FROM users"); n != writers*each {
 		t.Errorf("users = %d, want %d", n, writers*each)
+	}
+}
+
+// A migration whose number was handed out earlier but landed after a
+// higher one was applied is applied at the next Open.
+func TestOpenAppliesMigrationThatLandedLate(t *testing.T) {
+	e := newEnv(t)
+	e.store.Close()
+	// As if 007 had not been there when the database was made.
+	for _, stmt := range []string{"DROP TABLE failed_attempts", "DROP TABLE password_failures",
+		"DELETE FROM schema_migrations WHERE version = 7"} {
+		if _, err := e.raw.ExecContext(e.ctx, stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d, err := db.Open(e.ctx, e.path)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer d.Close()
+	if n := e.count("SELECT count(*) FROM schema_migrations WHERE version = 7 AND name = '007_password_failures.sql'"); n != 1 {
+		t.Errorf("migration 007 recorded %d times after Open, want 1", n)
+	}
+	if n := e.count("SELECT count(*) FROM sqlite_master WHERE name IN ('password_failures', 'failed_attempts')"); n != 2 {
+		t.Errorf("%d of the tables of 007 exist after Open, want 2", n)
 	}
 }
