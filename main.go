@@ -29,6 +29,8 @@ import (
 	"studio/domain"
 	"studio/handlers"
 	"studio/handlers/api"
+	"studio/passkey"
+	"studio/sso"
 	"studio/web"
 
 	"golang.org/x/term"
@@ -292,6 +294,18 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 	}
 	serviceAccounts := domain.NewServiceAccounts(store, sealer, now, cfg.saEmailDomain)
 	members := domain.NewMembers(store, hasher, now, cfg.baseURL, cfg.inviteTTL)
+	ceremony, err := passkey.New(cfg.baseURL)
+	if err != nil {
+		return err
+	}
+	if err := ceremony.Unavailable(); err != nil {
+		logger.Warn("passkeys are off: "+domain.ErrorMessage(err), "base_url", cfg.baseURL)
+	}
+	secondFactors := domain.NewSecondFactors(domain.SecondFactorsConfig{Accounts: accounts, Store: store, Sealer: sealer,
+		RecoveryKey: deriveKey(key, "recovery codes"), Passkeys: ceremony, Now: now})
+	signIns := domain.NewSignIns(secondFactors)
+	singleSignOn := domain.NewSSO(domain.SSOConfig{Access: store, Store: store, SignIns: signIns, Sealer: sealer,
+		Provider: sso.New(now, nil), RedirectURL: cfg.baseURL + "/signin/sso/callback", Now: now})
 	h := handlers.New(handlers.Config{
 		Accounts:        accounts,
 		Projects:        projects,
@@ -300,6 +314,9 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 		Members:         members,
 		Support:         domain.NewSupport(store, now),
 		Hygiene:         domain.NewHygiene(store, store, now),
+		SignIns:         signIns,
+		SecondFactors:   secondFactors,
+		SSO:             singleSignOn,
 		BaseURL:         cfg.baseURL,
 		Sessions:        store,
 		Health:          store.Ping,

@@ -22,7 +22,7 @@ func statusOf(code string) int {
 		return http.StatusConflict
 	case domain.EUNAUTHORIZED, domain.EREAUTH:
 		return http.StatusUnauthorized
-	case domain.EFORBIDDEN:
+	case domain.EFORBIDDEN, domain.ESECONDFACTOR, domain.ESSOREQUIRED:
 		return http.StatusForbidden
 	case domain.ERATELIMITED:
 		return http.StatusTooManyRequests
@@ -42,6 +42,12 @@ func (h *Handlers) HandleError(err error, c echo.Context) {
 	if domain.ErrorCode(err) == domain.EREAUTH && currentUser(c) != nil {
 		// Not an error to show: the domain asks for the password first.
 		if err = h.askPassword(c, err); err == nil {
+			return
+		}
+	}
+	if code := domain.ErrorCode(err); (code == domain.ESECONDFACTOR || code == domain.ESSOREQUIRED) && currentUser(c) != nil {
+		// A sign-in policy: the person is sent where it is met.
+		if err = h.meetPolicy(c, err); err == nil {
 			return
 		}
 	}

@@ -28,7 +28,11 @@ type Config struct {
 	Members         *domain.Members
 	Support         *domain.Support
 	Hygiene         *domain.Hygiene
-	Sessions        domain.Sessions
+	// SignIns, SecondFactors and SSO are sign-in security (issue 19).
+	SignIns       *domain.SignIns
+	SecondFactors *domain.SecondFactors
+	SSO           *domain.SSO
+	Sessions      domain.Sessions
 	// BaseURL is the console's public URL, without a trailing slash.
 	BaseURL string
 	// Health reports whether the database answers.
@@ -54,6 +58,9 @@ type Handlers struct {
 	members         *domain.Members
 	support         *domain.Support
 	hygiene         *domain.Hygiene
+	signIns         *domain.SignIns
+	secondFactors   *domain.SecondFactors
+	sso             *domain.SSO
 	baseURL         string
 	sessions        *SessionStore
 	flash           *securecookie.SecureCookie
@@ -75,6 +82,9 @@ func New(cfg Config) *Handlers {
 		members:         cfg.Members,
 		support:         cfg.Support,
 		hygiene:         cfg.Hygiene,
+		signIns:         cfg.SignIns,
+		secondFactors:   cfg.SecondFactors,
+		sso:             cfg.SSO,
 		baseURL:         cfg.BaseURL,
 		sessions:        NewSessionStore(cfg.Sessions, cfg.SessionKey, cfg.CookieSecure, cfg.Now),
 		flash:           flash,
@@ -116,7 +126,10 @@ func currentUser(c echo.Context) *domain.User {
 // on routes behind RequireUser.
 func principal(c echo.Context) domain.Principal {
 	at, _ := c.Get(authTimeCtxKey).(time.Time)
-	return domain.SessionPrincipal(*currentUser(c), c.RealIP(), at)
+	p := domain.SessionPrincipal(*currentUser(c), c.RealIP(), at)
+	p.SecondFactor, _ = c.Get(secondFactorCtxKey).(bool)
+	p.SSOOrganizations, _ = c.Get(ssoOrgsCtxKey).([]string)
+	return p
 }
 
 // page fills what every page needs.

@@ -25,15 +25,29 @@ const (
 	// authTimeKey holds when the session's user last proved the password
 	// (Unix microseconds): at sign-in, or when confirming it again.
 	authTimeKey = "auth_time"
-	// reauthPasswordField is the prompt's password field; reauthBackField
-	// carries where its Cancel link goes through a second prompt.
+	// reauthPasswordField is the prompt's password field, reauthCodeField
+	// and reauthPasskeyField its second-factor alternatives (a code, a
+	// passkey's assertion); reauthBackField carries where its Cancel link
+	// goes through a second prompt.
 	reauthPasswordField = "reauth_password"
+	reauthCodeField     = "reauth_code"
+	reauthPasskeyField  = "reauth_passkey"
 	reauthBackField     = "reauth_back"
 	// Request context keys: the auth time of the request's principal, and
 	// the refusal of a password sent with the prompt.
 	authTimeCtxKey      = "studio.auth_time"
 	reauthRefusalCtxKey = "studio.reauth_refusal"
 )
+
+// isReauthField reports whether a form field belongs to the prompt, not
+// to the change it confirms.
+func isReauthField(name string) bool {
+	switch name {
+	case reauthPasswordField, reauthCodeField, reauthPasskeyField, reauthBackField, "_csrf":
+		return true
+	}
+	return false
+}
 
 // markAuthenticated records now as when the session's user proved the password.
 func (h *Handlers) markAuthenticated(sess *sessions.Session) {
@@ -62,6 +76,7 @@ func (h *Handlers) Reauthenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		at := authTime(sess)
 		c.Set(authTimeCtxKey, at)
+		setSessionFactors(c, sess)
 		if c.Request().Method != http.MethodPost || domain.RecentlyAuthenticated(at, h.sessions.now()) {
 			return next(c)
 		}
@@ -69,19 +84,33 @@ func (h *Handlers) Reauthenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			return domain.Errorf(domain.EINVALID, "The form could not be read.")
 		}
-		if _, sent := params[reauthPasswordField]; !sent {
+		ctx, secondFactor := c.Request().Context(), true
+		switch {
+		case params.Get(reauthPasskeyField) != "":
+			state, _ := sess.Values[confirmPasskeyKey].([]byte)
+			delete(sess.Values, confirmPasskeyKey)
+			err = h.signIns.ConfirmPasskey(ctx, principal(c), state, []byte(params.Get(reauthPasskeyField)))
+		case params.Get(reauthCodeField) != "":
+			err = h.signIns.ConfirmCode(ctx, principal(c), reauthCodeField, params.Get(reauthCodeField), h.passwordClient(c))
+		case params.Has(reauthPasswordField):
+			secondFactor = false
+			err = h.accounts.ConfirmPassword(ctx, principal(c), params.Get(reauthPasswordField), h.passwordClient(c))
+		default:
 			return next(c)
 		}
-		err = h.accounts.ConfirmPassword(c.Request().Context(), principal(c), params.Get(reauthPasswordField), h.passwordClient(c))
 		switch domain.ErrorCode(err) {
 		case "":
 			h.markAuthenticated(sess)
+			if secondFactor {
+				sess.Values[secondFactorKey] = true
+			}
 			if err := sess.Save(c.Request(), c.Response()); err != nil {
 				return err
 			}
 			c.Set(authTimeCtxKey, authTime(sess))
-			Logger(c).Info("password confirmed", "user_id", principal(c).UserID)
-		case domain.EINVALID, domain.ERATELIMITED:
+			setSessionFactors(c, sess)
+			Logger(c).Info("password confirmed", "user_id", principal(c).UserID, "second_factor", secondFactor)
+		case domain.EINVALID, domain.ERATELIMITED, domain.EUNAUTHORIZED:
 			c.Set(reauthRefusalCtxKey, err)
 			Logger(c).Info("password confirmation refused", "user_id", principal(c).UserID, "code", domain.ErrorCode(err))
 		default:
@@ -101,7 +130,10 @@ func (h *Handlers) askPassword(c echo.Context, refusal error) error {
 		params = url.Values{}
 	}
 	form := views.ReauthForm{Action: c.Request().URL.RequestURI(), Message: domain.ErrorMessage(refusal),
-		Back: reauthBack(c, params)}
+		Back: reauthBack(c, params), Password: currentUser(c).PasswordHash != domain.NoPasswordHash}
+	if ch, err := h.signIns.Choices(c.Request().Context(), currentUser(c).ID); err == nil {
+		form.Code, form.Passkey = ch.HasTOTP || ch.RecoveryCodes > 0, ch.HasPasskeys
+	}
 	status := http.StatusUnauthorized
 	if sent, ok := c.Get(reauthRefusalCtxKey).(error); ok {
 		form.Error = domain.ErrorMessage(sent)
@@ -112,7 +144,7 @@ func (h *Handlers) askPassword(c echo.Context, refusal error) error {
 	}
 	names := make([]string, 0, len(params))
 	for name := range params {
-		if name != reauthPasswordField && name != reauthBackField && name != "_csrf" {
+		if !isReauthField(name) {
 			names = append(names, name)
 		}
 	}

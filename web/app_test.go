@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -19,10 +20,13 @@ import (
 	"studio/domain"
 	"studio/handlers"
 	"studio/handlers/api"
+	"studio/passkey"
+	"studio/sso"
 	"studio/web"
 
 	"github.com/PuerkitoBio/goquery"
 	"github.com/labstack/echo/v4"
+	"github.com/pquerna/otp/totp"
 )
 
 // apiRateLimit is the test app's API limit per account and second: high,
@@ -44,8 +48,24 @@ type testApp struct {
 	org   domain.Organization // the first organization
 	logs  *syncBuffer
 	clock *testClock
+	// secondFactors is the test app's service, for giveTOTP.
+	secondFactors *domain.SecondFactors
 	// dbPath is the database file.
 	dbPath string
+	// localURL is the server as http://localhost:<port>: passkeys need a
+	// host name (WebAuthn refuses IP addresses), and the passkey ceremony
+	// and single sign-on of the test app are set up for this origin.
+	localURL string
+	// factors are the authenticator apps given to users (giveTOTP), by email.
+	factors *testFactors
+}
+
+// testFactors remembers the authenticator apps of the test app's users, and
+// the newest code step each used, so sign-ins never replay a code.
+type testFactors struct {
+	mu      sync.Mutex
+	secrets map[string]string
+	last    map[string]int64
 }
 
 type syncBuffer struct {
@@ -123,7 +143,25 @@ func newApp(t testing.TB, opts ...appOption) *testApp {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The server's address first: the passkey ceremony and single sign-on
+	// are bound to it.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	localURL := "http://localhost:" + strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	ceremony, err := passkey.New(localURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secondFactors := domain.NewSecondFactors(domain.SecondFactorsConfig{Accounts: accounts, Store: store, Sealer: sealer,
+		RecoveryKey: []byte("recovery code key of 32 bytes..."), Passkeys: ceremony, Now: clock.Now})
+	signIns := domain.NewSignIns(secondFactors)
 	h := handlers.New(handlers.Config{
+		SignIns:       signIns,
+		SecondFactors: secondFactors,
+		SSO: domain.NewSSO(domain.SSOConfig{Access: store, Store: store, SignIns: signIns, Sealer: sealer,
+			Provider: sso.New(clock.Now, nil), RedirectURL: localURL + "/signin/sso/callback", Now: clock.Now}),
 		ServiceAccounts: domain.NewServiceAccounts(store, sealer, clock.Now, "d21s.com"),
 		Members:         domain.NewMembers(store, domain.NewHasher(2), clock.Now, "http://studio.test", domain.DefaultInviteTTL),
 		Support:         domain.NewSupport(store, clock.Now),
@@ -155,9 +193,71 @@ func newApp(t testing.TB, opts ...appOption) *testApp {
 		t.Fatal(err)
 	}
 	e := web.New(web.Config{Logger: slog.New(slog.NewTextHandler(logs, nil)), TrustedProxies: trusted}, h, a)
-	srv := httptest.NewServer(e)
+	srv := httptest.NewUnstartedServer(e)
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.Start()
 	t.Cleanup(srv.Close)
-	return &testApp{t: t, store: store, echo: e, srv: srv, org: boot.Organization, logs: logs, clock: clock, dbPath: dbPath}
+	app := &testApp{t: t, store: store, echo: e, srv: srv, org: boot.Organization, logs: logs, clock: clock, dbPath: dbPath,
+		localURL: localURL, factors: &testFactors{secrets: map[string]string{}, last: map[string]int64{}}}
+	// The first administrator is support staff, and support staff always
+	// need a second factor: an authenticator app, which sign-in asks for.
+	app.secondFactors = secondFactors
+	app.giveTOTP(adminEmail)
+	return app
+}
+
+// giveTOTP sets up an authenticator app for the user with this email, the
+// way a person does (a seed, confirmed with a code), and remembers the
+// seed so signIn can answer the second factor.
+func (a *testApp) giveTOTP(email string) {
+	a.t.Helper()
+	ctx := context.Background()
+	u, err := a.store.UserByEmail(ctx, email)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	p := domain.UserPrincipal(u, "test setup")
+	setup, err := a.secondFactors.BeginTOTP(ctx, p)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	// Confirmed with the code of the step before, so that sign-ins may
+	// use the current one.
+	step := a.clock.Now().Unix()/30 - 1
+	code, err := totp.GenerateCode(setup.Secret, time.Unix(step*30, 0))
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	if _, err := a.secondFactors.ConfirmTOTP(ctx, p, code, domain.Client{Address: "test setup"}); err != nil {
+		a.t.Fatal(err)
+	}
+	a.factors.mu.Lock()
+	defer a.factors.mu.Unlock()
+	a.factors.secrets[email], a.factors.last[email] = setup.Secret, step
+}
+
+// totpCode is a code of the user's authenticator app that was not used
+// yet: the current step's, or the next one's (accepted too); when both were
+// used, the test clock moves on 30 seconds. ok is false for a user
+// without an app.
+func (a *testApp) totpCode(email string) (string, bool) {
+	a.factors.mu.Lock()
+	defer a.factors.mu.Unlock()
+	secret, ok := a.factors.secrets[email]
+	if !ok {
+		return "", false
+	}
+	step := max(a.factors.last[email]+1, a.clock.Now().Unix()/30)
+	for step > a.clock.Now().Unix()/30+1 {
+		a.clock.Advance(30 * time.Second)
+	}
+	code, err := totp.GenerateCode(secret, time.Unix(step*30, 0))
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	a.factors.last[email] = step
+	return code, true
 }
 
 // addUser creates an established user, with a password and a verified
@@ -339,7 +439,8 @@ func (c *client) post(path string, form url.Values) response {
 	return c.do(req)
 }
 
-// signIn signs in and fails the test unless it worked.
+// signIn signs in and fails the test unless it worked. A user with an
+// authenticator app (giveTOTP) gives its code when asked.
 func (c *client) signIn(email, password string) {
 	c.app.t.Helper()
 	c.get("/signin")
@@ -347,6 +448,28 @@ func (c *client) signIn(email, password string) {
 	if r.status != http.StatusSeeOther {
 		c.app.t.Fatalf("sign in as %s: status %d, body %s", email, r.status, r.doc.Find("[data-testid=signin-error]").Text())
 	}
+	c.secondFactor(email, r)
+}
+
+// secondFactor answers the second-factor step when r, the answer to a
+// right password, asks for it; it returns the answer that finishes the
+// sign-in (r itself when no second factor was asked).
+func (c *client) secondFactor(email string, r response) response {
+	c.app.t.Helper()
+	loc := r.header.Get("Location")
+	if r.status != http.StatusSeeOther || !strings.HasPrefix(loc, "/signin/verify") {
+		return r
+	}
+	code, ok := c.app.totpCode(email)
+	if !ok {
+		c.app.t.Fatalf("sign in as %s: a second factor is asked, and the test gave %s no authenticator app", email, email)
+	}
+	u, _ := url.Parse(loc)
+	r = c.post("/signin/verify", url.Values{"code": {code}, "next": {u.Query().Get("next")}})
+	if r.status != http.StatusSeeOther {
+		c.app.t.Fatalf("second factor of %s: status %d, %s", email, r.status, r.doc.Find("[data-testid=error-code]").Text())
+	}
+	return r
 }
 
 func (a *testApp) signedIn(email string) *client {
