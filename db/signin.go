@@ -389,8 +389,8 @@ func (t *writeTx) CreateSSOLink(ctx context.Context, l domain.SSOLink) error {
 }
 
 func (t *writeTx) CreateSSOState(ctx context.Context, s domain.SSOState) error {
-	_, err := t.q.ExecContext(ctx, `INSERT INTO sso_states (state_hash, organization_id, nonce, verifier_sealed, browser_hash, next, create_time)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`, s.StateHash, s.OrganizationID, s.Nonce, s.SealedVerifier, s.BrowserHash, s.Next, micros(s.CreateTime))
+	_, err := t.q.ExecContext(ctx, `INSERT INTO sso_states (state_hash, organization_id, nonce_hash, verifier_sealed, browser_hash, next, create_time)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`, s.StateHash, s.OrganizationID, s.NonceHash, s.SealedVerifier, s.BrowserHash, s.Next, micros(s.CreateTime))
 	return err
 }
 
@@ -398,8 +398,8 @@ func (t *writeTx) TakeSSOState(ctx context.Context, stateHash string) (domain.SS
 	s := domain.SSOState{StateHash: stateHash}
 	var created int64
 	err := t.q.QueryRowContext(ctx, `DELETE FROM sso_states WHERE state_hash = ?
-		RETURNING organization_id, nonce, verifier_sealed, browser_hash, next, create_time`, stateHash).
-		Scan(&s.OrganizationID, &s.Nonce, &s.SealedVerifier, &s.BrowserHash, &s.Next, &created)
+		RETURNING organization_id, nonce_hash, verifier_sealed, browser_hash, next, create_time`, stateHash).
+		Scan(&s.OrganizationID, &s.NonceHash, &s.SealedVerifier, &s.BrowserHash, &s.Next, &created)
 	s.CreateTime = fromMicros(created)
 	return s, notFound(err, "Sign-in")
 }

@@ -92,7 +92,7 @@ type SSOLink struct {
 type SSOState struct {
 	StateHash      string
 	OrganizationID string
-	Nonce          string
+	NonceHash      string
 	SealedVerifier []byte
 	// BrowserHash is a hash of the value the starting browser keeps.
 	BrowserHash string
@@ -533,7 +533,7 @@ func (s *SSO) Begin(ctx context.Context, orgID, email, next string) (SSOStart, e
 	}
 	state, nonce, verifier, browser := urlToken(32), urlToken(32), urlToken(48), urlToken(32)
 	now := s.now()
-	st := SSOState{StateHash: hashToken(state), OrganizationID: c.OrganizationID, Nonce: nonce,
+	st := SSOState{StateHash: hashToken(state), OrganizationID: c.OrganizationID, NonceHash: hashToken(nonce),
 		BrowserHash: hashToken(browser), Next: next, CreateTime: now}
 	st.SealedVerifier = s.sealer.Seal([]byte(verifier), ssoVerifierAAD(st.StateHash))
 	authURL, err := s.idp.AuthCodeURL(ctx, client, state, nonce, verifier)
@@ -633,7 +633,7 @@ func (s *SSO) Finish(ctx context.Context, state, browser, code string, client Cl
 	if id.Issuer != c.Issuer {
 		return SSOFinish{}, ssoRefused("The answer did not come from %s. Start again.", c.ProviderName)
 	}
-	if !equalHashes(id.Nonce, st.Nonce) {
+	if !equalHashes(hashToken(id.Nonce), st.NonceHash) {
 		return SSOFinish{}, ssoRefused("The answer was not for this sign-in. Start again.")
 	}
 	if id.Subject == "" || len(id.Subject) > 255 {

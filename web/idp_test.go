@@ -38,6 +38,14 @@ type testIdP struct {
 	codes  map[string]idpGrant
 	// redeemed counts the codes exchanged at the token endpoint.
 	redeemed int
+	// verifier is the last PKCE verifier received.
+	verifier string
+}
+
+func (idp *testIdP) lastVerifier() string {
+	idp.mu.Lock()
+	defer idp.mu.Unlock()
+	return idp.verifier
 }
 
 type idpUser struct {
@@ -142,6 +150,7 @@ func (idp *testIdP) token(w http.ResponseWriter, r *http.Request) {
 	if found {
 		idp.redeemed++
 	}
+	idp.verifier = r.FormValue("code_verifier")
 	tamper := idp.tamper
 	idp.mu.Unlock()
 	sum := sha256.Sum256([]byte(r.FormValue("code_verifier")))

@@ -95,6 +95,15 @@ func signedInAs(c *client) string {
 	return strings.TrimSpace(r.doc.Find("[data-testid=user-menu]").Text())
 }
 
+func (a *testApp) storedUserByEmail(email string) domain.User {
+	a.t.Helper()
+	u, err := a.store.UserByEmail(context.Background(), email)
+	if err != nil {
+		a.t.Fatalf("user %s: %v", email, err)
+	}
+	return u
+}
+
 func (a *testApp) userCount() int {
 	a.t.Helper()
 	n, err := a.store.CountUsers(context.Background())

@@ -116,14 +116,14 @@ CREATE TABLE sso_links (
 ) STRICT;
 CREATE INDEX sso_links_by_user ON sso_links (user_id);
 
--- A single sign-on started in a browser: state (hashed), the nonce, the
+-- A single sign-on started in a browser: state and nonce (hashed), the
 -- PKCE verifier (sealed), and a hash of the value the browser keeps in a
 -- cookie, so the answer is taken only from the browser that started it.
 -- Deleted when the provider's answer comes back: a state works once.
 CREATE TABLE sso_states (
     state_hash        TEXT    PRIMARY KEY,
     organization_id   TEXT    NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
-    nonce             TEXT    NOT NULL,
+    nonce_hash        TEXT    NOT NULL,
     verifier_sealed   BLOB    NOT NULL,
     browser_hash      TEXT    NOT NULL,
     next              TEXT    NOT NULL,
