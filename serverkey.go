@@ -72,7 +72,7 @@ func serverKey(ctx context.Context, store *db.DB, keyFile, dbPath string, create
 	}
 	check := keyCheck(key)
 	if stored == "" {
-		if hasSecrets {
+		if hasSecrets || signInSecrets {
 			sealer, err := domain.NewSealer(deriveKey(key, "key secrets"))
 			if err != nil {
 				return nil, err

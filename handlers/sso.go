@@ -52,24 +52,24 @@ func (h *Handlers) SSOStartPage(c echo.Context) error {
 }
 
 // SSOBegin sends the browser to the provider of an organization (org) or
-// of an email's domain (email).
+// of an email's domain (email). It is a GET (a link): the browser leaves
+// for the provider's site, where a form's answer may not go (CSP
+// form-action). Starting a sign-in gives nobody anything: the answer is
+// taken only in this browser (the cookie set here).
 func (h *Handlers) SSOBegin(c echo.Context) error {
-	start, err := h.sso.Begin(c.Request().Context(), c.FormValue("org"), strings.TrimSpace(c.FormValue("email")), safeNext(c.FormValue("next")))
+	email, next := strings.TrimSpace(c.QueryParam("email")), safeNext(c.QueryParam("next"))
+	start, err := h.sso.Begin(c.Request().Context(), c.QueryParam("org"), email, next)
 	if err != nil {
 		status := statusOf(domain.ErrorCode(err))
 		if status >= 500 && domain.ErrorCode(err) != domain.EUNAVAILABLE {
 			return err
 		}
 		Logger(c).Info("single sign-on not started", "code", domain.ErrorCode(err), "err", err)
-		return render(c, status, views.SignIn(h.page(c, "Sign in"), views.SignInForm{Email: c.FormValue("email"),
-			Next: safeNext(c.FormValue("next")), Error: domain.ErrorMessage(err)}))
+		return render(c, status, views.SignIn(h.page(c, "Sign in"), views.SignInForm{Email: email, Next: next, Error: domain.ErrorMessage(err)}))
 	}
 	c.SetCookie(&http.Cookie{Name: ssoBrowserCookie, Value: start.Browser, Path: "/signin/sso", MaxAge: int(domain.SSOStateTTL.Seconds()),
 		HttpOnly: true, Secure: h.cookieSecure, SameSite: http.SameSiteLaxMode})
-	if c.Request().Header.Get("HX-Request") != "" {
-		c.Response().Header().Set("HX-Redirect", start.URL)
-		return c.NoContent(http.StatusOK)
-	}
+	noStore(c)
 	return c.Redirect(http.StatusSeeOther, start.URL)
 }
 

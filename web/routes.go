@@ -67,7 +67,7 @@ func routes(e *echo.Echo, h *handlers.Handlers, a *api.API, cfg Config) {
 	console.POST("/signin/passkey/options", h.PasskeySignInOptions)
 	console.POST("/signin/passkey", h.PasskeySignIn)
 	console.GET("/signin/provider", h.SignInProvider)
-	console.POST("/signin/sso", h.SSOBegin)
+	console.GET("/signin/sso/start", h.SSOBegin)
 	console.GET("/signin/sso/callback", h.SSOCallback)
 	console.GET("/signin/link", h.SSOLinkPage)
 	console.POST("/signin/link", h.SSOLink)

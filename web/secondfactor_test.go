@@ -418,3 +418,43 @@ func TestSupportResetsSecondFactor(t *testing.T) {
 		t.Fatal("told twice")
 	}
 }
+
+// Accepting an invitation by signing in asks for the second factor too:
+// the password alone neither signs in nor accepts.
+func TestInviteSignInAsksSecondFactor(t *testing.T) {
+	w := newInvWorld(t)
+	field := w.app.addProject(w.acme.ID, "Field")
+	w.acmeAdm.get(memMembersPath(field.ID))
+	acmeLink := memLink(t, w.acmeAdm.post(memMembersPath(field.ID), url.Values{"email": {invVictim}, "role": {string(domain.RoleProjectDev)}}))
+	w.mallory.get(memMembersPath(w.evilProj.ID))
+	evilLink := memLink(t, w.mallory.post(memMembersPath(w.evilProj.ID), url.Values{"email": {invVictim}, "role": {string(domain.RoleProjectUser)}}))
+	owner := w.acceptWithPassword(t, acmeLink, invVictimPassword)
+	setUpTOTP(t, w.app, owner, invVictim)
+	victim, _ := w.app.memUser(invVictim)
+
+	c := w.app.client()
+	c.get(evilLink)
+	r := c.post(evilLink, url.Values{"action": {"signin"}, "password": {invVictimPassword}})
+	if r.status != http.StatusSeeOther || r.header.Get("Location") != "/signin/verify?next="+url.QueryEscape(evilLink) {
+		t.Fatalf("password of an account with a second factor: status %d, Location %q", r.status, r.header.Get("Location"))
+	}
+	if signedInAs(c) != "" {
+		t.Fatal("the password alone signed in")
+	}
+	if m, _ := w.app.memMembership(w.evilProj.ID, memUserRef(victim)); m.Status != domain.StatusPending {
+		t.Fatal("the password alone accepted the invitation")
+	}
+	r = c.secondFactor(invVictim, r)
+	if r.header.Get("Location") != evilLink {
+		t.Fatalf("after the second factor: Location %q", r.header.Get("Location"))
+	}
+	if page := c.get(evilLink); page.doc.Find("[data-testid=accept-form]").Length()+page.doc.Find("form input[name=action][value=accept]").Length() == 0 {
+		t.Fatalf("the invitation page does not offer to accept as the signed-in user: status %d", page.status)
+	}
+	if r := c.post(evilLink, url.Values{"action": {"accept"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("accept: status %d", r.status)
+	}
+	if m, _ := w.app.memMembership(w.evilProj.ID, memUserRef(victim)); m.Status != domain.StatusAccepted {
+		t.Fatal("not accepted after the second factor")
+	}
+}

@@ -50,7 +50,7 @@ func (w *ssoWorld) connection(change func(url.Values)) url.Values {
 func (w *ssoWorld) start(c *client, email string) string {
 	w.app.t.Helper()
 	c.get("/signin")
-	r := c.post("/signin/sso", url.Values{"email": {email}})
+	r := c.get("/signin/sso/start?email=" + url.QueryEscape(email))
 	loc := r.header.Get("Location")
 	if r.status != http.StatusSeeOther || !strings.HasPrefix(loc, w.idp.issuer()+"/authorize?") {
 		w.app.t.Fatalf("start single sign-on for %s: status %d, Location %q, %s", email, r.status, loc, r.doc.Find("[data-testid=signin-error]").Text())
@@ -481,8 +481,7 @@ func TestSSOConnectionSettings(t *testing.T) {
 		t.Fatalf("disconnect: status %d", r.status)
 	}
 	c := app.client()
-	c.get("/signin")
-	if r := c.post("/signin/sso", url.Values{"email": {bob.Email}}); r.status != http.StatusNotFound {
+	if r := c.get("/signin/sso/start?email=" + url.QueryEscape(bob.Email)); r.status != http.StatusNotFound {
 		t.Fatalf("single sign-on after disconnecting: status %d", r.status)
 	}
 }

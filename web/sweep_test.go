@@ -101,7 +101,7 @@ var consoleExpect = map[string]string{
 	"POST /signin/passkey/options": "aaaaaaa", // anyone may start a password-less sign-in
 	"POST /signin/passkey":         "uuuuuuu",
 	"GET /signin/provider":         "aaaaaaa", // the sign-in page's "Sign in with …" choice
-	"POST /signin/sso":             "nnnnnnn", // no provider for an empty email
+	"GET /signin/sso/start":        "nnnnnnn", // no provider for an empty email
 	"GET /signin/sso/callback":     "uuuuuuu", // no state
 	"GET /signin/link":             "sssssss",
 	"POST /signin/link":            "sssssss",
