@@ -458,3 +458,41 @@ func TestInviteSignInAsksSecondFactor(t *testing.T) {
 		t.Fatal("not accepted after the second factor")
 	}
 }
+
+// Every page of an organization that requires a second factor, whatever
+// route it comes from (the routes with :org or :project, read from the
+// router), sends a member without one to set it up; none answers anything
+// else, and nothing changes.
+func TestSecondFactorPolicySweep(t *testing.T) {
+	w := newSweepWorld(t)
+	admin := w.app.signedIn(adminEmail)
+	if r := admin.post("/orgs/"+w.app.org.ID+"/security/policy", url.Values{"require_second_factor": {"on"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("set the policy: status %d", r.status)
+	}
+	member := w.app.signedIn("padmin@example.com")
+	before := len(w.app.auditActions(w.app.org.ID))
+	n := 0
+	for _, key := range routeKeys(t, w.app, false) {
+		method, route, _ := strings.Cut(key, " ")
+		if !strings.Contains(route, ":org") && !strings.Contains(route, ":project") {
+			continue
+		}
+		var r response
+		if method == http.MethodGet {
+			r = member.get(w.path(route))
+		} else {
+			r = member.post(w.path(route), url.Values{"displayName": {"Policy"}, "confirm": {"yes"}, "role": {string(domain.RoleProjectAdmin)}})
+		}
+		n++
+		if r.status != http.StatusSeeOther || !strings.HasPrefix(r.header.Get("Location"), "/account/security?next=") {
+			t.Errorf("%s: status %d, Location %q; want the security page", key, r.status, r.header.Get("Location"))
+		}
+	}
+	if n < 40 {
+		t.Fatalf("only %d organization routes swept", n)
+	}
+	if after := len(w.app.auditActions(w.app.org.ID)); after != before {
+		t.Fatalf("refused requests wrote %d audit entries", after-before)
+	}
+	t.Logf("second-factor policy sweep: %d organization routes", n)
+}
