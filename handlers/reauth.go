@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
+	"strings"
 	"time"
 
 	"studio/domain"
@@ -43,8 +44,26 @@ const (
 // to the change it confirms.
 func isReauthField(name string) bool {
 	switch name {
-	case reauthPasswordField, reauthCodeField, reauthPasskeyField, reauthBackField, "_csrf":
+	case reauthPasswordField, reauthCodeField, reauthPasskeyField, reauthBackField, reauthDroppedField, "_csrf":
 		return true
+	}
+	return false
+}
+
+// secretFields are fields the prompt does not carry to the change (it
+// would write them into the page); reauthDroppedField names those it left
+// out, so the change asks for them again instead of going on without.
+var secretFields = map[string]bool{"client_secret": true, "password": true, "current": true, "new": true}
+
+const reauthDroppedField = "reauth_dropped"
+
+// secretDropped reports whether the prompt left the secret field name out
+// of the change it sends again.
+func secretDropped(c echo.Context, name string) bool {
+	for _, d := range strings.Split(c.FormValue(reauthDroppedField), ",") {
+		if d == name {
+			return true
+		}
 	}
 	return false
 }
@@ -143,12 +162,21 @@ func (h *Handlers) askPassword(c echo.Context, refusal error) error {
 		}
 	}
 	names := make([]string, 0, len(params))
+	var dropped []string
 	for name := range params {
-		if !isReauthField(name) {
+		switch {
+		case secretFields[name]:
+			// Never written into a page: the change's handler asks for it again.
+			dropped = append(dropped, name)
+		case !isReauthField(name):
 			names = append(names, name)
 		}
 	}
 	sort.Strings(names)
+	if len(dropped) > 0 {
+		sort.Strings(dropped)
+		form.Fields = append(form.Fields, views.ReauthField{Name: reauthDroppedField, Value: strings.Join(dropped, ",")})
+	}
 	for _, name := range names {
 		for _, v := range params[name] {
 			form.Fields = append(form.Fields, views.ReauthField{Name: name, Value: v})

@@ -213,7 +213,14 @@ func (h *Handlers) SaveSSO(c echo.Context) error {
 	in := domain.SSOInput{ProviderName: c.FormValue("provider_name"), Issuer: c.FormValue("issuer"), ClientID: c.FormValue("client_id"),
 		ClientSecret: c.FormValue("client_secret"), Domains: c.FormValue("domains"),
 		DefaultProjectID: c.FormValue("default_project"), DefaultRole: domain.Role(c.FormValue("default_role"))}
-	err := h.sso.SaveConnection(c.Request().Context(), principal(c), c.Param("org"), in)
+	var err error
+	if secretDropped(c, "client_secret") {
+		// Sent again through the password prompt, which does not carry
+		// the secret: saving without it would keep the old one.
+		err = domain.FieldError("client_secret", "Enter the client secret again: the password prompt does not carry it.")
+	} else {
+		err = h.sso.SaveConnection(c.Request().Context(), principal(c), c.Param("org"), in)
+	}
 	if code := domain.ErrorCode(err); code == domain.EINVALID || code == domain.ECONFLICT {
 		v, verr := h.orgSecurityView(c, &in)
 		if verr != nil {

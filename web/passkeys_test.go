@@ -233,3 +233,29 @@ func TestReauthAcceptsPasskey(t *testing.T) {
 		t.Fatalf("replayed passkey confirmation: status %d, %d keys", r.status, app.keyCount(sa.ID))
 	}
 }
+
+// Adding a passkey in a session whose password is old asks for it first:
+// a stolen session cannot plant its own passkey.
+func TestAddingPasskeyNeedsRecentSignIn(t *testing.T) {
+	app := newApp(t)
+	erin := app.addUser("erin@example.com", "", "", "")
+	c := app.signedIn(erin.Email)
+	app.clock.Advance(domain.ReauthAfter + time.Minute)
+	r := c.post("/account/security/passkeys/new", url.Values{"name": {"Thief's key"}})
+	if r.status != http.StatusUnauthorized || !strings.Contains(r.doc.Find("[data-testid=reauth-message]").Text(), "To add a passkey") {
+		t.Fatalf("stale session: status %d", r.status)
+	}
+	action, fields := promptForm(r.doc)
+	fields.Set("reauth_password", adminPassword)
+	r = c.post(action, fields)
+	if r.status != http.StatusOK || r.doc.Find("[data-testid=passkey-create]").Length() != 1 {
+		t.Fatalf("after the password: status %d", r.status)
+	}
+	a := newSoftAuthenticator(t, app.localURL, "localhost")
+	if r := c.post("/account/security/passkeys", url.Values{"credential": {a.create(r.doc.Find("[data-testid=passkey-create]").AttrOr("data-passkey-create", ""))}}); r.status != http.StatusOK {
+		t.Fatalf("finish: status %d", r.status)
+	}
+	if names := passkeyNames(c); strings.Join(names, ",") != "Thief's key" {
+		t.Fatalf("passkeys = %v", names)
+	}
+}

@@ -581,3 +581,37 @@ func inDatabaseFiles(t *testing.T, app *testApp, text string) bool {
 	}
 	return false
 }
+
+// Connecting or changing the identity provider in a session whose
+// password is old asks for it first.
+func TestChangingSSONeedsRecentSignIn(t *testing.T) {
+	w := newSSOWorld(t)
+	w.app.clock.Advance(domain.ReauthAfter + time.Minute)
+	path := "/orgs/" + w.app.org.ID + "/security/sso"
+	before := w.app.auditActions(w.app.org.ID)
+	r := w.admin.post(path, w.connection(func(f url.Values) { f.Set("issuer", "https://evil.example") }))
+	if r.status != http.StatusUnauthorized || !strings.Contains(r.doc.Find("[data-testid=reauth-message]").Text(), "To change single sign-on") {
+		t.Fatalf("stale session: status %d", r.status)
+	}
+	if len(w.app.auditActions(w.app.org.ID)) != len(before) {
+		t.Fatal("the provider changed before the password")
+	}
+	// The prompt carries the form again, but never the client secret:
+	// once the password is confirmed, the form asks for it again instead
+	// of saving the change with the old secret.
+	if strings.Contains(r.body, w.idp.clientSecret) {
+		t.Fatal("the password prompt holds the client secret")
+	}
+	action, fields := promptForm(r.doc)
+	fields.Set("reauth_password", adminPassword)
+	r = w.admin.post(action, fields)
+	if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.doc.Find("[data-testid=error-client_secret]").Text(), "Enter the client secret again") {
+		t.Fatalf("after the password: status %d", r.status)
+	}
+	if len(w.app.auditActions(w.app.org.ID)) != len(before) || strings.Contains(r.body, w.idp.clientSecret) {
+		t.Fatal("saved without the secret, or the page shows it")
+	}
+	if r := w.admin.post(path, w.connection(func(f url.Values) { f.Set("provider_name", "Corp Login 2") })); r.status != http.StatusSeeOther {
+		t.Fatalf("sent again with the secret: status %d", r.status)
+	}
+}
