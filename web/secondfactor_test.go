@@ -496,3 +496,40 @@ func TestSecondFactorPolicySweep(t *testing.T) {
 	}
 	t.Logf("second-factor policy sweep: %d organization routes", n)
 }
+
+// A session signed in before its user set up a second factor (elsewhere)
+// has not proved it: the policy asks this session to confirm it, then
+// goes on to where it was going.
+func TestPolicyAsksOlderSessionToProveFactor(t *testing.T) {
+	app := newApp(t)
+	inv := app.inventory()
+	erin := app.addUser("erin@example.com", inv.ID, domain.RoleProjectDev, "")
+	older := app.signedIn(erin.Email)
+	setUpTOTP(t, app, app.signedIn(erin.Email), erin.Email)
+	if r := app.signedIn(adminEmail).post("/orgs/"+app.org.ID+"/security/policy", url.Values{"require_second_factor": {"on"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("set the policy: status %d", r.status)
+	}
+	target := "/projects/" + inv.ID
+	r := older.get(target)
+	if r.status != http.StatusSeeOther || r.header.Get("Location") != "/account/security?next="+url.QueryEscape(target) {
+		t.Fatalf("older session: status %d, Location %q", r.status, r.header.Get("Location"))
+	}
+	page := older.get(r.header.Get("Location"))
+	if page.doc.Find("[data-testid=verify-form]").Length() != 1 {
+		t.Fatal("the security page does not ask to confirm the second factor")
+	}
+	if r := older.post("/account/security/verify", url.Values{"code": {"000000"}, "next": {target}}); r.status != http.StatusUnprocessableEntity {
+		t.Fatalf("wrong code: status %d", r.status)
+	}
+	if r := older.get(target); r.status != http.StatusSeeOther {
+		t.Fatal("a wrong code let the session in")
+	}
+	code, _ := app.totpCode(erin.Email)
+	r = older.post("/account/security/verify", url.Values{"code": {code}, "next": {target}})
+	if r.status != http.StatusSeeOther || r.header.Get("Location") != target {
+		t.Fatalf("right code: status %d, Location %q", r.status, r.header.Get("Location"))
+	}
+	if r := older.get(target); r.status != http.StatusOK {
+		t.Fatalf("%s after confirming: status %d", target, r.status)
+	}
+}
