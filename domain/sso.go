@@ -141,6 +141,9 @@ func NewSSO(cfg SSOConfig) *SSO {
 		redirectURL: cfg.RedirectURL, now: cfg.Now}
 }
 
+// RedirectURL is the callback to register at a provider.
+func (s *SSO) RedirectURL() string { return s.redirectURL }
+
 func ssoSecretAAD(orgID string) []byte  { return []byte("sso client secret:" + orgID) }
 func ssoVerifierAAD(hash string) []byte { return []byte("sso verifier:" + hash) }
 func hashToken(token string) string {

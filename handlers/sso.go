@@ -165,7 +165,7 @@ func (h *Handlers) orgSecurityView(c echo.Context, typed *domain.SSOInput) (view
 	if err != nil {
 		return views.OrgSecurityView{}, err
 	}
-	v := views.OrgSecurityView{Settings: settings, RedirectURL: h.baseURL + "/signin/sso/callback"}
+	v := views.OrgSecurityView{Settings: settings, RedirectURL: h.sso.RedirectURL()}
 	if conn := settings.Connection; conn != nil {
 		v.Form = domain.SSOInput{ProviderName: conn.ProviderName, Issuer: conn.Issuer, ClientID: conn.ClientID,
 			Domains: strings.Join(conn.Domains, ", "), DefaultProjectID: conn.DefaultProjectID, DefaultRole: conn.DefaultRole}

@@ -151,4 +151,13 @@ func TestBrowserSSORoundTrip(t *testing.T) {
 	if w.app.ssoLinks() != 1 {
 		bp.fatal("no link recorded")
 	}
+	// The organization's admin sees the connection (never its secret).
+	admin := browserOpen(t, w.app)
+	admin.signIn(false)
+	admin.visit("/orgs/" + w.app.org.ID + "/security")
+	admin.waitText("[data-testid=sso-state]", "Connected to Corp Login")
+	if v := admin.value("[data-testid=sso-client_secret]"); v != "" {
+		admin.fatal("the client secret field holds %q", v)
+	}
+	admin.screenshot("org-signin")
 }
