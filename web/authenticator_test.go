@@ -107,9 +107,11 @@ func (a *softAuthenticator) create(options string) string {
 
 // coseKey is the public key as COSE (EC2, ES256, P-256) in CBOR.
 func (a *softAuthenticator) coseKey() []byte {
-	x, y := make([]byte, 32), make([]byte, 32)
-	a.key.PublicKey.X.FillBytes(x)
-	a.key.PublicKey.Y.FillBytes(y)
+	raw, err := a.key.PublicKey.Bytes() // 0x04 || x || y
+	if err != nil || len(raw) != 65 {
+		a.t.Fatalf("public key: %v", err)
+	}
+	x, y := raw[1:33], raw[33:]
 	k := []byte{0xa5, 0x01, 0x02, 0x03, 0x26, 0x20, 0x01, 0x21, 0x58, 0x20}
 	k = append(k, x...)
 	k = append(k, 0x22, 0x58, 0x20)
