@@ -59,22 +59,12 @@ func serviceAccountCommand(ctx context.Context, args []string, getenv func(strin
 		}
 		in.ProjectRole = r
 	}
-	store, err := db.Open(ctx, cfg.dbPath)
+	services, closeStore, err := openServices(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	defer store.Close()
-	key, err := serverKey(ctx, store, cfg.keyFile, cfg.dbPath, true)
-	if err != nil {
-		return err
-	}
-	sealer, err := domain.NewSealer(deriveKey(key, "key secrets"))
-	if err != nil {
-		return err
-	}
-	now := func() time.Time { return time.Now().UTC() }
-	svc := domain.NewServiceAccounts(store, sealer, now, cfg.saEmailDomain)
-	sa, k, secret, err := svc.BootstrapAccount(ctx, in)
+	defer closeStore()
+	sa, k, secret, err := services.ServiceAccounts.BootstrapAccount(ctx, in)
 	if err != nil {
 		return err
 	}

@@ -26,6 +26,7 @@ import (
 	"testing"
 	"time"
 
+	"studio/app"
 	"studio/db"
 	"studio/domain"
 	"studio/internal/jwtbearer"
@@ -697,7 +698,7 @@ func crashVerify(t *testing.T, dir, dbPath, projectID string, l *crashLedger) in
 	if err != nil {
 		t.Fatal(err)
 	}
-	sealer, err := domain.NewSealer(deriveKey(serverKey, "key secrets"))
+	sealer, err := domain.NewSealer(app.KeysFrom(serverKey).Sealer)
 	if err != nil {
 		t.Fatal(err)
 	}

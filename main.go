@@ -4,8 +4,6 @@ package main
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	"errors"
 	"flag"
 	"fmt"
@@ -25,12 +23,10 @@ import (
 	"syscall"
 	"time"
 
+	"studio/app"
 	"studio/db"
 	"studio/domain"
 	"studio/handlers"
-	"studio/handlers/api"
-	"studio/passkey"
-	"studio/sso"
 	"studio/web"
 
 	"golang.org/x/term"
@@ -246,15 +242,11 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 	}
 	closeStore := sync.OnceValue(store.Close)
 	defer closeStore()
-	key, err := serverKey(ctx, store, cfg.keyFile, cfg.dbPath, true)
+	services, err := newServices(ctx, store, cfg)
 	if err != nil {
 		return err
 	}
-
-	now := func() time.Time { return time.Now().UTC() }
-	hasher := domain.NewHasher(runtime.NumCPU())
-	accounts := domain.NewAccounts(store, hasher, now)
-	projects := domain.NewProjects(store, now)
+	accounts := services.Accounts
 
 	boot, err := accounts.Bootstrap(ctx, domain.BootstrapInput{AdminEmail: cfg.adminEmail, AdminPassword: cfg.adminPassword, OrgName: "My Organization"})
 	if err != nil {
@@ -288,58 +280,12 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 		}
 	}
 
-	sealer, err := domain.NewSealer(deriveKey(key, "key secrets"))
-	if err != nil {
-		return err
-	}
-	serviceAccounts := domain.NewServiceAccounts(store, sealer, now, cfg.saEmailDomain)
-	members := domain.NewMembers(store, hasher, now, cfg.baseURL, cfg.inviteTTL)
-	ceremony, err := passkey.New(cfg.baseURL)
-	if err != nil {
-		return err
-	}
-	if err := ceremony.Unavailable(); err != nil {
+	members := services.Members
+	if err := services.PasskeysUnavailable; err != nil {
 		logger.Warn("passkeys are off: "+domain.ErrorMessage(err), "base_url", cfg.baseURL)
 	}
-	secondFactors := domain.NewSecondFactors(domain.SecondFactorsConfig{Accounts: accounts, Store: store, Sealer: sealer,
-		RecoveryKey: deriveKey(key, "recovery codes"), Passkeys: ceremony, Now: now})
-	signIns := domain.NewSignIns(secondFactors)
-	singleSignOn := domain.NewSSO(domain.SSOConfig{Access: store, Store: store, SignIns: signIns, Sealer: sealer,
-		Provider: sso.New(now, nil), RedirectURL: cfg.baseURL + "/signin/sso/callback", Now: now})
-	h := handlers.New(handlers.Config{
-		Accounts:        accounts,
-		Projects:        projects,
-		Audit:           domain.NewAuditLog(store),
-		ServiceAccounts: serviceAccounts,
-		Members:         members,
-		Support:         domain.NewSupport(store, now),
-		Hygiene:         domain.NewHygiene(store, store, now),
-		SignIns:         signIns,
-		SecondFactors:   secondFactors,
-		SSO:             singleSignOn,
-		BaseURL:         cfg.baseURL,
-		Sessions:        store,
-		Health:          store.Ping,
-		Writes:          store.WriteHealth,
-		SessionKey:      deriveKey(key, "session cookie"),
-		FlashKey:        deriveKey(key, "flash cookie"),
-		BrowserKey:      deriveKey(key, "known browser cookie"),
-		CookieSecure:    cfg.cookieSecure,
-		Now:             now,
-	})
-	a := api.New(api.Config{
-		Auth:            domain.NewAPIAuth(store, sealer, now, cfg.baseURL+"/oauth2/token"),
-		Projects:        projects,
-		Members:         members,
-		ServiceAccounts: serviceAccounts,
-		RateLimit:       cfg.rateLimit,
-		RateWindow:      cfg.rateWindow,
-		TokenRateLimit:  cfg.tokenRateLimit,
-		BaseURL:         cfg.baseURL,
-		Now:             now,
-		Logger:          handlers.Logger,
-	})
-	e := web.New(web.Config{Logger: logger, CookieSecure: cfg.cookieSecure, TrustedProxies: cfg.trustedProxies}, h, a)
+	e := services.Server(app.ServerConfig{Logger: logger, CookieSecure: cfg.cookieSecure, TrustedProxies: cfg.trustedProxies,
+		RateLimit: cfg.rateLimit, RateWindow: cfg.rateWindow, TokenRateLimit: cfg.tokenRateLimit})
 	var conns openConns
 	srv := &http.Server{
 		Addr:              cfg.addr,
@@ -436,11 +382,36 @@ func cleanExpired(ctx context.Context, store *db.DB, every time.Duration, logger
 	}
 }
 
-// deriveKey makes an independent key for one purpose from the server key.
-func deriveKey(master []byte, purpose string) []byte {
-	m := hmac.New(sha256.New, master)
-	m.Write([]byte("studio " + purpose))
-	return m.Sum(nil)
+// openServices opens the database of the command line's tools (beside a
+// running server: SQLite's WAL and busy timeout share the file) and builds
+// the services over it; close closes the database.
+func openServices(ctx context.Context, cfg config) (services *app.Services, close func() error, err error) {
+	store, err := db.Open(ctx, cfg.dbPath)
+	if err != nil {
+		return nil, nil, err
+	}
+	if services, err = newServices(ctx, store, cfg); err != nil {
+		store.Close()
+		return nil, nil, err
+	}
+	return services, store.Close, nil
+}
+
+// newServices builds the services over store through the composition root
+// (app), with the database's server key (made on the first start).
+func newServices(ctx context.Context, store *db.DB, cfg config) (*app.Services, error) {
+	key, err := serverKey(ctx, store, cfg.keyFile, cfg.dbPath, true)
+	if err != nil {
+		return nil, err
+	}
+	return app.NewServices(store, app.Config{
+		Keys:                      app.KeysFrom(key),
+		Now:                       func() time.Time { return time.Now().UTC() },
+		Hasher:                    domain.NewHasher(runtime.NumCPU()),
+		BaseURL:                   cfg.baseURL,
+		ServiceAccountEmailDomain: cfg.saEmailDomain,
+		InviteTTL:                 cfg.inviteTTL,
+	})
 }
 
 // isTerminal reports whether w is a terminal (and not a pipe, a file or a

@@ -7,7 +7,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mime"
+	"mime/quotedprintable"
 	"net"
+	"net/mail"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -26,6 +29,9 @@ type fakeSMTP struct {
 	ln   net.Listener
 	mu   sync.Mutex
 	mail []string
+	// onData, when set, runs after a message is received and before the
+	// server says it is accepted.
+	onData func()
 }
 
 func startFakeSMTP(t *testing.T) *fakeSMTP {
@@ -71,8 +77,12 @@ func (f *fakeSMTP) serve(conn net.Conn) {
 				msg.WriteString(l)
 			}
 			f.mu.Lock()
-			f.mail = append(f.mail, msg.String())
+			f.mail = append(f.mail, decodeMail(msg.String()))
+			onData := f.onData
 			f.mu.Unlock()
+			if onData != nil {
+				onData()
+			}
 			say("250 queued")
 		case strings.HasPrefix(cmd, "QUIT"):
 			say("221 bye")
@@ -81,6 +91,29 @@ func (f *fakeSMTP) serve(conn net.Conn) {
 			say("250 ok")
 		}
 	}
+}
+
+// decodeMail is a received message as a reader sees it: the recipient's
+// address and the subject, then the body decoded (quoted-printable).
+func decodeMail(raw string) string {
+	m, err := mail.ReadMessage(strings.NewReader(raw))
+	if err != nil {
+		return "unreadable message: " + err.Error()
+	}
+	var body io.Reader = m.Body
+	if strings.EqualFold(m.Header.Get("Content-Transfer-Encoding"), "quoted-printable") {
+		body = quotedprintable.NewReader(m.Body)
+	}
+	text, err := io.ReadAll(body)
+	if err != nil {
+		return "unreadable body: " + err.Error()
+	}
+	to, err := mail.ParseAddress(m.Header.Get("To"))
+	if err != nil {
+		return "unreadable recipient: " + err.Error()
+	}
+	subject, _ := new(mime.WordDecoder).DecodeHeader(m.Header.Get("Subject"))
+	return "To: " + to.Address + "\r\nSubject: " + subject + "\r\n\r\n" + string(text)
 }
 
 func (f *fakeSMTP) received() []string {
@@ -288,5 +321,135 @@ func TestOutboxDropsBodyOnceSent(t *testing.T) {
 	var sent int64
 	if err := raw.QueryRow("SELECT body, sent_time FROM outbox").Scan(&body, &sent); err != nil || body != "" || sent == 0 {
 		t.Fatalf("sent message: body %q sent %d (%v), want no body and a send time", body, sent, err)
+	}
+}
+
+// silentSMTP accepts connections and never says a word, like a mail server
+// that hangs. It counts the connections.
+type silentSMTP struct {
+	ln    net.Listener
+	mu    sync.Mutex
+	conns int
+}
+
+func startSilentSMTP(t *testing.T) *silentSMTP {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &silentSMTP{ln: ln}
+	var open []net.Conn
+	t.Cleanup(func() {
+		ln.Close()
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		for _, c := range open {
+			c.Close()
+		}
+	})
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s.mu.Lock()
+			s.conns++
+			open = append(open, c)
+			s.mu.Unlock()
+		}
+	}()
+	return s
+}
+
+func (s *silentSMTP) connections() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.conns
+}
+
+func (e *outboxEnv) queueNote(t *testing.T, to string) {
+	t.Helper()
+	msg := domain.OutboxMessage{To: to, Subject: "Hello", Body: "A note.\n", CreateTime: time.Now()}
+	if err := e.store.Update(e.ctx, func(tx domain.Tx) error { return tx.AddOutbox(e.ctx, msg) }); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Issue 12, item 8: a mail server that accepts the connection and never
+// answers fails the message after the SMTP timeout; the sender goes on
+// (tries again next round) and stops when asked. With net/smtp it waited
+// for the greeting for ever, and a stop with it.
+func TestOutboxGivesUpOnASilentServer(t *testing.T) {
+	e := newOutboxEnv(t)
+	e.queueNote(t, "someone@example.com")
+	silent := startSilentSMTP(t)
+	var logs syncWriter
+	ctx, cancel := context.WithCancel(e.ctx)
+	defer cancel()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sendOutbox(ctx, e.members, smtpConfig{Addr: silent.ln.Addr().String(), From: "studio@example.com", Timeout: 200 * time.Millisecond},
+			50*time.Millisecond, slog.New(slog.NewTextHandler(&logs, nil)))
+	}()
+	// A second connection means the first attempt was given up.
+	for i := 0; silent.connections() < 2; i++ {
+		if i == 200 {
+			t.Fatalf("the sender is stuck on the silent server (%d connection(s))\n%s", silent.connections(), logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the sender did not stop")
+	}
+	if !strings.Contains(logs.String(), "sending an email failed; it stays in the outbox") || !strings.Contains(logs.String(), "someone@example.com") {
+		t.Errorf("the failure is not logged:\n%s", logs.String())
+	}
+	if got := e.outboxRows(t); len(got) != 1 || got[0] != "someone@example.com|A note.\n|false" {
+		t.Fatalf("outbox after the failures = %q, want the message still queued", got)
+	}
+}
+
+// Issue 12, item 8: an email whose sending is under way when the server is
+// asked to stop is finished and marked sent, so it is not sent again after
+// the restart. Before, the mark used the cancelled context and failed.
+func TestOutboxMarksMailSentDuringShutdown(t *testing.T) {
+	e := newOutboxEnv(t)
+	e.queueNote(t, "first@example.com")
+	e.queueNote(t, "second@example.com")
+	f := startFakeSMTP(t)
+	ctx, cancel := context.WithCancel(e.ctx)
+	defer cancel()
+	// The stop comes while the server receives the first message.
+	f.mu.Lock()
+	f.onData = cancel
+	f.mu.Unlock()
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	cfg := smtpConfig{Addr: f.ln.Addr().String(), From: "studio@example.com", Timeout: 5 * time.Second}
+	sendOutbox(ctx, e.members, cfg, 50*time.Millisecond, logger)
+	if got := f.received(); len(got) != 1 || !strings.Contains(got[0], "To: first@example.com") {
+		t.Fatalf("received %q, want the first message only (no new message once stopping)", got)
+	}
+	if got := e.outboxRows(t); len(got) != 1 || !strings.HasPrefix(got[0], "second@example.com|") {
+		t.Fatalf("unsent after the stop = %q, want only the second message", got)
+	}
+
+	// The restart sends the second message, and the first not again.
+	f.mu.Lock()
+	f.onData = nil
+	f.mu.Unlock()
+	runCtx, stop := context.WithTimeout(e.ctx, 300*time.Millisecond)
+	defer stop()
+	sendOutbox(runCtx, e.members, cfg, 50*time.Millisecond, logger)
+	got := f.received()
+	if len(got) != 2 || !strings.Contains(got[1], "To: second@example.com") {
+		t.Fatalf("received after the restart %q, want first then second, once each", got)
+	}
+	if left := e.outboxRows(t); len(left) != 0 {
+		t.Fatalf("unsent after the restart: %q", left)
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"runtime"
 	"time"
 
 	"studio/db"
@@ -44,22 +43,12 @@ func seedCommand(ctx context.Context, args []string, getenv func(string) string,
 		return fmt.Errorf("--keys can be at most %d", domain.MaxKeysPerAccount)
 	}
 	cfg.finish()
-	store, err := db.Open(ctx, cfg.dbPath)
+	services, closeStore, err := openServices(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	defer store.Close()
-	key, err := serverKey(ctx, store, cfg.keyFile, cfg.dbPath, true)
-	if err != nil {
-		return err
-	}
-	sealer, err := domain.NewSealer(deriveKey(key, "key secrets"))
-	if err != nil {
-		return err
-	}
-	now := func() time.Time { return time.Now().UTC() }
-	accountsSvc := domain.NewAccounts(store, domain.NewHasher(runtime.NumCPU()), now)
-	boot, err := accountsSvc.Bootstrap(ctx, domain.BootstrapInput{AdminEmail: envWithDefaults(getenv)("STUDIO_ADMIN_EMAIL", "admin@example.com"),
+	defer closeStore()
+	boot, err := services.Accounts.Bootstrap(ctx, domain.BootstrapInput{AdminEmail: envWithDefaults(getenv)("STUDIO_ADMIN_EMAIL", "admin@example.com"),
 		AdminPassword: getenv("STUDIO_ADMIN_PASSWORD"), OrgName: "My Organization"})
 	if err != nil {
 		return err
@@ -67,11 +56,11 @@ func seedCommand(ctx context.Context, args []string, getenv func(string) string,
 	if boot.GeneratedPassword != "" {
 		fmt.Fprintf(stderr, "administrator %s, password: %s\n", boot.Admin.Email, boot.GeneratedPassword)
 	}
-	admin, err := store.UserByEmail(ctx, envWithDefaults(getenv)("STUDIO_ADMIN_EMAIL", "admin@example.com"))
+	admin, err := services.Store.UserByEmail(ctx, envWithDefaults(getenv)("STUDIO_ADMIN_EMAIL", "admin@example.com"))
 	if err != nil {
 		return fmt.Errorf("the administrator to make organization admin of the seeded organizations: %w", err)
 	}
-	s := seeder{store: store, sealer: sealer, domain: cfg.saEmailDomain, admin: domain.AccountRef{Type: domain.AccountUser, ID: fmt.Sprint(admin.ID)}}
+	s := seeder{store: services.Store, sealer: services.Sealer, domain: cfg.saEmailDomain, admin: domain.AccountRef{Type: domain.AccountUser, ID: fmt.Sprint(admin.ID)}}
 	start := time.Now()
 	for o := 0; o < orgs; o++ {
 		if err := s.org(ctx, fmt.Sprintf("Seeded %03d", o), projects, accounts, members, keys); err != nil {

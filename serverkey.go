@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"studio/app"
 	"studio/db"
 	"studio/domain"
 )
@@ -72,8 +73,8 @@ func serverKey(ctx context.Context, store *db.DB, keyFile, dbPath string, create
 	}
 	check := keyCheck(key)
 	if stored == "" {
-		if hasSecrets || signInSecrets {
-			sealer, err := domain.NewSealer(deriveKey(key, "key secrets"))
+		if hasSecrets {
+			sealer, err := domain.NewSealer(app.KeysFrom(key).Sealer)
 			if err != nil {
 				return nil, err
 			}
@@ -100,7 +101,7 @@ func wrongKey(keyFile, dbPath string) error {
 // under a key derived for this purpose only, so it tells nothing of the
 // keys derived for sealing and cookies.
 func keyCheck(key []byte) string {
-	m := hmac.New(sha256.New, deriveKey(key, "key check"))
+	m := hmac.New(sha256.New, app.DeriveKey(key, "key check"))
 	m.Write([]byte("this server key seals this database's secrets"))
 	return hex.EncodeToString(m.Sum(nil))
 }

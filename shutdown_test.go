@@ -10,6 +10,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"studio/db"
+	"studio/domain"
 )
 
 // Issue 20, item 4: when the graceful shutdown runs out of time, the
@@ -79,5 +82,73 @@ func TestShutdownOutOfTimeClosesConnections(t *testing.T) {
 		if _, err := c.Read(make([]byte, 1)); err == nil {
 			t.Error("a connection is still open after the stop")
 		}
+	}
+}
+
+// Issue 12, item 8: a stop ends while the mail server hangs: the outbox
+// sender gives up after the SMTP timeout, is waited for, and only then is
+// the database closed. Before, the sender waited for the server for ever,
+// and the stop with it.
+func TestShutdownWithAHangingMailServer(t *testing.T) {
+	dir := t.TempDir()
+	dbPath := filepath.Join(dir, "studio.db")
+	store, err := db.Open(context.Background(), dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := domain.OutboxMessage{To: "someone@example.com", Subject: "Hello", Body: "A note.\n", CreateTime: time.Now()}
+	if err := store.Update(context.Background(), func(tx domain.Tx) error { return tx.AddOutbox(context.Background(), msg) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	silent := startSilentSMTP(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cfg, err := parseConfig([]string{"--addr", addr, "--db", dbPath, "--smtp-addr", silent.ln.Addr().String()},
+		envFrom(map[string]string{"STUDIO_ADMIN_PASSWORD": "correct horse battery"}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.smtp.Timeout = 500 * time.Millisecond
+	var logs syncWriter
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, cfg, slog.New(slog.NewTextHandler(&logs, nil)), io.Discard) }()
+	// The sender is on the hanging server.
+	for i := 0; silent.connections() == 0; i++ {
+		if i == 200 {
+			t.Fatalf("the outbox sender never connected\n%s", logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("serve: %v\n%s", err, logs.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("the server did not stop while the mail server hangs\n%s", logs.String())
+	}
+	out := logs.String()
+	failed := strings.Index(out, "sending an email failed")
+	stopped := strings.Index(out, "stopped; every write finished")
+	if failed < 0 || stopped < failed {
+		t.Errorf("want the failed send logged before the database closed:\n%s", out)
+	}
+	store, err = db.Open(context.Background(), dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	if left, err := store.UnsentOutbox(context.Background(), 10); err != nil || len(left) != 1 || left[0].To != "someone@example.com" {
+		t.Fatalf("outbox after the stop: %+v, %v; want the message still queued", left, err)
 	}
 }

@@ -39,6 +39,7 @@ type DB struct {
 	cache   *stmtCache
 	tokens  *tokenWriter
 	health  *writeHealth
+	count   *StatementCounter // nil unless Options.Count
 }
 
 // Options change how Open opens the database.
@@ -51,6 +52,8 @@ type Options struct {
 	// BusyTimeout is how long a write waits for a lock another process
 	// holds before it is refused as "locked"; 0 means DefaultBusyTimeout.
 	BusyTimeout time.Duration
+	// Count, when set, counts every statement and write transaction (tests).
+	Count *StatementCounter
 }
 
 // readConns is the size of the read pool.
@@ -95,7 +98,7 @@ func OpenWith(ctx context.Context, path string, opts Options) (*DB, error) {
 	wdb.SetMaxOpenConns(1)
 	wdb.SetMaxIdleConns(1)
 	wdb.SetConnMaxIdleTime(0)
-	d := &DB{path: path, health: &writeHealth{logger: logger, path: path}}
+	d := &DB{path: path, health: &writeHealth{logger: logger, path: path}, count: opts.Count}
 	d.write = newWriter(wdb, path, d.health, 2*busyTimeout)
 	fail := func(err error) (*DB, error) {
 		d.closeConns()
@@ -130,8 +133,8 @@ func OpenWith(ctx context.Context, path string, opts Options) (*DB, error) {
 	}
 	// Statements are cached only once the schema is final.
 	d.cache = newStmtCache(rdb)
-	d.queries = queries{q: cachedDB{d.cache}}
-	d.tokens = newTokenWriter(d.write)
+	d.queries = queries{q: named(counted(cachedDB{d.cache}, d.count))}
+	d.tokens = newTokenWriter(d.write, d.count)
 	return d, nil
 }
 
@@ -352,12 +355,13 @@ func (w *writer) close() error {
 // exec runs one statement on its own, in the writer's turn.
 func (d *DB) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	var res sql.Result
+	d.count.statement()
 	err := d.write.run(ctx, func(ctx context.Context) error {
 		var err error
 		res, err = d.write.db.ExecContext(ctx, query, args...)
 		return err
 	})
-	return res, err
+	return res, opError(err)
 }
 
 type migration struct {
@@ -411,27 +415,16 @@ func (d *DB) migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	// Made here, not by a migration: they describe the file itself. The
-	// one row of server_meta holds the check value of the server key that
-	// seals this database's secrets, and the column the write probe sets.
+	// The record of applied migrations is the one table made here: the
+	// migrations need it before they run. Every other table, server_meta
+	// included (008), comes from a migration.
 	err = d.update(ctx, func(tx *sql.Tx) error {
-		for _, stmt := range []string{
-			`CREATE TABLE IF NOT EXISTS schema_migrations (
-				version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT`,
-			`CREATE TABLE IF NOT EXISTS server_meta (
-				id INTEGER PRIMARY KEY CHECK (id = 1),
-				key_check TEXT NOT NULL DEFAULT '',
-				probe_time INTEGER NOT NULL DEFAULT 0) STRICT`,
-			`INSERT OR IGNORE INTO server_meta (id) VALUES (1)`,
-		} {
-			if _, err := tx.ExecContext(ctx, stmt); err != nil {
-				return err
-			}
-		}
-		return nil
+		_, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+			version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT`)
+		return err
 	})
 	if err != nil {
-		return fmt.Errorf("create schema_migrations and server_meta: %w", err)
+		return fmt.Errorf("create schema_migrations: %w", err)
 	}
 	applied := map[int]bool{}
 	rows, err := d.write.db.QueryContext(ctx, "SELECT version FROM schema_migrations")
@@ -507,11 +500,12 @@ func (d *DB) update(ctx context.Context, fn func(*sql.Tx) error) error {
 
 // Update runs fn in one write transaction; see domain.Store.
 func (d *DB) Update(ctx context.Context, fn func(domain.Tx) error) error {
-	return d.update(ctx, func(tx *sql.Tx) error { return fn(&writeTx{queries{q: tx}}) })
+	d.count.transaction()
+	return d.update(ctx, func(tx *sql.Tx) error { return fn(&writeTx{queries{q: named(counted(tx, d.count))}}) })
 }
 
-// queryer is what both *sql.DB and *sql.Tx offer.
-type queryer interface {
+// sqlQueryer is what both *sql.DB and *sql.Tx offer.
+type sqlQueryer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row

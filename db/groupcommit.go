@@ -19,6 +19,7 @@ type tokenWriter struct {
 	quit     chan struct{} // closed by close
 	finished chan struct{} // closed when run has returned
 	once     sync.Once
+	count    *StatementCounter
 }
 
 type tokenWrite struct {
@@ -29,8 +30,8 @@ type tokenWrite struct {
 // maxTokenBatch bounds one group commit.
 const maxTokenBatch = 256
 
-func newTokenWriter(wr *writer) *tokenWriter {
-	w := &tokenWriter{w: wr, in: make(chan tokenWrite, maxTokenBatch), quit: make(chan struct{}), finished: make(chan struct{})}
+func newTokenWriter(wr *writer, count *StatementCounter) *tokenWriter {
+	w := &tokenWriter{w: wr, in: make(chan tokenWrite, maxTokenBatch), quit: make(chan struct{}), finished: make(chan struct{}), count: count}
 	go w.run()
 	return w
 }
@@ -77,12 +78,14 @@ func (w *tokenWriter) flush(first tokenWrite) {
 // caller's context: the callers wait for it once their token is queued.
 func (w *tokenWriter) commit(batch []tokenWrite) error {
 	return w.w.run(context.Background(), func(ctx context.Context) error {
+		w.count.transaction()
 		tx, err := w.w.db.BeginTx(ctx, nil)
 		if err != nil {
 			return err
 		}
 		for _, b := range batch {
 			t := b.token
+			w.count.statement()
 			if _, err := tx.ExecContext(ctx, "INSERT INTO access_tokens (token_hash, key_id, service_account_id, expire_time) VALUES (?, ?, ?, ?)",
 				t.Hash, t.KeyID, t.ServiceAccountID, micros(t.ExpireTime)); err != nil {
 				tx.Rollback()

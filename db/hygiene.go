@@ -15,8 +15,6 @@ import (
 // the account, project and organization joined and the counts shown beside
 // each row computed by indexed subqueries, never by a query per row.
 
-var _ domain.HygieneStore = (*DB)(nil)
-
 const hygieneKeyColumns = `k.id, k.service_account_id, k.create_time, k.last_used_time, k.last_used_via, k.last_used_from,
 	k.disabled_time, k.compromised_time, k.expire_time, k.rotated_to, k.grace_end,
 	sa.display_name, sa.email, sa.project_id, sa.enable_basic_auth, sa.disabled_time, p.display_name, p.organization_id, o.display_name`

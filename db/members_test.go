@@ -747,10 +747,11 @@ func TestSetRoleAndRemoveProjectMember(t *testing.T) {
 	m.mbSAMember(sa, b.org.ID, alpha.ID, domain.RoleProjectDev)
 
 	before := m.mbMaxAudit()
-	got, err := m.members.SetProjectMemberRole(m.ctx, b.principal, alpha.ID, mbID(u), domain.RoleProjectAdmin)
+	view, err := m.members.SetProjectMemberRole(m.ctx, b.principal, alpha.ID, mbID(u), domain.RoleProjectAdmin)
 	if err != nil {
 		t.Fatalf("SetProjectMemberRole: %v", err)
 	}
+	got := view.Membership
 	if got.Role != domain.RoleProjectAdmin {
 		t.Errorf("returned role %q", got.Role)
 	}

@@ -77,7 +77,7 @@ func TestPragmasOnEveryConnection(t *testing.T) {
 
 	// Inside a write transaction too.
 	err = d.Update(ctx, func(tx domain.Tx) error {
-		checkPragmas(t, "write transaction", tx.(*writeTx).q)
+		checkPragmas(t, "write transaction", tx.(*writeTx).q.(namedQueryer).q)
 		return nil
 	})
 	if err != nil {

@@ -19,7 +19,7 @@ func (d *DB) CreateSession(ctx context.Context, s domain.Session) error {
 func (d *DB) SessionByHash(ctx context.Context, idHash string) (domain.Session, error) {
 	s := domain.Session{IDHash: idHash}
 	var created, seen int64
-	err := d.read.QueryRowContext(ctx, "SELECT user_id, data, create_time, last_seen FROM sessions WHERE id_hash = ?", idHash).
+	err := d.q.QueryRowContext(ctx, "SELECT user_id, data, create_time, last_seen FROM sessions WHERE id_hash = ?", idHash).
 		Scan(&s.UserID, &s.Data, &created, &seen)
 	s.CreateTime, s.LastSeen = fromMicros(created), fromMicros(seen)
 	return s, notFound(err, "Session")

@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"strings"
 	"time"
 
@@ -18,7 +19,8 @@ var _ domain.SecondFactorTx = (*writeTx)(nil)
 
 // UpdateSignIn runs fn in one write transaction (see Update).
 func (d *DB) UpdateSignIn(ctx context.Context, fn func(domain.SecondFactorTx) error) error {
-	return d.update(ctx, func(tx *sql.Tx) error { return fn(&writeTx{queries{q: tx}}) })
+	d.count.transaction()
+	return d.update(ctx, func(tx *sql.Tx) error { return fn(&writeTx{queries{q: named(counted(tx, d.count))}}) })
 }
 
 func (q queries) TOTPFactor(ctx context.Context, userID int64) (domain.TOTPFactor, error) {
@@ -108,10 +110,20 @@ func (q queries) SignInPolicy(ctx context.Context, orgID string) (domain.SignInP
 	err := q.q.QueryRowContext(ctx, "SELECT require_second_factor, require_sso, update_time FROM organization_signin_policies WHERE organization_id = ?", orgID).
 		Scan(&p.RequireSecondFactor, &p.RequireSSO, &updated)
 	p.UpdateTime = fromMicros(updated)
-	if err == sql.ErrNoRows {
+	if errors.Is(err, sql.ErrNoRows) {
 		return p, nil
 	}
 	return p, err
+}
+
+func (q queries) ProjectSignInPolicy(ctx context.Context, projectID string) (domain.SignInPolicy, error) {
+	var p domain.SignInPolicy
+	var updated int64
+	err := q.q.QueryRowContext(ctx, `SELECT pr.organization_id, coalesce(p.require_second_factor, 0), coalesce(p.require_sso, 0), coalesce(p.update_time, 0)
+		FROM projects pr LEFT JOIN organization_signin_policies p ON p.organization_id = pr.organization_id WHERE pr.id = ?`, projectID).
+		Scan(&p.OrganizationID, &p.RequireSecondFactor, &p.RequireSSO, &updated)
+	p.UpdateTime = fromMicros(updated)
+	return p, notFound(err, "Project")
 }
 
 func (q queries) SignInPoliciesOf(ctx context.Context, userID int64) ([]domain.SignInPolicy, error) {

@@ -55,14 +55,35 @@ func (c *stmtCache) close() {
 }
 
 // cachedDB runs queries on the database through cached statements.
+//
+// The queries run with their context's values but not its cancellation
+// (see readContext).
 type cachedDB struct{ cache *stmtCache }
+
+// readContext is the context a read runs with: ctx itself once it has
+// ended (the query then fails at once, as before), else ctx without its
+// cancellation. A query whose context can end gets two goroutines of its
+// own, one from database/sql (Rows.awaitDone) and one from
+// modernc.org/sqlite (interruptOnDone), each scheduled once only to exit:
+// about nine per API request. On one CPU they filled the scheduler's local
+// run queue (256) past overflow, and what overflowed waited in the global
+// queue, served once every 61 turns: the seconds-long p99 of issue 17.
+// Reads here are single indexed lookups and bounded pages; a request
+// whose client has gone stops before its next query instead of inside
+// one.
+func readContext(ctx context.Context) context.Context {
+	if ctx.Err() != nil {
+		return ctx
+	}
+	return context.WithoutCancel(ctx)
+}
 
 func (d cachedDB) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	s, err := d.cache.get(ctx, query)
 	if err != nil {
 		return nil, err
 	}
-	return s.ExecContext(ctx, args...)
+	return s.ExecContext(readContext(ctx), args...)
 }
 
 func (d cachedDB) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
@@ -70,7 +91,7 @@ func (d cachedDB) QueryContext(ctx context.Context, query string, args ...any) (
 	if err != nil {
 		return nil, err
 	}
-	return s.QueryContext(ctx, args...)
+	return s.QueryContext(readContext(ctx), args...)
 }
 
 func (d cachedDB) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
@@ -79,5 +100,5 @@ func (d cachedDB) QueryRowContext(ctx context.Context, query string, args ...any
 		// A *sql.Row cannot be made with an error; let the database report it.
 		return d.cache.db.QueryRowContext(ctx, query, args...)
 	}
-	return s.QueryRowContext(ctx, args...)
+	return s.QueryRowContext(readContext(ctx), args...)
 }

@@ -8,7 +8,8 @@ import (
 	"time"
 )
 
-// Accounts signs users in and manages their passwords.
+// Accounts signs users in and manages their passwords. It takes the whole
+// Store: its password throttle (NewPasswordThrottle) does.
 type Accounts struct {
 	store    Store
 	hasher   *Hasher

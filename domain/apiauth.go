@@ -56,7 +56,7 @@ func invalidGrant(desc string) error { return &OAuthError{Code: "invalid_grant",
 // opening the sealed secret and comparing in constant time: no slow hash
 // on the request path.
 type APIAuth struct {
-	store     Store
+	store     APIAuthStore
 	sealer    *Sealer
 	now       func() time.Time
 	audiences []string
@@ -67,8 +67,16 @@ type APIAuth struct {
 
 // NewAPIAuth returns the API authenticator; tokenURL is this server's
 // public token endpoint.
-func NewAPIAuth(store Store, sealer *Sealer, now func() time.Time, tokenURL string) *APIAuth {
+func NewAPIAuth(store APIAuthStore, sealer *Sealer, now func() time.Time, tokenURL string) *APIAuth {
 	return &APIAuth{store: store, sealer: sealer, now: now, audiences: []string{tokenURL, OriginalTokenURL}, lastUse: map[string]time.Time{}}
+}
+
+// APIAuthStore is the part of the store APIAuth uses.
+type APIAuthStore interface {
+	ServiceAccountReader
+	KeyReader
+	AccessTokens
+	Updater
 }
 
 var errBadCredentials401 = Errorf(EUNAUTHORIZED, "The credentials are not valid.")

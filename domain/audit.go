@@ -56,11 +56,17 @@ var System = Principal{Account: AccountRef{Type: AccountUser, ID: "system"}, Ema
 
 // AuditLog reads the audit log.
 type AuditLog struct {
-	store Store
+	store AuditLogStore
+}
+
+// AuditLogStore is the part of the store AuditLog uses.
+type AuditLogStore interface {
+	orgReader
+	AuditReader
 }
 
 // NewAuditLog returns the audit log service.
-func NewAuditLog(store Store) *AuditLog { return &AuditLog{store: store} }
+func NewAuditLog(store AuditLogStore) *AuditLog { return &AuditLog{store: store} }
 
 // ListOrganization lists an organization's entries, newest first, with
 // filters. Only its organization admins may read it.

@@ -145,10 +145,13 @@ type HygieneAccount struct {
 	Memberships  int
 }
 
-// HygieneStore is the persistence the hygiene view needs beyond Store: its
-// lists, each one query backed by an index and paged by keyset, and batch
-// lookups (one query for many objects).
+// HygieneStore is the part of the store Hygiene uses: its lists (each one
+// query backed by an index and paged by keyset) and batch lookups (one
+// query for many objects), beside the organization, project and key reads.
 type HygieneStore interface {
+	orgReader
+	KeyReader
+	Updater
 	// HygieneKeys lists keys of a key list: ListUnusedKeys in order of last
 	// activity (last use, or creation when never used), then id, with
 	// after.Key the activity in Unix microseconds; ListOldKeys in order of
@@ -167,14 +170,13 @@ type HygieneStore interface {
 
 // Hygiene is the credential hygiene service.
 type Hygiene struct {
-	store Store
-	lists HygieneStore
+	store HygieneStore
 	now   func() time.Time
 }
 
 // NewHygiene returns the hygiene service.
-func NewHygiene(store Store, lists HygieneStore, now func() time.Time) *Hygiene {
-	return &Hygiene{store: store, lists: lists, now: now}
+func NewHygiene(store HygieneStore, now func() time.Time) *Hygiene {
+	return &Hygiene{store: store, now: now}
 }
 
 // HygieneScope is where a hygiene view looks: one organization (for its
@@ -188,7 +190,7 @@ func (s HygieneScope) Global() bool { return s.OrganizationID == "" }
 
 // authorize checks who may use the scope: organization admins of its
 // organization, or support staff for the global one.
-func (h *Hygiene) authorize(ctx context.Context, r Reader, p Principal, s HygieneScope) (Organization, error) {
+func (h *Hygiene) authorize(ctx context.Context, r orgReader, p Principal, s HygieneScope) (Organization, error) {
 	if s.Global() {
 		return Organization{}, requireStaff(p)
 	}
@@ -277,7 +279,7 @@ func (h *Hygiene) Report(ctx context.Context, p Principal, s HygieneScope, f Hyg
 				return rep, FieldError("pageToken", "The page token is not valid.")
 			}
 		}
-		items, err := h.lists.HygieneKeys(ctx, q, after, size+1)
+		items, err := h.store.HygieneKeys(ctx, q, after, size+1)
 		if err != nil {
 			return rep, err
 		}
@@ -290,7 +292,7 @@ func (h *Hygiene) Report(ctx context.Context, p Principal, s HygieneScope, f Hyg
 		})
 		return rep, nil
 	}
-	items, err := h.lists.HygieneAccounts(ctx, q, after.ID, size+1)
+	items, err := h.store.HygieneAccounts(ctx, q, after.ID, size+1)
 	if err != nil {
 		return rep, err
 	}
@@ -399,7 +401,7 @@ func (h *Hygiene) Select(ctx context.Context, p Principal, s HygieneScope, actio
 	}
 	sel := HygieneSelection{Action: info}
 	if info.Keys {
-		if sel.Keys, err = h.lists.HygieneKeysByID(ctx, ids); err != nil {
+		if sel.Keys, err = h.store.HygieneKeysByID(ctx, ids); err != nil {
 			return sel, err
 		}
 		for _, k := range sel.Keys {
@@ -408,7 +410,7 @@ func (h *Hygiene) Select(ctx context.Context, p Principal, s HygieneScope, actio
 			}
 		}
 	} else {
-		if sel.Accounts, err = h.lists.HygieneAccountsByID(ctx, ids); err != nil {
+		if sel.Accounts, err = h.store.HygieneAccountsByID(ctx, ids); err != nil {
 			return sel, err
 		}
 		for _, a := range sel.Accounts {
@@ -470,61 +472,32 @@ func (h *Hygiene) Apply(ctx context.Context, p Principal, s HygieneScope, action
 			if !s.Global() && proj.OrganizationID != s.OrganizationID {
 				return errGone
 			}
-			e := h.entry(p, now, sa, proj, reason)
+			// The same changes as the owner's and support's (credentials.go);
+			// an object already in the state asked for stays as it is.
+			audit := credentialAudit{Entry: h.entry(p, now, sa, proj, reason), Note: " (credential hygiene, bulk)"}
+			done := true
 			switch info.Action {
 			case HygieneDisableKeys:
-				// As ServiceAccounts.SetKeyDisabled: refused on the next
-				// request, on every path; a disabled key stays as it is.
-				if !key.DisabledTime.IsZero() {
-					continue
-				}
-				if err := setKeyDisabled(ctx, tx, &key, true, now); err != nil {
-					return err
-				}
-				e.Action, e.TargetType, e.TargetID = ActionKeyDisable, "key", key.ID
-				e.Detail = "key " + key.ID + " (credential hygiene, bulk)"
+				done, err = changeKeyState(ctx, tx, &key, sa, true, now, audit)
 			case HygieneDisableAccounts:
-				// As ServiceAccounts.SetAccountDisabled.
-				if sa.Disabled() {
-					continue
-				}
-				if err := setAccountDisabled(ctx, tx, &sa, true, now); err != nil {
-					return err
-				}
-				e.Action, e.Detail = ActionServiceAccountDisable, sa.Email+" (credential hygiene, bulk)"
+				done, err = changeAccountState(ctx, tx, &sa, true, now, audit)
 			case HygieneDeleteKeys:
-				if err := tx.DeleteKey(ctx, key.ID); err != nil {
-					return err
-				}
-				e.Action, e.TargetType, e.TargetID = ActionKeyDelete, "key", key.ID
-				e.Detail = "key " + key.ID + " (credential hygiene, bulk)"
+				err = deleteKey(ctx, tx, key, sa, audit)
 			case HygieneBasicAuthOff:
-				if !sa.EnableBasicAuth {
-					continue
+				if !s.Global() {
+					// An organization's admins switch it off as the owner would.
+					audit.Entry.Action = ActionServiceAccountUpdate
 				}
-				sa.EnableBasicAuth, sa.UpdateTime = false, now
-				if err := tx.UpdateServiceAccount(ctx, sa); err != nil {
-					return err
-				}
-				e.Action, e.Detail = ActionServiceAccountUpdate, "Basic Auth off (credential hygiene, bulk)"
-				if s.Global() {
-					e.Action = ActionBasicAuthDisabled
-				}
+				done, err = switchBasicAuthOff(ctx, tx, &sa, now, audit)
 			case HygieneDeleteAccounts:
-				keys, err := tx.CountKeys(ctx, sa.ID)
-				if err != nil {
-					return err
-				}
-				if err := tx.DeleteServiceAccount(ctx, sa.ID); err != nil {
-					return err
-				}
-				e.Action = ActionServiceAccountDelete
-				e.Detail = fmt.Sprintf("%s; %d key%s deleted with it (credential hygiene, bulk)", sa.Email, keys, plural(keys))
+				err = deleteAccount(ctx, tx, sa, audit)
 			}
-			if err := tx.AddAudit(ctx, e); err != nil {
+			if err != nil {
 				return err
 			}
-			changed++
+			if done {
+				changed++
+			}
 		}
 		return nil
 	})
@@ -557,7 +530,7 @@ func (h *Hygiene) entry(p Principal, now time.Time, sa ServiceAccount, proj Proj
 // this, as only they may read its memberships (api-v2.md); anyone else
 // gets an empty map.
 func (h *Hygiene) EffectiveRoles(ctx context.Context, p Principal, projectID string, ms []Membership) (map[AccountRef]Role, error) {
-	a, err := requireAccess(ctx, h.store, p, projectID, PermMembershipRead)
+	a, err := authorizeProject(ctx, h.store, p, projectID, OpMemberRead)
 	if err != nil {
 		return nil, err
 	}
@@ -569,7 +542,7 @@ func (h *Hygiene) EffectiveRoles(ctx context.Context, p Principal, projectID str
 	for _, m := range ms {
 		refs = append(refs, m.Account)
 	}
-	admins, err := h.lists.OrgAdminsAmong(ctx, a.Project.OrganizationID, refs)
+	admins, err := h.store.OrgAdminsAmong(ctx, a.Project.OrganizationID, refs)
 	if err != nil {
 		return nil, err
 	}

@@ -2,27 +2,14 @@ package domain
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
 )
 
-// Audit actions of members and invitations.
-const (
-	ActionInvitationIssue  = "invitation.issue"
-	ActionInvitationAccept = "invitation.accept"
-)
-
-// DefaultInviteTTL is how long an invite link works.
-const DefaultInviteTTL = 7 * 24 * time.Hour
-
 // Members manages who holds which role where, and invitations.
 type Members struct {
-	store     Store
+	store     MembersStore
 	hasher    *Hasher
 	now       func() time.Time
 	baseURL   string
@@ -30,11 +17,25 @@ type Members struct {
 }
 
 // NewMembers returns the members service. baseURL starts invite links.
-func NewMembers(store Store, hasher *Hasher, now func() time.Time, baseURL string, inviteTTL time.Duration) *Members {
+func NewMembers(store MembersStore, hasher *Hasher, now func() time.Time, baseURL string, inviteTTL time.Duration) *Members {
 	if inviteTTL <= 0 {
 		inviteTTL = DefaultInviteTTL
 	}
 	return &Members{store: store, hasher: hasher, now: now, baseURL: strings.TrimRight(baseURL, "/"), inviteTTL: inviteTTL}
+}
+
+// MembersStore is the part of the store Members uses.
+type MembersStore interface {
+	UserReader
+	OrganizationReader
+	ProjectReader
+	AccessReader
+	ServiceAccountReader
+	MembershipReader
+	InvitationReader
+	OutboxReader
+	SessionEnder
+	Updater
 }
 
 // ParseMemberID reads a member id: a user's number or a service account's id.
@@ -55,9 +56,15 @@ type Invited struct {
 	InviteURL  string
 }
 
+// Authorize returns what the principal holds in a project when it allows
+// op on the project's members, so a handler can refuse before it reads a form.
+func (s *Members) Authorize(ctx context.Context, p Principal, projectID string, op Operation) (Access, error) {
+	return authorizeProject(ctx, s.store, p, projectID, op)
+}
+
 // ListProject lists a project's members; anyone who can read the project may.
 func (s *Members) ListProject(ctx context.Context, p Principal, projectID, query string, req PageRequest) (Access, Page[Membership], error) {
-	a, err := requireAccess(ctx, s.store, p, projectID, PermMembershipRead)
+	a, err := authorizeProject(ctx, s.store, p, projectID, OpMemberRead)
 	if err != nil {
 		return a, Page[Membership]{}, err
 	}
@@ -127,7 +134,10 @@ func (s *Members) resolveAccount(ctx context.Context, tx Tx, p Principal, email 
 // the address, so it joins at once only where it already holds an
 // accepted membership: that organization let it in through one of its own
 // invitations before.
-func newMembershipStatus(ctx context.Context, r Reader, u User, orgID string) (MembershipStatus, error) {
+func newMembershipStatus(ctx context.Context, r interface {
+	AccessReader
+	MembershipReader
+}, u User, orgID string) (MembershipStatus, error) {
 	if u.EmailVerified {
 		return StatusAccepted, nil
 	}
@@ -148,57 +158,6 @@ func newMembershipStatus(ctx context.Context, r Reader, u User, orgID string) (M
 		}
 	}
 	return StatusPending, nil
-}
-
-// createInvitation makes the invitation of a new pending user membership,
-// with the invitation email queued. It has no shareable link yet.
-func (s *Members) createInvitation(ctx context.Context, tx Tx, p Principal, now time.Time, m Membership) (Invitation, error) {
-	inv := newInvitation(p, now, m)
-	if err := tx.CreateInvitation(ctx, &inv); err != nil {
-		return inv, err
-	}
-	return inv, queueInviteEmail(ctx, tx, p, now, inv, m.AccountEmail)
-}
-
-// newInvitation is p's invitation to a user's membership m, not yet stored.
-func newInvitation(p Principal, now time.Time, m Membership) Invitation {
-	return Invitation{UserID: mustInt(m.Account.ID), OrganizationID: m.OrganizationID, ProjectID: m.ProjectID,
-		MembershipID: m.ID, Inviter: p.Account, InviterEmail: p.Email, CreateTime: now}
-}
-
-// issueShareableLink gives an invitation a new shareable link, which ends
-// the previous one, and returns it. Only its hash is stored.
-func (s *Members) issueShareableLink(ctx context.Context, tx Tx, p Principal, now time.Time, inv Invitation) (string, error) {
-	token := randomToken()
-	t := InviteToken{Hash: HashToken(token), IssuedBy: p.Email, IssueTime: now, ExpireTime: now.Add(s.inviteTTL)}
-	if err := tx.SetInvitationToken(ctx, inv.ID, InviteShareable, t); err != nil {
-		return "", err
-	}
-	return s.inviteURL(token), nil
-}
-
-func (s *Members) inviteURL(token string) string { return s.baseURL + "/invite/" + token }
-
-const inviteSubject = "You are invited to Studio"
-
-// queueInviteEmail queues the invitation email. It holds no link: the
-// emailed link is minted when the email is sent (DeliverOutbox).
-func queueInviteEmail(ctx context.Context, tx Tx, p Principal, now time.Time, inv Invitation, email string) error {
-	return tx.AddOutbox(ctx, OutboxMessage{To: email, Subject: inviteSubject, InvitationID: inv.ID, RequestedBy: p.Email, CreateTime: now})
-}
-
-func randomToken() string {
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		panic("crypto/rand failed: " + err.Error())
-	}
-	return hex.EncodeToString(b)
-}
-
-// HashToken is how invitation tokens (and later access tokens) are stored.
-func HashToken(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(sum[:])
 }
 
 // InviteToProject makes the account with this email a member of the project.
@@ -222,7 +181,7 @@ type ProjectInvite struct {
 func (s *Members) InviteToProjects(ctx context.Context, p Principal, invites []ProjectInvite) ([]Invited, error) {
 	for i := range invites {
 		// Refuse an outsider before looking at the input, as a read would.
-		if _, err := requireAccess(ctx, s.store, p, invites[i].ProjectID, PermMembershipCreate); err != nil {
+		if _, err := authorizeProject(ctx, s.store, p, invites[i].ProjectID, OpMemberInvite); err != nil {
 			return nil, err
 		}
 		email, err := CleanEmail("email", invites[i].Email)
@@ -256,7 +215,7 @@ func (s *Members) InviteToProjects(ctx context.Context, p Principal, invites []P
 }
 
 func (s *Members) inviteToProject(ctx context.Context, tx Tx, p Principal, now time.Time, in ProjectInvite) (Invited, error) {
-	a, err := requireAccess(ctx, tx, p, in.ProjectID, PermMembershipCreate)
+	a, err := authorizeProject(ctx, tx, p, in.ProjectID, OpMemberInvite)
 	if err != nil {
 		return Invited{}, err
 	}
@@ -285,24 +244,18 @@ func (s *Members) inviteToProject(ctx context.Context, tx Tx, p Principal, now t
 	return out, err
 }
 
-// invite makes the invitation of a new pending user membership and
-// returns its shareable link.
-func (s *Members) invite(ctx context.Context, tx Tx, p Principal, now time.Time, m Membership) (string, error) {
-	inv, err := s.createInvitation(ctx, tx, p, now, m)
-	if err != nil {
-		return "", err
-	}
-	return s.issueShareableLink(ctx, tx, p, now, inv)
-}
-
 // ProjectMember returns one member of a project.
 func (s *Members) ProjectMember(ctx context.Context, p Principal, projectID, memberID string) (Membership, error) {
-	_, m, err := s.projectMember(ctx, s.store, p, projectID, memberID, PermMembershipRead)
+	_, m, err := s.projectMember(ctx, s.store, p, projectID, memberID, OpMemberRead)
 	return m, err
 }
 
-func (s *Members) projectMember(ctx context.Context, r Reader, p Principal, projectID, memberID string, perm Permission) (Access, Membership, error) {
-	a, err := requireAccess(ctx, r, p, projectID, perm)
+// projectMember authorizes op on a project's members and loads one of them.
+func (s *Members) projectMember(ctx context.Context, r interface {
+	AccessReader
+	MembershipReader
+}, p Principal, projectID, memberID string, op Operation) (Access, Membership, error) {
+	a, err := authorizeProject(ctx, r, p, projectID, op)
 	if err != nil {
 		return a, Membership{}, err
 	}
@@ -318,20 +271,22 @@ func (s *Members) projectMember(ctx context.Context, r Reader, p Principal, proj
 }
 
 // SetProjectMemberRole changes a member's role.
-func (s *Members) SetProjectMemberRole(ctx context.Context, p Principal, projectID, memberID string, role Role) (Membership, error) {
-	a, m, err := s.projectMember(ctx, s.store, p, projectID, memberID, PermMembershipUpdate)
+// The result has the viewer's access to the project (as the change was
+// authorized), so the member's row is shown again without reading it twice.
+func (s *Members) SetProjectMemberRole(ctx context.Context, p Principal, projectID, memberID string, role Role) (ProjectMemberView, error) {
+	a, m, err := s.projectMember(ctx, s.store, p, projectID, memberID, OpMemberUpdate)
 	if err != nil {
-		return m, err
+		return ProjectMemberView{Membership: m}, err
 	}
 	if !ValidProjectRole(role) {
-		return Membership{}, FieldError("role", "Choose Project user, Project developer or Project admin.")
+		return ProjectMemberView{}, FieldError("role", "Choose Project user, Project developer or Project admin.")
 	}
 	if m.Role == role {
-		return m, nil
+		return ProjectMemberView{Access: a, Membership: m}, nil
 	}
 	now := s.now()
 	if err := requireRecentAuth(p, now, roleChange(m.Role, role)); err != nil {
-		return Membership{}, err
+		return ProjectMemberView{}, err
 	}
 	err = s.store.Update(ctx, func(tx Tx) error {
 		if err := tx.SetMembershipRole(ctx, m, role); err != nil {
@@ -343,7 +298,13 @@ func (s *Members) SetProjectMemberRole(ctx context.Context, p Principal, project
 		return tx.AddAudit(ctx, e)
 	})
 	m.Role = role
-	return m, err
+	return ProjectMemberView{Access: a, Membership: m}, err
+}
+
+// ProjectMemberView is a project member with the viewer's access to the project.
+type ProjectMemberView struct {
+	Access     Access
+	Membership Membership
 }
 
 // RemoveProjectMember removes a membership; the account itself stays.
@@ -368,7 +329,7 @@ func (s *Members) RemoveProjectMembers(ctx context.Context, p Principal, refs []
 				continue
 			}
 			seen[r] = true
-			a, m, err := s.projectMember(ctx, tx, p, r.ProjectID, r.MemberID, PermMembershipDelete)
+			a, m, err := s.projectMember(ctx, tx, p, r.ProjectID, r.MemberID, OpMemberRemove)
 			if err != nil {
 				return err
 			}
@@ -394,174 +355,7 @@ func (s *Members) RemoveProjectMembers(ctx context.Context, p Principal, refs []
 // user take over a pending admin.
 func (s *Members) ProjectInviteURL(ctx context.Context, p Principal, projectID, memberID string) (string, error) {
 	return s.reissue(ctx, p, func(tx Tx) (Membership, error) {
-		_, m, err := s.projectMember(ctx, tx, p, projectID, memberID, PermMembershipCreate)
+		_, m, err := s.projectMember(ctx, tx, p, projectID, memberID, OpMemberInvite)
 		return m, err
-	})
-}
-
-// reissue gives the invitation of a pending user membership a new
-// shareable link and a new email. The membership is read inside the
-// transaction, so the link is for the membership as it is now.
-func (s *Members) reissue(ctx context.Context, p Principal, find func(Tx) (Membership, error)) (string, error) {
-	now := s.now()
-	var link string
-	err := s.store.Update(ctx, func(tx Tx) error {
-		m, err := find(tx)
-		if err != nil {
-			return err
-		}
-		if m.Account.Type != AccountUser || m.Status != StatusPending {
-			return Errorf(EINVALID, "Only a member who has not yet accepted an invitation has an invite link.")
-		}
-		// Whoever holds the link takes the pending membership: a link to
-		// an admin role grants it.
-		if err := requireRecentAuth(p, now, roleChange(RoleNone, m.Role)); err != nil {
-			return err
-		}
-		inv, err := tx.InvitationForMembership(ctx, m)
-		if ErrorCode(err) == ENOTFOUND {
-			// A pending membership from before invitations were bound to
-			// memberships (migration 006) gets its invitation now.
-			inv = newInvitation(p, now, m)
-			err = tx.CreateInvitation(ctx, &inv)
-		}
-		if err != nil {
-			return err
-		}
-		if link, err = s.issueShareableLink(ctx, tx, p, now, inv); err != nil {
-			return err
-		}
-		if err := queueInviteEmail(ctx, tx, p, now, inv, m.AccountEmail); err != nil {
-			return err
-		}
-		e := auditEntry(p, now, ActionInvitationIssue, "user", m.Account.ID, m.AccountEmail)
-		e.OrganizationID, e.ProjectID = m.OrganizationID, m.ProjectID
-		e.Detail = fmt.Sprintf("Invitation %d: new shareable link (the previous one no longer works) and a new invitation email", inv.ID)
-		return tx.AddAudit(ctx, e)
-	})
-	return link, err
-}
-
-// ListOrgAdmins lists an organization's admins; only its admins may.
-func (s *Members) ListOrgAdmins(ctx context.Context, p Principal, orgID string, req PageRequest) (Organization, Page[Membership], error) {
-	org, err := requireOrgAdmin(ctx, s.store, p, orgID)
-	if err != nil {
-		return org, Page[Membership]{}, err
-	}
-	size, after, err := normalizePage(req)
-	if err != nil {
-		return org, Page[Membership]{}, err
-	}
-	afterID, err := cursorID(after)
-	if err != nil {
-		return org, Page[Membership]{}, err
-	}
-	items, err := s.store.ListOrgMembers(ctx, orgID, afterID, size+1)
-	if err != nil {
-		return org, Page[Membership]{}, err
-	}
-	return org, pageOf(items, size, membershipCursor), nil
-}
-
-// InviteOrgAdmin makes the account with this email an organization admin.
-func (s *Members) InviteOrgAdmin(ctx context.Context, p Principal, orgID, email string) (Invited, error) {
-	_, err := requireOrgAdmin(ctx, s.store, p, orgID)
-	if err != nil {
-		return Invited{}, err
-	}
-	if email, err = CleanEmail("email", email); err != nil {
-		return Invited{}, err
-	}
-	now := s.now()
-	if err := requireRecentAuth(p, now, GrantOrgAdmin); err != nil {
-		return Invited{}, err
-	}
-	var out Invited
-	err = s.store.Update(ctx, func(tx Tx) error {
-		acct, status, err := s.resolveAccount(ctx, tx, p, email, now, orgID, "")
-		if err != nil {
-			return err
-		}
-		m := Membership{OrganizationID: orgID, Account: acct.Account, Role: RoleOrgAdmin, Status: status, CreateTime: now,
-			AccountEmail: acct.Email, AccountDisplayName: acct.DisplayName}
-		if err := tx.CreateMembership(ctx, &m); err != nil {
-			if ErrorCode(err) == ECONFLICT {
-				return &Error{Code: ECONFLICT, Message: email + " is already an organization admin.",
-					Fields: map[string]string{"email": email + " is already an organization admin."}}
-			}
-			return err
-		}
-		e := auditEntry(p, now, ActionMembershipCreate, "membership", acct.Account.ID, email)
-		e.OrganizationID, e.Detail = orgID, RoleDisplayName(RoleOrgAdmin)+", "+string(status)
-		if err := tx.AddAudit(ctx, e); err != nil {
-			return err
-		}
-		out.Membership = m
-		if status == StatusPending && acct.Account.Type == AccountUser {
-			out.InviteURL, err = s.invite(ctx, tx, p, now, m)
-		}
-		return err
-	})
-	return out, err
-}
-
-// OrgMember returns one organization membership.
-func (s *Members) OrgMember(ctx context.Context, p Principal, orgID, memberID string) (Membership, error) {
-	if _, err := requireOrgAdmin(ctx, s.store, p, orgID); err != nil {
-		return Membership{}, err
-	}
-	return s.orgMember(ctx, s.store, orgID, memberID)
-}
-
-func (s *Members) orgMember(ctx context.Context, r Reader, orgID, memberID string) (Membership, error) {
-	ref, err := ParseMemberID(memberID)
-	if err != nil {
-		return Membership{}, err
-	}
-	m, err := r.OrgMembership(ctx, orgID, ref)
-	if ErrorCode(err) == ENOTFOUND {
-		return m, ErrNotFound("Member")
-	}
-	return m, err
-}
-
-// RevokeOrgAdmin removes an organization admin. The last admin who is a
-// person stays: without one, no one could manage the organization.
-func (s *Members) RevokeOrgAdmin(ctx context.Context, p Principal, orgID, memberID string) error {
-	if _, err := requireOrgAdmin(ctx, s.store, p, orgID); err != nil {
-		return err
-	}
-	now := s.now()
-	return s.store.Update(ctx, func(tx Tx) error {
-		m, err := s.orgMember(ctx, tx, orgID, memberID)
-		if err != nil {
-			return err
-		}
-		if m.Account.Type == AccountUser && m.Status == StatusAccepted {
-			n, err := tx.CountOrgUserAdmins(ctx, orgID)
-			if err != nil {
-				return err
-			}
-			if n <= 1 {
-				return Errorf(EINVALID, "%s is the organization's last admin who is a person. Make someone else an organization admin first: without one, no one could manage the organization.", m.AccountEmail)
-			}
-		}
-		if err := tx.DeleteMembership(ctx, m); err != nil {
-			return err
-		}
-		e := auditEntry(p, now, ActionMembershipDelete, "membership", m.Account.ID, m.AccountEmail)
-		e.OrganizationID, e.Detail = orgID, RoleDisplayName(RoleOrgAdmin)
-		return tx.AddAudit(ctx, e)
-	})
-}
-
-// OrgInviteURL issues a new shareable link for a pending organization
-// admin, which ends the previous one, and queues a new invitation email.
-func (s *Members) OrgInviteURL(ctx context.Context, p Principal, orgID, memberID string) (string, error) {
-	return s.reissue(ctx, p, func(tx Tx) (Membership, error) {
-		if _, err := requireOrgAdmin(ctx, tx, p, orgID); err != nil {
-			return Membership{}, err
-		}
-		return s.orgMember(ctx, tx, orgID, memberID)
 	})
 }

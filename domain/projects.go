@@ -14,12 +14,20 @@ const InventoryProjectName = "Inventory"
 
 // Projects manages organizations and their projects.
 type Projects struct {
-	store Store
+	store ProjectsStore
 	now   func() time.Time
 }
 
+// ProjectsStore is the part of the store Projects uses.
+type ProjectsStore interface {
+	OrganizationReader
+	ProjectReader
+	AccessReader
+	Updater
+}
+
 // NewProjects returns the organizations and projects service.
-func NewProjects(store Store, now func() time.Time) *Projects {
+func NewProjects(store ProjectsStore, now func() time.Time) *Projects {
 	return &Projects{store: store, now: now}
 }
 
@@ -48,7 +56,7 @@ func (s *Projects) Organization(ctx context.Context, p Principal, orgID string) 
 	return orgView(ctx, s.store, p, orgID)
 }
 
-func orgView(ctx context.Context, r Reader, p Principal, orgID string) (OrganizationView, error) {
+func orgView(ctx context.Context, r orgReader, p Principal, orgID string) (OrganizationView, error) {
 	if !ValidID(orgID) {
 		return OrganizationView{}, ErrNotFound("Organization")
 	}
@@ -72,9 +80,16 @@ func orgView(ctx context.Context, r Reader, p Principal, orgID string) (Organiza
 	return OrganizationView{Organization: org, IsAdmin: admin}, nil
 }
 
+// orgReader is what deciding about an organization reads.
+type orgReader interface {
+	OrganizationReader
+	ProjectReader
+	AccessReader
+}
+
 // requireOrgAdmin returns the organization when p administers it: not-found
 // when p cannot see it at all, forbidden when p sees it without being admin.
-func requireOrgAdmin(ctx context.Context, r Reader, p Principal, orgID string) (Organization, error) {
+func requireOrgAdmin(ctx context.Context, r orgReader, p Principal, orgID string) (Organization, error) {
 	v, err := orgView(ctx, r, p, orgID)
 	if err != nil {
 		return Organization{}, err
@@ -119,20 +134,14 @@ func ProjectCursor(p Project) Cursor { return Cursor{Key: strings.ToLower(p.Disp
 // Access returns what the principal holds in a project, refusing with
 // not-found when it cannot even read it.
 func (s *Projects) Access(ctx context.Context, p Principal, projectID string) (Access, error) {
-	return requireAccess(ctx, s.store, p, projectID, PermProjectRead)
+	return s.Authorize(ctx, p, projectID, OpProjectRead)
 }
 
-// requireAccess is the one permission decision: it loads the principal's
-// access to the project and requires perm.
-func requireAccess(ctx context.Context, r Reader, p Principal, projectID string, perm Permission) (Access, error) {
-	if !ValidID(projectID) {
-		return Access{}, ErrNotFound("Project")
-	}
-	a, err := r.AccessIn(ctx, p.Account, projectID)
-	if err != nil {
-		return Access{}, err
-	}
-	return a, a.Require(perm)
+// Authorize returns what the principal holds in a project when it allows
+// op there (see authorizeProject), so a handler can refuse before it
+// reads a form, and knows what the page may offer.
+func (s *Projects) Authorize(ctx context.Context, p Principal, projectID string, op Operation) (Access, error) {
+	return authorizeProject(ctx, s.store, p, projectID, op)
 }
 
 // ProjectInput is what a person types for a project.
@@ -196,7 +205,7 @@ func (s *Projects) CreateProject(ctx context.Context, p Principal, orgID string,
 // at once both land.
 func (s *Projects) UpdateProject(ctx context.Context, p Principal, projectID string, in ProjectInput) (Project, error) {
 	// Refuse an outsider before looking at the input, as a read would.
-	if _, err := requireAccess(ctx, s.store, p, projectID, PermProjectUpdate); err != nil {
+	if _, err := authorizeProject(ctx, s.store, p, projectID, OpProjectUpdate); err != nil {
 		return Project{}, err
 	}
 	var name string
@@ -215,7 +224,7 @@ func (s *Projects) UpdateProject(ctx context.Context, p Principal, projectID str
 	now := s.now()
 	var proj Project
 	err = s.store.Update(ctx, func(tx Tx) error {
-		a, err := requireAccess(ctx, tx, p, projectID, PermProjectUpdate)
+		a, err := authorizeProject(ctx, tx, p, projectID, OpProjectUpdate)
 		if err != nil {
 			return err
 		}
@@ -245,7 +254,7 @@ func (s *Projects) UpdateProject(ctx context.Context, p Principal, projectID str
 
 // DeleteProject deletes an empty project other than the inventory project.
 func (s *Projects) DeleteProject(ctx context.Context, p Principal, projectID string) error {
-	a, err := requireAccess(ctx, s.store, p, projectID, PermProjectDelete)
+	a, err := authorizeProject(ctx, s.store, p, projectID, OpProjectDelete)
 	if err != nil {
 		return err
 	}

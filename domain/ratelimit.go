@@ -7,22 +7,30 @@ import (
 
 // RateLimiter allows each key a burst of limit requests, refilled evenly
 // over window (a token bucket): 25 per 5 s allows 25 at once, then 5 a second.
+//
+// It holds at most MaxRateLimitKeys keys. A key unused for a window has a
+// full bucket again and is forgotten; when more keys than that are in use
+// at once, the one used longest ago is forgotten (it gets a full bucket,
+// which is no more than a client with that many keys has anyway).
 type RateLimiter struct {
 	limit  float64
 	window time.Duration
 
 	mu      sync.Mutex
-	buckets map[string]*bucket
+	buckets *recentKeys[bucket]
 }
+
+// MaxRateLimitKeys bounds the keys of one RateLimiter (about 17 MB).
+const MaxRateLimitKeys = 100_000
 
 type bucket struct {
 	tokens float64
-	last   time.Time
+	last   time.Time // zero: a new bucket
 }
 
 // NewRateLimiter allows limit requests per window and key.
 func NewRateLimiter(limit int, window time.Duration) *RateLimiter {
-	return &RateLimiter{limit: float64(limit), window: window, buckets: map[string]*bucket{}}
+	return &RateLimiter{limit: float64(limit), window: window, buckets: newRecentKeys[bucket](MaxRateLimitKeys, window)}
 }
 
 // Allow takes one request for key; when refused it says how long to wait.
@@ -30,13 +38,9 @@ func (r *RateLimiter) Allow(key string, now time.Time) (bool, time.Duration) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	perSecond := r.limit / r.window.Seconds()
-	b, ok := r.buckets[key]
-	if !ok {
-		if len(r.buckets) > 100_000 {
-			r.sweep(now)
-		}
-		b = &bucket{tokens: r.limit, last: now}
-		r.buckets[key] = b
+	b := r.buckets.touch(key, now)
+	if b.last.IsZero() {
+		b.tokens, b.last = r.limit, now
 	}
 	// A caller may pass a time a little older than the last one (it read
 	// the clock before slow work): that is no time elapsed, not negative.
@@ -50,13 +54,4 @@ func (r *RateLimiter) Allow(key string, now time.Time) (bool, time.Duration) {
 	}
 	wait := time.Duration((1 - b.tokens) / perSecond * float64(time.Second))
 	return false, wait
-}
-
-// sweep forgets buckets that have refilled completely.
-func (r *RateLimiter) sweep(now time.Time) {
-	for k, b := range r.buckets {
-		if now.Sub(b.last) >= r.window {
-			delete(r.buckets, k)
-		}
-	}
 }

@@ -159,6 +159,9 @@ type SecondFactorReader interface {
 	UserByWebAuthnHandle(ctx context.Context, handle []byte) (int64, error)
 	PendingSignIn(ctx context.Context, idHash string) (PendingSignIn, error)
 	SignInPolicy(ctx context.Context, orgID string) (SignInPolicy, error)
+	// ProjectSignInPolicy returns the sign-in policy of a project's
+	// organization, in one read (ENOTFOUND: no such project).
+	ProjectSignInPolicy(ctx context.Context, projectID string) (SignInPolicy, error)
 	// SignInPoliciesOf returns the policies of the organizations where the
 	// user holds an accepted membership and something is required.
 	SignInPoliciesOf(ctx context.Context, userID int64) ([]SignInPolicy, error)
@@ -502,8 +505,34 @@ func (s *SecondFactors) Admit(ctx context.Context, p Principal, orgID string) (A
 		return Admission{}, nil
 	}
 	pol, err := s.store.SignInPolicy(ctx, orgID)
-	if err != nil || (!pol.RequireSSO && !pol.RequireSecondFactor) {
+	if err != nil {
 		return Admission{}, err
+	}
+	return s.admit(ctx, p, pol)
+}
+
+// AdmitProject is Admit for a page of a project, read with its
+// organization's policy at once; it returns the organization ("" when
+// there is no such project: its page answers for itself).
+func (s *SecondFactors) AdmitProject(ctx context.Context, p Principal, projectID string) (string, Admission, error) {
+	if !p.Console || !p.IsUser() || !ValidID(projectID) {
+		return "", Admission{}, nil
+	}
+	pol, err := s.store.ProjectSignInPolicy(ctx, projectID)
+	if ErrorCode(err) == ENOTFOUND {
+		return "", Admission{}, nil
+	}
+	if err != nil {
+		return "", Admission{}, err
+	}
+	adm, err := s.admit(ctx, p, pol)
+	return pol.OrganizationID, adm, err
+}
+
+func (s *SecondFactors) admit(ctx context.Context, p Principal, pol SignInPolicy) (Admission, error) {
+	orgID := pol.OrganizationID
+	if !pol.RequireSSO && !pol.RequireSecondFactor {
+		return Admission{}, nil
 	}
 	var adm Admission
 	if pol.RequireSSO && !slices.Contains(p.SSOOrganizations, orgID) {
@@ -516,19 +545,6 @@ func (s *SecondFactors) Admit(ctx context.Context, p Principal, orgID string) (A
 		return adm, &Error{Code: ESECONDFACTOR, Message: "This organization requires a second factor: set up an authenticator app or a passkey, or confirm the one you have, to open its pages."}
 	}
 	return adm, nil
-}
-
-// ProjectOrganization returns the organization of a project ("" when there
-// is no such project: its page answers for itself).
-func (s *SecondFactors) ProjectOrganization(ctx context.Context, projectID string) (string, error) {
-	if !ValidID(projectID) {
-		return "", nil
-	}
-	proj, err := s.store.ProjectByID(ctx, projectID)
-	if ErrorCode(err) == ENOTFOUND {
-		return "", nil
-	}
-	return proj.OrganizationID, err
 }
 
 func (s *SecondFactors) ssoRequired(ctx context.Context, orgID string) error {

@@ -21,7 +21,7 @@ const (
 // ServiceAccounts manages service accounts and their keys. Only the owning
 // project grants rights over an account: its memberships elsewhere never do.
 type ServiceAccounts struct {
-	store       Store
+	store       ServiceAccountsStore
 	sealer      *Sealer
 	now         func() time.Time
 	emailDomain string
@@ -29,8 +29,27 @@ type ServiceAccounts struct {
 
 // NewServiceAccounts returns the service; emailDomain is the part after
 // ".serviceaccount." in every account email.
-func NewServiceAccounts(store Store, sealer *Sealer, now func() time.Time, emailDomain string) *ServiceAccounts {
+func NewServiceAccounts(store ServiceAccountsStore, sealer *Sealer, now func() time.Time, emailDomain string) *ServiceAccounts {
 	return &ServiceAccounts{store: store, sealer: sealer, now: now, emailDomain: emailDomain}
+}
+
+// ServiceAccountsStore is the part of the store ServiceAccounts uses.
+type ServiceAccountsStore interface {
+	OrganizationReader
+	ProjectReader
+	AccessReader
+	ServiceAccountReader
+	KeyReader
+	MembershipReader
+	Updater
+}
+
+// accountReader is what reading an account's page reads.
+type accountReader interface {
+	AccessReader
+	ServiceAccountReader
+	KeyReader
+	MembershipReader
 }
 
 // ServiceAccountEmail is the system-made email of an account.
@@ -47,10 +66,11 @@ type ServiceAccountView struct {
 	Role Role
 }
 
-// account loads an account of the project after checking perm there. An
-// account of another project is not found, whatever the caller holds there.
-func (s *ServiceAccounts) account(ctx context.Context, r Reader, p Principal, projectID, accountID string, perm Permission) (Access, ServiceAccount, error) {
-	a, err := requireAccess(ctx, r, p, projectID, perm)
+// authorize is the service's one permission decision: it authorizes op in
+// the project and loads the account, which must belong to it. An account
+// of another project is not found, whatever the caller holds there.
+func (s *ServiceAccounts) authorize(ctx context.Context, r accountReader, p Principal, projectID, accountID string, op Operation) (Access, ServiceAccount, error) {
+	a, err := authorizeProject(ctx, r, p, projectID, op)
 	if err != nil {
 		return a, ServiceAccount{}, err
 	}
@@ -67,9 +87,16 @@ func (s *ServiceAccounts) account(ctx context.Context, r Reader, p Principal, pr
 	return a, sa, nil
 }
 
+// Authorize refuses who may not do op on the account (as the method that
+// does it would), so a handler can refuse before it reads a form.
+func (s *ServiceAccounts) Authorize(ctx context.Context, p Principal, projectID, accountID string, op Operation) error {
+	_, _, err := s.authorize(ctx, s.store, p, projectID, accountID, op)
+	return err
+}
+
 // List lists a project's service accounts, optionally searched by name or email.
 func (s *ServiceAccounts) List(ctx context.Context, p Principal, projectID, query string, req PageRequest) (Access, Page[ServiceAccount], error) {
-	a, err := requireAccess(ctx, s.store, p, projectID, PermServiceAccountRead)
+	a, err := authorizeProject(ctx, s.store, p, projectID, OpServiceAccountRead)
 	if err != nil {
 		return a, Page[ServiceAccount]{}, err
 	}
@@ -95,12 +122,17 @@ func ServiceAccountCursor(sa ServiceAccount) Cursor {
 
 // Get returns one account with its role in the owning project.
 func (s *ServiceAccounts) Get(ctx context.Context, p Principal, projectID, accountID string) (ServiceAccountView, error) {
-	a, sa, err := s.account(ctx, s.store, p, projectID, accountID, PermServiceAccountRead)
+	a, sa, err := s.authorize(ctx, s.store, p, projectID, accountID, OpServiceAccountRead)
 	if err != nil {
 		return ServiceAccountView{}, err
 	}
+	return viewOf(ctx, s.store, a, sa)
+}
+
+// viewOf adds the account's role in its owning project to what authorize found.
+func viewOf(ctx context.Context, r MembershipReader, a Access, sa ServiceAccount) (ServiceAccountView, error) {
 	v := ServiceAccountView{Access: a, Account: sa}
-	m, err := s.store.ProjectMembership(ctx, projectID, sa.Ref())
+	m, err := r.ProjectMembership(ctx, sa.ProjectID, sa.Ref())
 	switch {
 	case err == nil:
 		v.Role = m.Role
@@ -120,7 +152,7 @@ type ServiceAccountInput struct {
 // Create makes a service account in the project. It has no access at all,
 // not even to its own project, until a role is granted.
 func (s *ServiceAccounts) Create(ctx context.Context, p Principal, projectID string, in ServiceAccountInput) (ServiceAccount, error) {
-	a, err := requireAccess(ctx, s.store, p, projectID, PermServiceAccountCreate)
+	a, err := authorizeProject(ctx, s.store, p, projectID, OpServiceAccountCreate)
 	if err != nil {
 		return ServiceAccount{}, err
 	}
@@ -157,9 +189,9 @@ func (s *ServiceAccounts) audit(p Principal, a Access, now time.Time, action str
 
 // Update renames an account or switches Basic Auth. The account is read
 // and checked inside the write transaction, so two changes at once both land.
-func (s *ServiceAccounts) Update(ctx context.Context, p Principal, projectID, accountID string, in ServiceAccountInput) (ServiceAccount, error) {
+func (s *ServiceAccounts) Update(ctx context.Context, p Principal, projectID, accountID string, in ServiceAccountInput, asked ...Refresh) (ServiceAccount, error) {
 	// Refuse an outsider before looking at the input, as a read would.
-	if _, _, err := s.account(ctx, s.store, p, projectID, accountID, PermServiceAccountUpdate); err != nil {
+	if _, _, err := s.authorize(ctx, s.store, p, projectID, accountID, OpServiceAccountUpdate); err != nil {
 		return ServiceAccount{}, err
 	}
 	var name string
@@ -171,54 +203,65 @@ func (s *ServiceAccounts) Update(ctx context.Context, p Principal, projectID, ac
 	}
 	now := s.now()
 	var sa ServiceAccount
-	err := s.store.Update(ctx, func(tx Tx) error {
-		a, cur, err := s.account(ctx, tx, p, projectID, accountID, PermServiceAccountUpdate)
-		if err != nil {
-			return err
-		}
-		sa = cur
+	err := s.change(ctx, p, projectID, accountID, OpServiceAccountUpdate, asked, func(tx Tx, a Access, cur *ServiceAccount) error {
+		defer func() { sa = *cur }()
 		var changes []string
-		if in.DisplayName != nil && name != sa.DisplayName {
-			changes = append(changes, fmt.Sprintf("name: %s → %s", sa.DisplayName, name))
-			sa.DisplayName = name
+		if in.DisplayName != nil && name != cur.DisplayName {
+			changes = append(changes, fmt.Sprintf("name: %s → %s", cur.DisplayName, name))
+			cur.DisplayName = name
 		}
-		if in.EnableBasicAuth != nil && *in.EnableBasicAuth != sa.EnableBasicAuth {
+		if in.EnableBasicAuth != nil && *in.EnableBasicAuth != cur.EnableBasicAuth {
 			if *in.EnableBasicAuth {
 				if err := requireRecentAuth(p, now, BasicAuthOn); err != nil {
 					return err
 				}
 			}
-			sa.EnableBasicAuth = *in.EnableBasicAuth
-			changes = append(changes, map[bool]string{true: "Basic Auth on", false: "Basic Auth off"}[sa.EnableBasicAuth])
+			cur.EnableBasicAuth = *in.EnableBasicAuth
+			changes = append(changes, map[bool]string{true: "Basic Auth on", false: "Basic Auth off"}[cur.EnableBasicAuth])
 		}
 		if len(changes) == 0 {
 			return nil
 		}
-		sa.UpdateTime = now
-		if err := tx.UpdateServiceAccount(ctx, sa); err != nil {
+		cur.UpdateTime = now
+		if err := tx.UpdateServiceAccount(ctx, *cur); err != nil {
 			return err
 		}
-		return tx.AddAudit(ctx, s.audit(p, a, now, ActionServiceAccountUpdate, sa, strings.Join(changes, "; ")))
+		return tx.AddAudit(ctx, s.audit(p, a, now, ActionServiceAccountUpdate, *cur, strings.Join(changes, "; ")))
 	})
 	return sa, err
 }
 
+// change runs one change to an account in a write transaction: it
+// authorizes op there (a change of access meanwhile counts), lets fn make
+// the change to the account it loaded, and fills the overviews asked for
+// from the same transaction.
+func (s *ServiceAccounts) change(ctx context.Context, p Principal, projectID, accountID string, op Operation, asked []Refresh,
+	fn func(tx Tx, a Access, sa *ServiceAccount) error) error {
+	return s.store.Update(ctx, func(tx Tx) error {
+		a, sa, err := s.authorize(ctx, tx, p, projectID, accountID, op)
+		if err != nil {
+			return err
+		}
+		if err := fn(tx, a, &sa); err != nil {
+			return err
+		}
+		return refresh(ctx, tx, p, a, sa, asked)
+	})
+}
+
 // SetProjectRole creates, changes or (with RoleNone) removes the account's
 // membership in its owning project.
-func (s *ServiceAccounts) SetProjectRole(ctx context.Context, p Principal, projectID, accountID string, role Role) error {
+func (s *ServiceAccounts) SetProjectRole(ctx context.Context, p Principal, projectID, accountID string, role Role, asked ...Refresh) error {
 	// Refuse who may not change the account before looking at the input.
-	if _, _, err := s.account(ctx, s.store, p, projectID, accountID, PermServiceAccountUpdate); err != nil {
+	if _, _, err := s.authorize(ctx, s.store, p, projectID, accountID, OpServiceAccountSetRole); err != nil {
 		return err
 	}
 	if role != RoleNone && !ValidProjectRole(role) {
 		return FieldError("role", "Choose No access, Project user, Project developer or Project admin.")
 	}
 	now := s.now()
-	return s.store.Update(ctx, func(tx Tx) error {
-		a, sa, err := s.account(ctx, tx, p, projectID, accountID, PermServiceAccountUpdate)
-		if err != nil {
-			return err
-		}
+	return s.change(ctx, p, projectID, accountID, OpServiceAccountSetRole, asked, func(tx Tx, a Access, acct *ServiceAccount) error {
+		sa := *acct
 		m, err := tx.ProjectMembership(ctx, projectID, sa.Ref())
 		exists := err == nil
 		if err != nil && ErrorCode(err) != ENOTFOUND {
@@ -232,21 +275,12 @@ func (s *ServiceAccounts) SetProjectRole(ctx context.Context, p Principal, proje
 		case !exists && role == RoleNone, exists && m.Role == role:
 			return nil
 		case !exists:
-			if err := a.Require(PermMembershipCreate); err != nil {
-				return err
-			}
 			m = Membership{OrganizationID: a.Project.OrganizationID, ProjectID: projectID, Account: sa.Ref(),
 				Role: role, Status: StatusAccepted, CreateTime: now}
 			err, action = tx.CreateMembership(ctx, &m), ActionMembershipCreate
 		case role == RoleNone:
-			if err := a.Require(PermMembershipDelete); err != nil {
-				return err
-			}
 			err, action = tx.DeleteMembership(ctx, m), ActionMembershipDelete
 		default:
-			if err := a.Require(PermMembershipUpdate); err != nil {
-				return err
-			}
 			err, action = tx.SetMembershipRole(ctx, m, role), ActionMembershipUpdate
 		}
 		if err != nil {
@@ -265,7 +299,7 @@ func (s *ServiceAccounts) SetProjectRole(ctx context.Context, p Principal, proje
 // Memberships lists up to limit memberships the account holds anywhere,
 // for its page (read-only there).
 func (s *ServiceAccounts) Memberships(ctx context.Context, p Principal, projectID, accountID string, limit int) ([]Membership, error) {
-	_, sa, err := s.account(ctx, s.store, p, projectID, accountID, PermServiceAccountRead)
+	_, sa, err := s.authorize(ctx, s.store, p, projectID, accountID, OpServiceAccountRead)
 	if err != nil {
 		return nil, err
 	}
@@ -276,110 +310,15 @@ func (s *ServiceAccounts) Memberships(ctx context.Context, p Principal, projectI
 // membership it holds in any project or organization.
 func (s *ServiceAccounts) Delete(ctx context.Context, p Principal, projectID, accountID string) error {
 	now := s.now()
-	return s.store.Update(ctx, func(tx Tx) error {
-		a, sa, err := s.account(ctx, tx, p, projectID, accountID, PermServiceAccountDelete)
-		if err != nil {
-			return err
-		}
-		keys, err := tx.CountKeys(ctx, sa.ID)
-		if err != nil {
-			return err
-		}
-		if err := tx.DeleteServiceAccount(ctx, sa.ID); err != nil {
-			return err
-		}
-		return tx.AddAudit(ctx, s.audit(p, a, now, ActionServiceAccountDelete, sa,
-			fmt.Sprintf("%s; %d key%s deleted with it", sa.Email, keys, plural(keys))))
+	return s.change(ctx, p, projectID, accountID, OpServiceAccountDelete, nil, func(tx Tx, a Access, sa *ServiceAccount) error {
+		return deleteAccount(ctx, tx, *sa, s.credentialAudit(p, a, now, *sa))
 	})
 }
 
-// ListKeys lists an account's keys.
-func (s *ServiceAccounts) ListKeys(ctx context.Context, p Principal, projectID, accountID string, req PageRequest) (Page[Key], error) {
-	_, sa, err := s.account(ctx, s.store, p, projectID, accountID, PermKeyRead)
-	if err != nil {
-		return Page[Key]{}, err
-	}
-	size, after, err := normalizePage(req)
-	if err != nil {
-		return Page[Key]{}, err
-	}
-	keys, err := s.store.ListKeys(ctx, sa.ID, after.ID, size+1)
-	if err != nil {
-		return Page[Key]{}, err
-	}
-	return pageOf(keys, size, func(k Key) Cursor { return Cursor{ID: k.ID} }), nil
-}
-
-// GetKey returns one key of an account.
-func (s *ServiceAccounts) GetKey(ctx context.Context, p Principal, projectID, accountID, keyID string) (Key, error) {
-	_, sa, err := s.account(ctx, s.store, p, projectID, accountID, PermKeyRead)
-	if err != nil {
-		return Key{}, err
-	}
-	return s.keyOf(ctx, s.store, sa, keyID)
-}
-
-func (s *ServiceAccounts) keyOf(ctx context.Context, r Reader, sa ServiceAccount, keyID string) (Key, error) {
-	if !ValidID(keyID) {
-		return Key{}, ErrNotFound("Key")
-	}
-	k, err := r.KeyByID(ctx, keyID)
-	if err != nil {
-		return k, err
-	}
-	if k.ServiceAccountID != sa.ID {
-		return Key{}, ErrNotFound("Key")
-	}
-	return k, nil
-}
-
-// CreateKey makes a key and returns it with its secret, which is never
-// available again: only its sealed form is stored. Its expiry is the
-// organization's default, if any (see CreateKeyWith).
-func (s *ServiceAccounts) CreateKey(ctx context.Context, p Principal, projectID, accountID string) (Key, string, error) {
-	return s.CreateKeyWith(ctx, p, projectID, accountID, KeyOptions{})
-}
-
-// DeleteKey deletes one key of an account.
-func (s *ServiceAccounts) DeleteKey(ctx context.Context, p Principal, projectID, accountID, keyID string) error {
-	now := s.now()
-	return s.store.Update(ctx, func(tx Tx) error {
-		a, sa, err := s.account(ctx, tx, p, projectID, accountID, PermKeyDelete)
-		if err != nil {
-			return err
-		}
-		k, err := s.keyOf(ctx, tx, sa, keyID)
-		if err != nil {
-			return err
-		}
-		if err := tx.DeleteKey(ctx, k.ID); err != nil {
-			return err
-		}
-		e := s.keyAudit(p, a, now, ActionKeyDelete, sa, k, "key "+k.ID)
-		return tx.AddAudit(ctx, e)
-	})
-}
-
-// newKey makes a key for an account with a fresh secret, sealed with the
-// key's id as associated data, and returns the plain secret beside it.
-func (s *ServiceAccounts) newKey(now time.Time, accountID string) (Key, string) {
-	secret := NewKeySecret()
-	k := Key{ID: NewID(now), ServiceAccountID: accountID, CreateTime: now}
-	k.Sealed = s.sealer.Seal([]byte(secret), []byte(k.ID))
-	return k, secret
-}
-
-// keyAudit is the audit entry of a change to one key.
-func (s *ServiceAccounts) keyAudit(p Principal, a Access, now time.Time, action string, sa ServiceAccount, k Key, detail string) AuditEntry {
-	e := s.audit(p, a, now, action, sa, detail)
-	e.TargetType, e.TargetID, e.TargetName = "key", k.ID, sa.Email
-	return e
-}
-
-// KeySecret opens a key's sealed secret, for verifying API credentials.
-func (s *ServiceAccounts) KeySecret(k Key) (string, error) {
-	b, err := s.sealer.Open(k.Sealed, []byte(k.ID))
-	return string(b), err
+// credentialAudit is how the owner's changes of a credential are recorded
+// (see credentials.go): in the account's project, by the principal.
+func (s *ServiceAccounts) credentialAudit(p Principal, a Access, now time.Time, sa ServiceAccount) credentialAudit {
+	return credentialAudit{Entry: s.audit(p, a, now, "", sa, "")}
 }
 
 // AccountOverview is everything an account's page shows, read with one
@@ -400,25 +339,58 @@ type AccountOverview struct {
 // memberships anywhere (naming only those the viewer may read), and its
 // organization's key policy.
 func (s *ServiceAccounts) Overview(ctx context.Context, p Principal, projectID, accountID string, membershipLimit int) (AccountOverview, error) {
-	v, err := s.Get(ctx, p, projectID, accountID)
+	a, sa, err := s.authorize(ctx, s.store, p, projectID, accountID, OpServiceAccountRead)
+	if err != nil {
+		return AccountOverview{}, err
+	}
+	return overviewOf(ctx, s.store, p, a, sa, membershipLimit)
+}
+
+// Refresh asks a change to an account for the account's overview as it is
+// after the change, read in the change's own transaction: the page that
+// made the change is shown again without reading the viewer's access a
+// second time. Into receives it; MembershipLimit is Overview's limit.
+type Refresh struct {
+	Into            *AccountOverview
+	MembershipLimit int
+}
+
+// refresh fills the overviews asked for, after a change made by p with access a.
+func refresh(ctx context.Context, r accountReader, p Principal, a Access, sa ServiceAccount, asked []Refresh) error {
+	for _, rf := range asked {
+		if rf.Into == nil {
+			continue
+		}
+		o, err := overviewOf(ctx, r, p, a, sa, rf.MembershipLimit)
+		if err != nil {
+			return err
+		}
+		*rf.Into = o
+	}
+	return nil
+}
+
+// overviewOf reads what Overview shows of an account already authorized.
+func overviewOf(ctx context.Context, r accountReader, p Principal, a Access, sa ServiceAccount, membershipLimit int) (AccountOverview, error) {
+	v, err := viewOf(ctx, r, a, sa)
 	if err != nil {
 		return AccountOverview{}, err
 	}
 	o := AccountOverview{View: v}
 	// An account has at most MaxKeysPerAccount keys, those in a rotation's grace included.
-	if o.Keys, err = s.store.ListKeys(ctx, accountID, "", MaxKeysPerAccount); err != nil {
+	if o.Keys, err = r.ListKeys(ctx, sa.ID, "", MaxKeysPerAccount); err != nil {
 		return o, err
 	}
-	all, err := s.store.AccountMemberships(ctx, v.Account.Ref(), membershipLimit)
+	all, err := r.AccountMemberships(ctx, sa.Ref(), membershipLimit)
 	if err != nil {
 		return o, err
 	}
 	o.More = len(all) >= membershipLimit
-	if o.Memberships, err = readableMemberships(ctx, s.store, p, all); err != nil {
+	if o.Memberships, err = readableMemberships(ctx, r, p, all); err != nil {
 		return o, err
 	}
 	o.Hidden = len(all) - len(o.Memberships)
-	o.Policy, err = keyPolicyOf(ctx, s.store, v.Access.Project.OrganizationID)
+	o.Policy, err = keyPolicyOf(ctx, r, a.Project.OrganizationID)
 	return o, err
 }
 
@@ -427,7 +399,7 @@ func (s *ServiceAccounts) Overview(ctx context.Context, p Principal, projectID, 
 // holds membership.read there, an organization's to its admins. Reading
 // an account must not tell the names of projects and organizations the
 // viewer has no access to.
-func readableMemberships(ctx context.Context, r Reader, p Principal, ms []Membership) ([]Membership, error) {
+func readableMemberships(ctx context.Context, r AccessReader, p Principal, ms []Membership) ([]Membership, error) {
 	var projects, orgs []string
 	for _, m := range ms {
 		if m.ProjectID != "" {
@@ -451,3 +423,20 @@ func readableMemberships(ctx context.Context, r Reader, p Principal, ms []Member
 	}
 	return out, nil
 }
+
+// SetAccountDisabled disables a whole service account (every key and
+// token refused on the next request; its tokens never work again) or
+// enables it again.
+func (s *ServiceAccounts) SetAccountDisabled(ctx context.Context, p Principal, projectID, accountID string, disabled bool, asked ...Refresh) (ServiceAccount, error) {
+	now := s.now()
+	var sa ServiceAccount
+	err := s.change(ctx, p, projectID, accountID, OpServiceAccountUpdate, asked, func(tx Tx, a Access, cur *ServiceAccount) error {
+		_, err := changeAccountState(ctx, tx, cur, disabled, now, s.credentialAudit(p, a, now, *cur))
+		sa = *cur
+		return err
+	})
+	return sa, err
+}
+
+// Now is the service's clock, so pages show states at the time the rules use.
+func (s *ServiceAccounts) Now() time.Time { return s.now() }

@@ -113,7 +113,7 @@ const NoPasswordHash = "!sso"
 // SSO is single sign-on: organization admins connect their provider;
 // people sign in through it.
 type SSO struct {
-	access      Reader
+	access      SSOAccess
 	store       SecondFactorStore
 	signIns     *SignIns
 	sealer      *Sealer
@@ -122,10 +122,17 @@ type SSO struct {
 	now         func() time.Time
 }
 
+// SSOAccess is what SSO reads to know who administers an organization.
+type SSOAccess interface {
+	OrganizationReader
+	ProjectReader
+	AccessReader
+}
+
 // SSOConfig is what SSO needs.
 type SSOConfig struct {
 	// Access answers who administers an organization (the store).
-	Access   Reader
+	Access   SSOAccess
 	Store    SecondFactorStore
 	SignIns  *SignIns
 	Sealer   *Sealer

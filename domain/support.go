@@ -22,12 +22,24 @@ const (
 // Support is the platform staff's console: find any account and revoke its
 // access, always with a written reason. It is separate from organization roles.
 type Support struct {
-	store Store
+	store SupportStore
 	now   func() time.Time
 }
 
+// SupportStore is the part of the store Support uses.
+type SupportStore interface {
+	UserReader
+	ServiceAccountReader
+	KeyReader
+	MembershipReader
+	AccountFinder
+	AuditReader
+	SessionEnder
+	Updater
+}
+
 // NewSupport returns the support service.
-func NewSupport(store Store, now func() time.Time) *Support {
+func NewSupport(store SupportStore, now func() time.Time) *Support {
 	return &Support{store: store, now: now}
 }
 
@@ -237,62 +249,6 @@ func (s *Support) RemoveAllAccess(ctx context.Context, p Principal, memberID, re
 	return removed, err
 }
 
-// DeleteKey deletes one key of a service account.
-func (s *Support) DeleteKey(ctx context.Context, p Principal, memberID, keyID, reason string) error {
-	acct, reason, err := s.prepare(ctx, p, memberID, reason)
-	if err != nil {
-		return err
-	}
-	if acct.Service == nil {
-		return ErrNotFound("Key")
-	}
-	now := s.now()
-	return s.store.Update(ctx, func(tx Tx) error {
-		k, err := tx.KeyByID(ctx, keyID)
-		if err != nil || k.ServiceAccountID != acct.Service.ID {
-			return ErrNotFound("Key")
-		}
-		if err := tx.DeleteKey(ctx, keyID); err != nil {
-			return err
-		}
-		e := s.entry(p, now, ActionKeyDelete, acct, reason)
-		e.TargetType, e.TargetID, e.ProjectID, e.Detail = "key", keyID, acct.Service.ProjectID, "key "+keyID
-		if proj, err := tx.ProjectByID(ctx, acct.Service.ProjectID); err == nil {
-			e.OrganizationID = proj.OrganizationID
-		}
-		return tx.AddAudit(ctx, e)
-	})
-}
-
-// DisableBasicAuth switches Basic Auth off for a service account.
-func (s *Support) DisableBasicAuth(ctx context.Context, p Principal, memberID, reason string) error {
-	acct, reason, err := s.prepare(ctx, p, memberID, reason)
-	if err != nil {
-		return err
-	}
-	if acct.Service == nil {
-		return Errorf(EINVALID, "Only service accounts have Basic Auth.")
-	}
-	now := s.now()
-	return s.store.Update(ctx, func(tx Tx) error {
-		// Read again inside the transaction: a rename meanwhile must stay.
-		sa, err := tx.ServiceAccountByID(ctx, acct.Service.ID)
-		if err != nil || !sa.EnableBasicAuth {
-			return err
-		}
-		sa.EnableBasicAuth, sa.UpdateTime = false, now
-		if err := tx.UpdateServiceAccount(ctx, sa); err != nil {
-			return err
-		}
-		e := s.entry(p, now, ActionBasicAuthDisabled, acct, reason)
-		e.ProjectID = sa.ProjectID
-		if proj, err := tx.ProjectByID(ctx, sa.ProjectID); err == nil {
-			e.OrganizationID = proj.OrganizationID
-		}
-		return tx.AddAudit(ctx, e)
-	})
-}
-
 // SetLocked locks a user (signed out everywhere, sign-in refused) or unlocks it.
 func (s *Support) SetLocked(ctx context.Context, p Principal, memberID string, locked bool, reason string) error {
 	acct, reason, err := s.prepare(ctx, p, memberID, reason)
@@ -348,7 +304,7 @@ func (s *Support) Audit(ctx context.Context, p Principal, f AuditFilter, req Pag
 
 // listAudit pages through the audit log, newest first. Emails are stored
 // lower-case, so the actor filter is too.
-func listAudit(ctx context.Context, r Reader, f AuditFilter, req PageRequest) (Page[AuditEntry], error) {
+func listAudit(ctx context.Context, r AuditReader, f AuditFilter, req PageRequest) (Page[AuditEntry], error) {
 	f.Actor = strings.ToLower(strings.TrimSpace(f.Actor))
 	size, after, err := normalizePage(req)
 	if err != nil {
@@ -363,4 +319,90 @@ func listAudit(ctx context.Context, r Reader, f AuditFilter, req PageRequest) (P
 		return Page[AuditEntry]{}, err
 	}
 	return pageOf(items, size, func(e AuditEntry) Cursor { return Cursor{ID: strconv.FormatInt(e.ID, 10)} }), nil
+}
+
+// Staff's changes of a service account's credentials: the same changes as
+// the owner's and the hygiene view's (credentials.go), with a reason.
+
+// SetServiceAccountDisabled lets support staff disable a service account
+// (every key and token refused) or enable it again, with a reason.
+func (s *Support) SetServiceAccountDisabled(ctx context.Context, p Principal, memberID string, disabled bool, reason string) error {
+	return s.credentialChange(ctx, p, memberID, reason, Errorf(EINVALID, "Only service accounts can be disabled; lock a person instead."),
+		func(tx Tx, sa *ServiceAccount, now time.Time, audit credentialAudit) error {
+			_, err := changeAccountState(ctx, tx, sa, disabled, now, audit)
+			return err
+		})
+}
+
+// DisableBasicAuth switches Basic Auth off for a service account.
+func (s *Support) DisableBasicAuth(ctx context.Context, p Principal, memberID, reason string) error {
+	return s.credentialChange(ctx, p, memberID, reason, Errorf(EINVALID, "Only service accounts have Basic Auth."),
+		func(tx Tx, sa *ServiceAccount, now time.Time, audit credentialAudit) error {
+			_, err := switchBasicAuthOff(ctx, tx, sa, now, audit)
+			return err
+		})
+}
+
+// SetKeyDisabled lets support staff disable one key of a service account
+// or enable it again (not a key reported compromised), with a reason.
+func (s *Support) SetKeyDisabled(ctx context.Context, p Principal, memberID, keyID string, disabled bool, reason string) error {
+	return s.credentialChange(ctx, p, memberID, reason, ErrNotFound("Key"),
+		func(tx Tx, sa *ServiceAccount, now time.Time, audit credentialAudit) error {
+			k, err := accountKey(ctx, tx, *sa, keyID)
+			if err != nil {
+				return err
+			}
+			_, err = changeKeyState(ctx, tx, &k, *sa, disabled, now, audit)
+			return err
+		})
+}
+
+// DeleteKey deletes one key of a service account.
+func (s *Support) DeleteKey(ctx context.Context, p Principal, memberID, keyID, reason string) error {
+	return s.credentialChange(ctx, p, memberID, reason, ErrNotFound("Key"),
+		func(tx Tx, sa *ServiceAccount, now time.Time, audit credentialAudit) error {
+			k, err := accountKey(ctx, tx, *sa, keyID)
+			if err != nil {
+				return err
+			}
+			return deleteKey(ctx, tx, k, *sa, audit)
+		})
+}
+
+// credentialChange runs one staff change to a service account's
+// credentials: after the staff check and the reason, the account is read
+// again inside the transaction (a change meanwhile must stay) and change
+// makes the change, recorded with the reason in the account's project and
+// organization. A member id that is not a service account gets notService.
+func (s *Support) credentialChange(ctx context.Context, p Principal, memberID, reason string, notService error,
+	change func(tx Tx, sa *ServiceAccount, now time.Time, audit credentialAudit) error) error {
+	acct, reason, err := s.prepare(ctx, p, memberID, reason)
+	if err != nil {
+		return err
+	}
+	if acct.Service == nil {
+		return notService
+	}
+	now := s.now()
+	return s.store.Update(ctx, func(tx Tx) error {
+		sa, err := tx.ServiceAccountByID(ctx, acct.Service.ID)
+		if err != nil {
+			return err
+		}
+		e := s.entry(p, now, "", acct, reason)
+		e.ProjectID = sa.ProjectID
+		if proj, err := tx.ProjectByID(ctx, sa.ProjectID); err == nil {
+			e.OrganizationID = proj.OrganizationID
+		}
+		return change(tx, &sa, now, credentialAudit{Entry: e, NoDetail: true})
+	})
+}
+
+// accountKey is a key of sa; any other is not found.
+func accountKey(ctx context.Context, tx Tx, sa ServiceAccount, keyID string) (Key, error) {
+	k, err := tx.KeyByID(ctx, keyID)
+	if err != nil || k.ServiceAccountID != sa.ID {
+		return Key{}, ErrNotFound("Key")
+	}
+	return k, nil
 }

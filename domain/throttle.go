@@ -10,24 +10,44 @@ import (
 
 // Throttle counts failures per key in a sliding window and refuses a key
 // once it reaches the limit, until its oldest counted failure ages out.
+//
+// It holds at most MaxThrottleKeys keys and, per key, the newest limit
+// failures (all that Wait looks at). A key is forgotten a window after its
+// last failure; when more keys than that failed within a window, the one
+// that failed longest ago is forgotten first.
 type Throttle struct {
 	limit  int
 	window time.Duration
 
 	mu       sync.Mutex
-	failures map[string][]time.Time
+	failures *recentKeys[[]time.Time]
 }
+
+// MaxThrottleKeys bounds the keys of one Throttle (about 4 MB with one
+// failure each, 30 MB with 60).
+const MaxThrottleKeys = 20_000
 
 // NewThrottle allows limit failures per key within window.
 func NewThrottle(limit int, window time.Duration) *Throttle {
-	return &Throttle{limit: limit, window: window, failures: map[string][]time.Time{}}
+	return &Throttle{limit: limit, window: window, failures: newRecentKeys[[]time.Time](MaxThrottleKeys, window)}
 }
 
 // Wait returns how long the key must wait before it may try again (0: now).
 func (t *Throttle) Wait(key string, now time.Time) time.Duration {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	times := t.prune(key, now)
+	p := t.failures.peek(key, now)
+	if p == nil {
+		return 0
+	}
+	times := t.prune(p, now)
+	if len(times) == 0 {
+		t.failures.forget(key)
+		return 0
+	}
+	// A key that keeps trying is the last to be forgotten in a flood of
+	// others; its failures still age out by their own times.
+	t.failures.touch(key, now)
 	if len(times) < t.limit {
 		return 0
 	}
@@ -40,39 +60,30 @@ func (t *Throttle) Wait(key string, now time.Time) time.Duration {
 func (t *Throttle) Fail(key string, now time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.failures[key] = append(t.prune(key, now), now)
-	t.bound(now)
-}
-
-// bound keeps memory bounded under a flood of distinct keys.
-func (t *Throttle) bound(now time.Time) {
-	if len(t.failures) > 100_000 {
-		for k := range t.failures {
-			t.prune(k, now)
-		}
+	p := t.failures.touch(key, now)
+	times := append(t.prune(p, now), now)
+	if len(times) > t.limit {
+		times = times[len(times)-t.limit:]
 	}
+	*p = times
 }
 
 // Reset forgets the failures of key, after a success.
 func (t *Throttle) Reset(key string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	delete(t.failures, key)
+	t.failures.forget(key)
 }
 
-func (t *Throttle) prune(key string, now time.Time) []time.Time {
-	times := t.failures[key]
+// prune drops the failures that left the window from *p and returns the rest.
+func (t *Throttle) prune(p *[]time.Time, now time.Time) []time.Time {
+	times := *p
 	i := 0
 	for i < len(times) && now.Sub(times[i]) >= t.window {
 		i++
 	}
-	times = times[i:]
-	if len(times) == 0 {
-		delete(t.failures, key)
-		return nil
-	}
-	t.failures[key] = times
-	return times
+	*p = times[i:]
+	return *p
 }
 
 // The password throttle (issue 11, item 2). Every place that checks a

@@ -2,6 +2,8 @@ package domain_test
 
 import (
 	"fmt"
+	"runtime"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -196,4 +198,68 @@ func repeatDur(n int, d time.Duration) []time.Duration {
 		out[i] = d
 	}
 	return out
+}
+
+// Issue 12, item 8: a flood of a million distinct failing keys within the
+// window keeps the throttle bounded, and a key that reached the limit and
+// keeps trying stays refused. Before, the map grew with every key and
+// each failure past 100,000 keys pruned the whole map under the lock.
+func TestThrottleBoundedUnderAFloodOfKeys(t *testing.T) {
+	th := domain.NewThrottle(3, time.Minute)
+	for i := 0; i < 3; i++ {
+		th.Fail("live", t0)
+	}
+	before := heapInUse()
+	for i := 0; i < floodKeys; i++ {
+		now := t0.Add(time.Duration(i) * 10 * time.Microsecond) // all within 10 s
+		th.Fail("flood-"+strconv.Itoa(i), now)
+		if i%1000 == 0 && th.Wait("live", now) <= 0 {
+			t.Fatalf("the live key lost its failures after %d other keys", i)
+		}
+	}
+	grown := int64(heapInUse()) - int64(before)
+	t.Logf("after %d keys: %d held, heap grown by %.1f MiB", floodKeys, th.Keys(), float64(grown)/(1<<20))
+	if n := th.Keys(); n > domain.MaxThrottleKeys {
+		t.Errorf("%d keys held after the flood, want at most %d", n, domain.MaxThrottleKeys)
+	}
+	if grown > 32<<20 {
+		t.Errorf("the flood grew the heap by %d MiB, want at most 32", grown>>20)
+	}
+	// Its failures still age out by their own times.
+	if w := th.Wait("live", t0.Add(time.Minute)); w != 0 {
+		t.Errorf("a window after its failures the live key waits %v, want 0", w)
+	}
+	runtime.KeepAlive(th)
+}
+
+// A key is forgotten a window after its last failure; a key with failures
+// in its window keeps them however many others come and go.
+func TestThrottleForgetsExpiredKeys(t *testing.T) {
+	th := domain.NewThrottle(3, time.Minute)
+	for i := 0; i < 1000; i++ {
+		th.Fail("old-"+strconv.Itoa(i), t0)
+	}
+	live := t0.Add(30 * time.Second)
+	for i := 0; i < 3; i++ {
+		th.Fail("live", live)
+	}
+	later := t0.Add(time.Minute)
+	for i := 0; i < 1000; i++ {
+		th.Fail("new-"+strconv.Itoa(i), later)
+	}
+	if n := th.Keys(); n != 1001 {
+		t.Errorf("%d keys held a window later, want 1001: the 1000 new and the live one, the old ones forgotten", n)
+	}
+	if w := th.Wait("live", later); w != 30*time.Second {
+		t.Errorf("live key Wait = %v, want 30s", w)
+	}
+	// Many more failures than the limit keep only what Wait needs, and
+	// Wait still says when the limit-th newest leaves the window.
+	for i := 0; i < 100; i++ {
+		th.Fail("many", later.Add(time.Duration(i)*time.Second/10))
+	}
+	last := later.Add(99 * time.Second / 10)
+	if w, want := th.Wait("many", last), last.Add(-2*time.Second/10).Add(time.Minute).Sub(last); w != want {
+		t.Errorf("after 100 failures Wait = %v, want %v", w, want)
+	}
 }

@@ -50,8 +50,8 @@ func (h *Handlers) RequireUser(next echo.HandlerFunc) echo.HandlerFunc {
 		if c.Request().Method == http.MethodGet {
 			to += "?next=" + url.QueryEscape(c.Request().URL.RequestURI())
 		}
-		if c.Request().Header.Get("HX-Request") != "" {
-			c.Response().Header().Set("HX-Redirect", to)
+		if isHTMX(c) {
+			hxRedirectTo(c, to)
 			return c.NoContent(http.StatusUnauthorized)
 		}
 		return redirect(c, to)

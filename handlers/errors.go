@@ -1,40 +1,19 @@
 package handlers
 
 import (
-	"errors"
 	"net/http"
-	"strconv"
 
 	"studio/domain"
+	"studio/handlers/httpx"
 	"studio/views"
 
 	"github.com/labstack/echo/v4"
 )
 
-// statusOf maps an application error code to its HTTP status.
-func statusOf(code string) int {
-	switch code {
-	case domain.EINVALID:
-		return http.StatusBadRequest
-	case domain.ENOTFOUND:
-		return http.StatusNotFound
-	case domain.ECONFLICT:
-		return http.StatusConflict
-	case domain.EUNAUTHORIZED, domain.EREAUTH:
-		return http.StatusUnauthorized
-	case domain.EFORBIDDEN, domain.ESECONDFACTOR, domain.ESSOREQUIRED:
-		return http.StatusForbidden
-	case domain.ERATELIMITED:
-		return http.StatusTooManyRequests
-	case domain.EUNAVAILABLE:
-		return http.StatusServiceUnavailable
-	}
-	return http.StatusInternalServerError
-}
-
 // HandleError is the console's one error handler: it turns any error into
-// a friendly page, or a toast for htmx requests. 5xx are logged with the
-// request id and never show internals.
+// a friendly page, or a toast for htmx requests. The status comes from the
+// one table both faces share (httpx); 5xx are logged with the request id,
+// never show internals, and show the request id so a report can name it.
 func (h *Handlers) HandleError(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
@@ -51,54 +30,29 @@ func (h *Handlers) HandleError(err error, c echo.Context) {
 			return
 		}
 	}
-	status, message := http.StatusInternalServerError, "Something went wrong on our side. Please try again."
-	logged := false
-	var he *echo.HTTPError
-	var de *domain.Error
-	switch {
-	case errors.As(err, &de):
-		status = statusOf(de.Code)
-		if status != http.StatusInternalServerError {
-			message = de.Message
-		}
-		if de.Code == domain.EUNAVAILABLE {
-			// The database logged the condition once; not again per request.
-			logged = true
-		}
-		if de.RetryAfter > 0 {
-			c.Response().Header().Set("Retry-After", strconv.Itoa(de.RetryAfter))
-		}
-	case errors.As(err, &he):
-		status = he.Code
-		switch status {
-		case http.StatusNotFound:
-			message = "There is nothing at this address."
-		case http.StatusMethodNotAllowed:
-			message = "This address does not accept that kind of request."
-		case http.StatusRequestEntityTooLarge:
-			message = "The request is too large."
-		case http.StatusForbidden, http.StatusBadRequest:
-			if s, ok := he.Message.(string); ok {
-				message = s
-			}
-		default:
-			if status < 500 {
-				message = http.StatusText(status)
-			}
-		}
+	pr := httpx.ProblemOf(err)
+	status, message := pr.Status, pr.Message
+	if pr.HTTP != nil {
+		message = httpErrorMessage(pr.HTTP)
 	}
-	if status >= 500 && !logged {
+	if message == "" {
+		message = "Something went wrong on our side. Please try again."
+	}
+	pr.SetRetryAfter(c.Response().Header())
+	if pr.Log {
 		Logger(c).Error("request failed", "status", status, "err", err)
 	}
-	if status == http.StatusNotFound && message == "" {
-		message = "There is nothing at this address."
+	if status == http.StatusNotFound && pr.Domain != nil {
+		// Say the same for what does not exist and what the user may not see.
+		message = "There is nothing at this address, or you do not have access to it."
 	}
+	message = withRequestID(c, status, message)
 	if c.Request().Method == http.MethodHead {
 		_ = c.NoContent(status)
 		return
 	}
-	if c.Request().Header.Get("HX-Request") != "" && c.Request().Header.Get("HX-Boosted") == "" {
-		c.Response().Header().Set("HX-Reswap", "none")
+	if isFragment(c) {
+		hxNoSwap(c)
 		_ = render(c, status, views.Toast("error", message))
 		return
 	}
@@ -113,10 +67,36 @@ func (h *Handlers) HandleError(err error, c echo.Context) {
 	if heading == "" {
 		heading = "Something went wrong"
 	}
-	if status == http.StatusNotFound && de != nil {
-		// Say the same for what does not exist and what the user may not see.
-		message = "There is nothing at this address, or you do not have access to it."
-	}
 	p := h.page(c, heading)
 	_ = render(c, status, views.ErrorPage(p, status, heading, message))
+}
+
+// httpErrorMessage says what Echo's own errors (routing, body limit, CSRF)
+// mean to a person.
+func httpErrorMessage(he *echo.HTTPError) string {
+	switch he.Code {
+	case http.StatusNotFound:
+		return "There is nothing at this address."
+	case http.StatusMethodNotAllowed:
+		return "This address does not accept that kind of request."
+	case http.StatusRequestEntityTooLarge:
+		return "The request is too large."
+	case http.StatusForbidden, http.StatusBadRequest:
+		if s, ok := he.Message.(string); ok {
+			return s
+		}
+	}
+	if he.Code < 500 {
+		return http.StatusText(he.Code)
+	}
+	return ""
+}
+
+// withRequestID ends the message of a 5xx with the request's id, which
+// the log lines of the request carry too.
+func withRequestID(c echo.Context, status int, message string) string {
+	if id := httpx.RequestID(c.Request().Context()); status >= 500 && id != "" {
+		return message + " Request id: " + id + "."
+	}
+	return message
 }

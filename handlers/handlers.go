@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"studio/domain"
+	"studio/handlers/httpx"
 	"studio/views"
 
 	"github.com/a-h/templ"
@@ -19,8 +20,8 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// Config is what the handlers need, built by main.
-type Config struct {
+// Services are the domain services the console calls.
+type Services struct {
 	Accounts        *domain.Accounts
 	Projects        *domain.Projects
 	Audit           *domain.AuditLog
@@ -32,7 +33,12 @@ type Config struct {
 	SignIns       *domain.SignIns
 	SecondFactors *domain.SecondFactors
 	SSO           *domain.SSO
-	Sessions      domain.Sessions
+}
+
+// Config is what the handlers need, built by the composition root (app).
+type Config struct {
+	Services
+	Sessions domain.Sessions
 	// BaseURL is the console's public URL, without a trailing slash.
 	BaseURL string
 	// Health reports whether the database answers.
@@ -98,22 +104,14 @@ func New(cfg Config) *Handlers {
 // Context keys set by middleware.
 const (
 	userKey        = "studio.user"
-	loggerKey      = "studio.logger"
 	unavailableKey = "studio.unavailable"
 	// CSRFKey is where the CSRF middleware leaves the request's token.
 	CSRFKey = "studio.csrf"
 )
 
-// SetLogger attaches the request-scoped logger.
-func SetLogger(c echo.Context, l *slog.Logger) { c.Set(loggerKey, l) }
-
-// Logger returns the request-scoped logger (with the request id).
-func Logger(c echo.Context) *slog.Logger {
-	if l, ok := c.Get(loggerKey).(*slog.Logger); ok {
-		return l
-	}
-	return slog.Default()
-}
+// Logger returns the request's logger (with the request id), which
+// travels in the request's context (httpx.WithRequest).
+func Logger(c echo.Context) *slog.Logger { return httpx.Logger(c.Request().Context()) }
 
 func currentUser(c echo.Context) *domain.User {
 	u, _ := c.Get(userKey).(*domain.User)
@@ -137,7 +135,7 @@ func (h *Handlers) page(c echo.Context, title string) views.Page {
 	token, _ := c.Get(CSRFKey).(string)
 	p := views.Page{Title: title, CSRF: token, User: currentUser(c), Flash: h.takeFlash(c)}
 	if err, ok := c.Get(unavailableKey).(error); ok {
-		p.Flash = append(p.Flash, views.Flash{Kind: "error", Text: domain.ErrorMessage(err)})
+		p.Flash = append(p.Flash, views.Flash{Kind: "error", Text: withRequestID(c, http.StatusServiceUnavailable, domain.ErrorMessage(err))})
 	}
 	return p
 }
@@ -183,11 +181,11 @@ func render(c echo.Context, status int, comp templ.Component) error {
 		c.Response().Header().Set("Retry-After", strconv.Itoa(de.RetryAfter))
 	}
 	c.Response().Header().Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
-	c.Response().Header().Add("Vary", "HX-Request")
+	hxVary(c)
 	if status >= 400 && c.Request().Method != http.MethodGet {
 		// A boosted form that failed shows its page again; the address bar
 		// must keep the page's URL, not the form's action (which has no GET).
-		c.Response().Header().Set("HX-Push-Url", "false")
+		hxNoPush(c)
 	}
 	// Rendered whole first: one write with a Content-Length instead of a
 	// chunk and a syscall every few kilobytes, and a failed render can

@@ -1,10 +1,7 @@
 package handlers
 
 import (
-	"fmt"
 	"net/http"
-	"net/url"
-	"strings"
 
 	"studio/domain"
 	"studio/views"
@@ -17,7 +14,6 @@ import (
 // the domain's; the handlers only choose what to show.
 
 func projectMembersURL(projectID string) string { return "/projects/" + projectID + "/members" }
-func orgAdminsURL(orgID string) string          { return "/orgs/" + orgID + "/admins" }
 
 // formErrors turns an invalid-argument or conflict error into messages for
 // the form: by field when the domain names one, else under "form".
@@ -96,7 +92,7 @@ func (h *Handlers) InviteProjectMember(c echo.Context) error {
 	msg := m.AccountEmail + " is now a member, as " + domain.RoleDisplayName(m.Role) + "."
 	if warning != "" {
 		// Shown beside the form, so no redirect: the address stays the list's.
-		c.Response().Header().Set("HX-Replace-Url", projectMembersURL(c.Param("project")))
+		hxReplaceURLWith(c, projectMembersURL(c.Param("project")))
 		return h.renderProjectMembers(c, http.StatusOK, views.MembersPage{Notice: msg, EmailWarning: warning})
 	}
 	h.setFlash(c, "success", msg)
@@ -117,7 +113,7 @@ func emailWarning(email string) string {
 func (h *Handlers) showProjectInviteLink(c echo.Context, email, link, notice, warning string) error {
 	list := projectMembersURL(c.Param("project"))
 	noStore(c)
-	c.Response().Header().Set("HX-Replace-Url", list)
+	hxReplaceURLWith(c, list)
 	return h.renderProjectMembers(c, http.StatusOK, views.MembersPage{Notice: notice, EmailWarning: warning,
 		Link: &views.InviteLinkDialog{Email: email, URL: link, Back: list}})
 }
@@ -128,7 +124,8 @@ func (h *Handlers) SetProjectMemberRole(c echo.Context) error {
 	ctx, p := c.Request().Context(), principal(c)
 	projectID, memberID := c.Param("project"), c.Param("member")
 	role := domain.Role(c.FormValue("role"))
-	m, err := h.members.SetProjectMemberRole(ctx, p, projectID, memberID, role)
+	v, err := h.members.SetProjectMemberRole(ctx, p, projectID, memberID, role)
+	m := v.Membership
 	if isInvalid(err) {
 		if !isFragment(c) {
 			return h.renderProjectMembers(c, http.StatusUnprocessableEntity,
@@ -152,21 +149,14 @@ func (h *Handlers) SetProjectMemberRole(c echo.Context) error {
 		h.setFlash(c, "success", msg)
 		return redirect(c, projectMembersURL(projectID))
 	}
-	a, err := h.projects.Access(ctx, p, projectID)
-	if err != nil {
-		return err
-	}
-	return render(c, http.StatusOK, views.WithToast(views.ProjectMemberRow(h.page(c, ""), a, m, "", h.effectiveRole(c, m)), msg))
+	return render(c, http.StatusOK, views.WithToast(views.ProjectMemberRow(h.page(c, ""), v.Access, m, "", h.effectiveRole(c, m)), msg))
 }
 
 // RemoveProjectMemberPage asks for confirmation (without JavaScript).
 func (h *Handlers) RemoveProjectMemberPage(c echo.Context) error {
 	ctx, p := c.Request().Context(), principal(c)
-	a, err := h.projects.Access(ctx, p, c.Param("project"))
+	a, err := h.members.Authorize(ctx, p, c.Param("project"), domain.OpMemberRemove)
 	if err != nil {
-		return err
-	}
-	if err := a.Require(domain.PermMembershipDelete); err != nil {
 		return err
 	}
 	m, err := h.members.ProjectMember(ctx, p, a.Project.ID, c.Param("member"))
@@ -181,11 +171,7 @@ func (h *Handlers) RemoveProjectMember(c echo.Context) error {
 	ctx, p := c.Request().Context(), principal(c)
 	projectID, memberID := c.Param("project"), c.Param("member")
 	// Refuse who may not remove members before looking at the form.
-	acc, err := h.projects.Access(ctx, p, projectID)
-	if err != nil {
-		return err
-	}
-	if err := acc.Require(domain.PermMembershipDelete); err != nil {
+	if _, err := h.members.Authorize(ctx, p, projectID, domain.OpMemberRemove); err != nil {
 		return err
 	}
 	if c.FormValue("confirm") != "yes" {
@@ -226,201 +212,6 @@ func (h *Handlers) ReissueProjectInvite(c echo.Context) error {
 		return err
 	}
 	return h.showProjectInviteLink(c, m.AccountEmail, link, "A new invite link for "+m.AccountEmail+" is ready.", "")
-}
-
-// OrgAdmins lists an organization's admins, to its admins only.
-func (h *Handlers) OrgAdmins(c echo.Context) error {
-	return h.renderOrgAdmins(c, http.StatusOK, views.OrgAdminsPage{})
-}
-
-func (h *Handlers) renderOrgAdmins(c echo.Context, status int, o views.OrgAdminsPage) error {
-	req := pageRequest(c, consolePageSize)
-	org, list, err := h.members.ListOrgAdmins(c.Request().Context(), principal(c), c.Param("org"), req)
-	if err != nil {
-		return err
-	}
-	o.Org, o.Admins, o.First = org, list, req.Token == ""
-	p := h.page(c, "Organization admins · "+org.DisplayName)
-	p.Org, p.OrgAdm = &org, true
-	if o.Notice != "" {
-		p.Flash = append(p.Flash, views.Flash{Kind: "success", Text: o.Notice})
-	}
-	return render(c, status, views.OrgAdmins(p, o))
-}
-
-// InviteOrgAdmin makes the account with the typed email an organization admin.
-func (h *Handlers) InviteOrgAdmin(c echo.Context) error {
-	email := c.FormValue("email")
-	inv, err := h.members.InviteOrgAdmin(c.Request().Context(), principal(c), c.Param("org"), email)
-	if isFormError(err) {
-		return h.renderOrgAdmins(c, formStatus(err), views.OrgAdminsPage{Email: email, Errors: formErrors(err)})
-	}
-	if err != nil {
-		return err
-	}
-	warning := emailWarning(inv.Membership.AccountEmail)
-	if inv.InviteURL != "" {
-		return h.showOrgInviteLink(c, inv.Membership.AccountEmail, inv.InviteURL,
-			inv.Membership.AccountEmail+" is invited as organization admin. Send them the invite link.", warning)
-	}
-	msg := inv.Membership.AccountEmail + " is now an organization admin."
-	if warning != "" {
-		c.Response().Header().Set("HX-Replace-Url", orgAdminsURL(c.Param("org")))
-		return h.renderOrgAdmins(c, http.StatusOK, views.OrgAdminsPage{Notice: msg, EmailWarning: warning})
-	}
-	h.setFlash(c, "success", msg)
-	return redirect(c, orgAdminsURL(c.Param("org")))
-}
-
-func (h *Handlers) showOrgInviteLink(c echo.Context, email, link, notice, warning string) error {
-	list := orgAdminsURL(c.Param("org"))
-	noStore(c)
-	c.Response().Header().Set("HX-Replace-Url", list)
-	return h.renderOrgAdmins(c, http.StatusOK, views.OrgAdminsPage{Notice: notice, EmailWarning: warning,
-		Link: &views.InviteLinkDialog{Email: email, URL: link, Back: list}})
-}
-
-// RevokeOrgAdminPage asks for confirmation (without JavaScript).
-func (h *Handlers) RevokeOrgAdminPage(c echo.Context) error {
-	ctx, p := c.Request().Context(), principal(c)
-	m, err := h.members.OrgMember(ctx, p, c.Param("org"), c.Param("member"))
-	if err != nil {
-		return err
-	}
-	org, err := h.projects.Organization(ctx, p, c.Param("org"))
-	if err != nil {
-		return err
-	}
-	page := h.page(c, "Revoke organization admin")
-	page.Org, page.OrgAdm = &org.Organization, org.IsAdmin
-	return render(c, http.StatusOK, views.RevokeOrgAdmin(page, org.Organization, m))
-}
-
-// RevokeOrgAdmin removes an organization admin once confirmed. The domain
-// refuses to remove the last admin who is a person; that message shows
-// beside the row (htmx) or at the top of the list.
-func (h *Handlers) RevokeOrgAdmin(c echo.Context) error {
-	ctx, p := c.Request().Context(), principal(c)
-	orgID, memberID := c.Param("org"), c.Param("member")
-	m, err := h.members.OrgMember(ctx, p, orgID, memberID)
-	if err == nil && c.FormValue("confirm") != "yes" {
-		err = domain.FieldError("confirm", "Confirm the revocation.")
-	}
-	if err != nil {
-		return err
-	}
-	err = h.members.RevokeOrgAdmin(ctx, p, orgID, memberID)
-	if isInvalid(err) {
-		msg := domain.ErrorMessage(err)
-		if isFragment(c) {
-			return render(c, http.StatusUnprocessableEntity, views.OrgAdminRow(h.page(c, ""), orgID, m, msg))
-		}
-		return h.renderOrgAdmins(c, http.StatusUnprocessableEntity,
-			views.OrgAdminsPage{Error: msg, RowErrors: map[string]string{memberID: msg}})
-	}
-	if err != nil {
-		return err
-	}
-	msg := m.AccountEmail + " is no longer an organization admin. The account itself stays."
-	if m.Account == p.Account {
-		// Revoking oneself ends the right to see this page.
-		h.setFlash(c, "success", "You are no longer an organization admin.")
-		if isFragment(c) {
-			c.Response().Header().Set("HX-Redirect", "/")
-			return c.NoContent(http.StatusOK)
-		}
-		return redirect(c, "/")
-	}
-	if isFragment(c) {
-		return render(c, http.StatusOK, views.Toast("success", msg))
-	}
-	h.setFlash(c, "success", msg)
-	return redirect(c, orgAdminsURL(orgID))
-}
-
-// ReissueOrgAdminInvite issues a new invite link for a pending admin and shows it once.
-func (h *Handlers) ReissueOrgAdminInvite(c echo.Context) error {
-	ctx, p := c.Request().Context(), principal(c)
-	orgID, memberID := c.Param("org"), c.Param("member")
-	m, err := h.members.OrgMember(ctx, p, orgID, memberID)
-	if err != nil {
-		return err
-	}
-	link, err := h.members.OrgInviteURL(ctx, p, orgID, memberID)
-	if isInvalid(err) {
-		h.setFlash(c, "error", domain.ErrorMessage(err))
-		return redirect(c, orgAdminsURL(orgID))
-	}
-	if err != nil {
-		return err
-	}
-	return h.showOrgInviteLink(c, m.AccountEmail, link, "A new invite link for "+m.AccountEmail+" is ready.", "")
-}
-
-// accessPageSize is how many projects the access overview shows at once.
-const accessPageSize = 50
-
-// MemberAccess shows an account's role in every project of an organization.
-func (h *Handlers) MemberAccess(c echo.Context) error {
-	return h.renderMemberAccess(c, http.StatusOK, views.MemberAccessPage{})
-}
-
-func (h *Handlers) renderMemberAccess(c echo.Context, status int, a views.MemberAccessPage) error {
-	req := pageRequest(c, accessPageSize)
-	v, err := h.members.AccountAccess(c.Request().Context(), principal(c), c.Param("org"), c.Param("member"), req)
-	if err != nil {
-		return err
-	}
-	a.View, a.First, a.Token = v, req.Token == "", req.Token
-	p := h.page(c, v.Account.DisplayName+" · access in "+v.Organization.DisplayName)
-	p.Org, p.OrgAdm = &v.Organization, true
-	return render(c, status, views.MemberAccess(p, a))
-}
-
-// SaveMemberAccess sets the account's role in every project of the page at
-// once: one domain call, one transaction. Unchanged projects are ignored.
-func (h *Handlers) SaveMemberAccess(c echo.Context) error {
-	form, err := c.FormParams()
-	if err != nil {
-		return domain.Errorf(domain.EINVALID, "The form could not be read.")
-	}
-	changes := map[string]domain.Role{}
-	for k, vs := range form {
-		if id, ok := strings.CutPrefix(k, "role-"); ok && len(vs) > 0 {
-			changes[id] = domain.Role(vs[0])
-		}
-	}
-	ctx, p := c.Request().Context(), principal(c)
-	orgID, memberID := c.Param("org"), c.Param("member")
-	n, err := h.members.SetAccountAccess(ctx, p, orgID, memberID, changes)
-	if isInvalid(err) {
-		return h.renderMemberAccess(c, http.StatusUnprocessableEntity,
-			views.MemberAccessPage{Selected: changes, Errors: domain.FieldErrors(err), Error: domain.ErrorMessage(err)})
-	}
-	if err != nil {
-		return err
-	}
-	msg := "Nothing changed."
-	switch {
-	case n == 1:
-		msg = "1 change saved."
-	case n > 1:
-		msg = fmt.Sprintf("%d changes saved.", n)
-	}
-	// The overview shows only accounts with some access in the organization:
-	// one whose last role was just taken leaves it.
-	if _, err := h.members.AccountAccess(ctx, p, orgID, memberID, domain.PageRequest{Size: 1}); domain.ErrorCode(err) == domain.ENOTFOUND {
-		h.setFlash(c, "success", msg+" The account has no access left in this organization.")
-		return redirect(c, "/orgs/"+orgID)
-	} else if err != nil {
-		return err
-	}
-	h.setFlash(c, "success", msg)
-	back := "/orgs/" + orgID + "/members/" + memberID + "/access"
-	if token := c.QueryParam("page"); token != "" {
-		back += "?page=" + url.QueryEscape(token)
-	}
-	return redirect(c, back)
 }
 
 // effectiveRole is a member's effective role in its project when an

@@ -108,7 +108,7 @@ func (h *Handlers) DeleteProjectPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := a.Require(domain.PermProjectDelete); err != nil {
+	if err := a.Authorize(domain.OpProjectDelete); err != nil {
 		return err
 	}
 	return render(c, http.StatusOK, views.DeleteProject(h.projectPage(c, "Delete project", a, views.MenuGeneral),
@@ -124,7 +124,7 @@ func (h *Handlers) DeleteProject(c echo.Context) error {
 	}
 	typed := c.FormValue("confirm")
 	if typed != a.Project.DisplayName {
-		if err := a.Require(domain.PermProjectDelete); err != nil {
+		if err := a.Authorize(domain.OpProjectDelete); err != nil {
 			return err
 		}
 		msg := "Type the project's name exactly to confirm."

@@ -187,8 +187,7 @@ func (h *Handlers) askPassword(c echo.Context, refusal error) error {
 		// Over the page, whatever the control's own target was. A dialog
 		// asking for the password is a normal answer for htmx (200), so it
 		// swaps without an error event; the page form says 401.
-		c.Response().Header().Set("HX-Retarget", "body")
-		c.Response().Header().Set("HX-Reswap", "beforeend")
+		hxSwapInto(c, "body", "beforeend")
 		if status == http.StatusUnauthorized {
 			status = http.StatusOK
 		}
@@ -201,7 +200,7 @@ func (h *Handlers) askPassword(c echo.Context, refusal error) error {
 // was made from (the prompt's own field on a second try, else the
 // Referer or htmx's current URL), when it is on this site; else home.
 func reauthBack(c echo.Context, params url.Values) string {
-	for _, raw := range []string{params.Get(reauthBackField), c.Request().Referer(), c.Request().Header.Get("HX-Current-URL")} {
+	for _, raw := range []string{params.Get(reauthBackField), c.Request().Referer(), hxCurrentPage(c)} {
 		u, err := url.Parse(raw)
 		if raw == "" || err != nil || (u.Host != "" && u.Host != c.Request().Host) {
 			continue

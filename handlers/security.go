@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"studio/domain"
+	"studio/handlers/httpx"
 	"studio/views"
 
 	"github.com/boombuler/barcode/qr"
@@ -198,7 +199,7 @@ func (h *Handlers) FinishPasskey(c echo.Context) error {
 	case "":
 	case domain.EINVALID, domain.EUNAUTHORIZED, domain.ECONFLICT:
 		Logger(c).Info("passkey registration refused", "code", code, "err", err)
-		return h.renderSecurity(c, statusOf(code), views.SecurityView{Failed: views.SecurityFormPasskey,
+		return h.renderSecurity(c, httpx.Status(code), views.SecurityView{Failed: views.SecurityFormPasskey,
 			Errors: map[string]string{"passkey": domain.ErrorMessage(err)}, PasskeyName: name})
 	default:
 		return err
@@ -281,16 +282,16 @@ func (h *Handlers) OrgPolicy(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		ctx := c.Request().Context()
 		orgID := c.Param("org")
-		if orgID == "" && c.Param("project") != "" {
-			var err error
-			if orgID, err = h.secondFactors.ProjectOrganization(ctx, c.Param("project")); err != nil {
-				return err
-			}
-		}
-		if orgID == "" {
+		var adm domain.Admission
+		var err error
+		switch {
+		case orgID != "":
+			adm, err = h.secondFactors.Admit(ctx, principal(c), orgID)
+		case c.Param("project") != "":
+			orgID, adm, err = h.secondFactors.AdmitProject(ctx, principal(c), c.Param("project"))
+		default:
 			return next(c)
 		}
-		adm, err := h.secondFactors.Admit(ctx, principal(c), orgID)
 		if err != nil {
 			c.Set(policyOrgCtxKey, orgID)
 			return err
@@ -339,8 +340,8 @@ func (h *Handlers) meetPolicy(c echo.Context, refusal error) error {
 	} else {
 		h.setFlash(c, "warning", domain.ErrorMessage(refusal))
 	}
-	if c.Request().Header.Get("HX-Request") != "" {
-		c.Response().Header().Set("HX-Redirect", to)
+	if isHTMX(c) {
+		hxRedirectTo(c, to)
 		return c.NoContent(http.StatusForbidden)
 	}
 	return redirect(c, to)

@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"studio/domain"
+	"studio/handlers/httpx"
 	"studio/views"
 
 	"github.com/gorilla/sessions"
@@ -206,7 +207,7 @@ func jsonError(c echo.Context, err error) error {
 		return err
 	}
 	setRetryAfter(c, err)
-	return c.JSON(statusOf(code), map[string]string{"error": domain.ErrorMessage(err)})
+	return c.JSON(httpx.Status(code), map[string]string{"error": domain.ErrorMessage(err)})
 }
 
 func jsonOptions(c echo.Context, options []byte) error {
@@ -239,7 +240,7 @@ func (h *Handlers) PasskeySignIn(c echo.Context) error {
 	step, err := h.signIns.PasskeySignIn(c.Request().Context(), pendingToken(c), []byte(c.FormValue("credential")))
 	h.clearPending(c)
 	if err != nil {
-		status := statusOf(domain.ErrorCode(err))
+		status := httpx.Status(domain.ErrorCode(err))
 		if status >= 500 {
 			return err
 		}

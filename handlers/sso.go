@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"studio/domain"
+	"studio/handlers/httpx"
 	"studio/views"
 
 	"github.com/labstack/echo/v4"
@@ -60,7 +61,7 @@ func (h *Handlers) SSOBegin(c echo.Context) error {
 	email, next := strings.TrimSpace(c.QueryParam("email")), safeNext(c.QueryParam("next"))
 	start, err := h.sso.Begin(c.Request().Context(), c.QueryParam("org"), email, next)
 	if err != nil {
-		status := statusOf(domain.ErrorCode(err))
+		status := httpx.Status(domain.ErrorCode(err))
 		if status >= 500 && domain.ErrorCode(err) != domain.EUNAVAILABLE {
 			return err
 		}
@@ -90,7 +91,7 @@ func (h *Handlers) SSOCallback(c echo.Context) error {
 	}
 	res, err := h.sso.Finish(c.Request().Context(), c.QueryParam("state"), browser, c.QueryParam("code"), h.passwordClient(c))
 	if err != nil {
-		status := statusOf(domain.ErrorCode(err))
+		status := httpx.Status(domain.ErrorCode(err))
 		if status >= 500 && domain.ErrorCode(err) != domain.EUNAVAILABLE {
 			return err
 		}

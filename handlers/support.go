@@ -171,3 +171,46 @@ func (h *Handlers) SupportUnlock(c echo.Context) error {
 			return acct.Summary.Email + " is unlocked and can sign in again.", nil
 		})
 }
+
+// SupportDisableServiceAccount disables a service account, with a reason.
+func (h *Handlers) SupportDisableServiceAccount(c echo.Context) error {
+	return h.supportSetDisabled(c, true)
+}
+
+// SupportEnableServiceAccount enables a disabled service account, with a reason.
+func (h *Handlers) SupportEnableServiceAccount(c echo.Context) error {
+	return h.supportSetDisabled(c, false)
+}
+
+func (h *Handlers) supportSetDisabled(c echo.Context, disabled bool) error {
+	return h.supportAction(c, views.SupportFormAccountState,
+		func(ctx context.Context, p domain.Principal, acct domain.SupportAccount, reason string) (string, error) {
+			if err := h.support.SetServiceAccountDisabled(ctx, p, acct.Summary.Account.ID, disabled, reason); err != nil {
+				return "", err
+			}
+			if disabled {
+				return acct.Summary.Email + " is disabled: all its keys and tokens are refused.", nil
+			}
+			return acct.Summary.Email + " is enabled again.", nil
+		})
+}
+
+// SupportDisableKey disables one key of a service account, with a reason.
+func (h *Handlers) SupportDisableKey(c echo.Context) error { return h.supportSetKeyDisabled(c, true) }
+
+// SupportEnableKey enables a disabled key again, with a reason.
+func (h *Handlers) SupportEnableKey(c echo.Context) error { return h.supportSetKeyDisabled(c, false) }
+
+func (h *Handlers) supportSetKeyDisabled(c echo.Context, disabled bool) error {
+	keyID := c.Param("key")
+	return h.supportAction(c, views.SupportFormKeyState(keyID),
+		func(ctx context.Context, p domain.Principal, acct domain.SupportAccount, reason string) (string, error) {
+			if err := h.support.SetKeyDisabled(ctx, p, acct.Summary.Account.ID, keyID, disabled, reason); err != nil {
+				return "", err
+			}
+			if disabled {
+				return "Key " + keyID + " of " + acct.Summary.Email + " is disabled.", nil
+			}
+			return "Key " + keyID + " of " + acct.Summary.Email + " is enabled again.", nil
+		})
+}

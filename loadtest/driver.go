@@ -9,14 +9,17 @@ import (
 	"net"
 	"net/http"
 	"sort"
+	"strconv"
 	"sync"
 	"time"
 )
 
 // measure drives every route of s (those --routes selects) at each
-// concurrency, the server then its baseline, and adds the points to rep.
-// A route that cannot run is skipped with a note.
-func measure(ctx context.Context, o options, s *setup, srv *server, client *http.Client, rep *report) error {
+// concurrency and adds the points to rep. Each point is --repeat rounds,
+// each the server and then its baseline for --duration: interleaved, so
+// that both see the same machine, however busy it is. A route that cannot
+// run is skipped with a note.
+func measure(ctx context.Context, o options, tmp string, s *setup, srv *server, client *http.Client, rep *report) error {
 	for _, t := range s.targets() {
 		if o.routes != nil && !o.routes[t.name] {
 			continue
@@ -32,45 +35,35 @@ func measure(ctx context.Context, o options, s *setup, srv *server, client *http
 			logf("skip %s: %v", t.name, err)
 			continue
 		}
-		bl, err := startBaseline(t, captured)
+		bl, err := startBaseline(ctx, o, tmp, t, captured)
 		if err != nil {
 			return err
 		}
+		rep.Meta.BaselineCPUs = allowedCPUs(bl.pid())
 		rep.Routes = append(rep.Routes, routeInfo{Name: t.name, Title: t.title, Method: t.method, Path: t.path, Bytes: len(captured.body)})
 		for _, c := range o.concurrency {
 			if ctx.Err() != nil {
 				bl.close()
 				return ctx.Err()
 			}
-			// Best of --repeat rounds, each the server then its baseline:
-			// interference from other processes only ever slows a round down.
-			var sv, b stats
-			var mem memory
-			other := -1.0
-			for round := 0; round < o.repeat; round++ {
-				before := sampleCPU(srv.cmd.Process.Pid)
-				x := drive(ctx, client, s.base, t, c, o.warmup, o.duration)
+			p := point{Route: t.name, Concurrency: c, OtherCPU: -1}
+			for range o.repeat {
+				before := sampleCPU(srv.cmd.Process.Pid, bl.pid())
+				x := drive(ctx, client, s.base, t, c, o.warmup, o.duration, srv.cmd.Process.Pid)
 				m, _ := readMemory(srv.cmd.Process.Pid)
-				y := drive(ctx, client, bl.url, t, c, o.warmup, o.duration)
-				oc := otherCPU(before, sampleCPU(srv.cmd.Process.Pid))
-				if round == 0 || x.ReqPerSec > sv.ReqPerSec {
-					sv, other = x, oc
-				}
-				if round == 0 || y.ReqPerSec > b.ReqPerSec {
-					b = y
-				}
-				mem.RSS, mem.HWM = max(mem.RSS, m.RSS), max(mem.HWM, m.HWM)
+				y := drive(ctx, client, bl.url, t, c, o.warmup, o.duration, bl.pid())
+				p.OtherCPU = max(p.OtherCPU, otherCPU(before, sampleCPU(srv.cmd.Process.Pid, bl.pid())))
+				p.Rounds = append(p.Rounds, round{Server: x, Baseline: y})
+				p.RSSMiB, p.HWMMiB = max(p.RSSMiB, m.RSS), max(p.HWMMiB, m.HWM)
 			}
-			p := point{Route: t.name, Concurrency: c, Server: sv, Baseline: b, RSSMiB: mem.RSS, HWMMiB: mem.HWM, OtherCPU: other}
-			if b.ReqPerSec > 0 {
-				p.Ratio = sv.ReqPerSec / b.ReqPerSec
-			}
+			p.summarize()
 			rep.Points = append(rep.Points, p)
-			rep.PeakHWMMiB = max(rep.PeakHWMMiB, mem.HWM)
-			logf("%-14s c=%-4d %8.0f req/s p50 %6.2f ms p99 %7.2f ms errors %d | baseline %8.0f req/s | ratio %5.1f%% | RSS %.0f MiB | other CPU %.0f%%",
-				t.name, c, sv.ReqPerSec, sv.P50ms, sv.P99ms, sv.Errors, b.ReqPerSec, 100*p.Ratio, mem.RSS, other)
-			if sv.FirstError != "" {
-				logf("  first server error: %s", sv.FirstError)
+			rep.PeakHWMMiB = max(rep.PeakHWMMiB, p.HWMMiB)
+			logf("%-14s c=%-4d %8.0f req/s p50 %6.2f ms p99 %7.2f ms %s/req errors %d | baseline %8.0f req/s %s/req | share %s | RSS %.0f MiB | other CPU %.0f%%",
+				t.name, c, p.Server.ReqPerSec, p.Server.P50ms, p.Server.P99ms, cpuMs(p.Server.CPUPerReqMs), p.Server.Errors,
+				p.Baseline.ReqPerSec, cpuMs(p.Baseline.CPUPerReqMs), shareRange(p.shares()), p.RSSMiB, p.OtherCPU)
+			if p.Server.FirstError != "" {
+				logf("  first server error: %s", p.Server.FirstError)
 			}
 		}
 		bl.close()
@@ -102,24 +95,35 @@ func newClient(concurrency []int) (client *http.Client, close func()) {
 	return client, transport.CloseIdleConnections
 }
 
-// stats is one measured point.
+// stats is one measured run, of the server or of a baseline.
 type stats struct {
-	Requests   int     `json:"requests"`
-	Errors     int     `json:"errors"`
-	ReqPerSec  float64 `json:"reqPerSec"`
-	P50ms      float64 `json:"p50ms"`
-	P99ms      float64 `json:"p99ms"`
-	FirstError string  `json:"firstError,omitempty"`
+	Requests  int     `json:"requests"`
+	Errors    int     `json:"errors"`
+	ReqPerSec float64 `json:"reqPerSec"`
+	P50ms     float64 `json:"p50ms"`
+	P99ms     float64 `json:"p99ms"`
+	// CPUPerReqMs is the serving process's CPU time (utime+stime) during
+	// the run over the requests it answered; -1 when unknown.
+	CPUPerReqMs float64 `json:"cpuPerReqMs"`
+	FirstError  string  `json:"firstError,omitempty"`
 }
 
 // drive runs c clients in closed loops against base+t.path for d (after an
-// unmeasured warmup) and returns throughput (200 answers per second) and
-// the latency percentiles of the 200 answers. Anything else is an error.
-func drive(ctx context.Context, client *http.Client, base string, t target, c int, warmup, d time.Duration) stats {
+// unmeasured warmup) and returns throughput (200 answers per second), the
+// latency percentiles of the 200 answers, and the CPU time process pid
+// spent per answer. Any other answer is an error.
+func drive(ctx context.Context, client *http.Client, base string, t target, c int, warmup, d time.Duration, pid int) stats {
 	if warmup > 0 {
 		load(ctx, client, base, t, c, warmup)
 	}
-	return load(ctx, client, base, t, c, d)
+	before, ok1 := procTicks(strconv.Itoa(pid))
+	st := load(ctx, client, base, t, c, d)
+	after, ok2 := procTicks(strconv.Itoa(pid))
+	st.CPUPerReqMs = -1
+	if ok1 && ok2 && st.Requests+st.Errors > 0 {
+		st.CPUPerReqMs = float64(after-before) * msPerTick / float64(st.Requests+st.Errors)
+	}
+	return st
 }
 
 func load(ctx context.Context, client *http.Client, base string, t target, c int, d time.Duration) stats {

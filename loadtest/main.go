@@ -13,6 +13,12 @@
 //	go run ./loadtest --seed-accounts 1000000 --project-accounts 100000
 //	go run ./loadtest --seed-accounts 100000 --quick
 //	go run ./loadtest --db ./studio.db --org "Seeded 000" --project "Project 0000"
+//	go run ./loadtest --routes api-sa-basic --hold 10m   # then wrk, pprof, go tool trace by hand
+//
+// By default (on 2 CPUs or more) the server and the baseline run on CPU 0
+// and this program on CPU 1 (--pin). Each point is 3 rounds of 4 s, each
+// the server then its baseline; server CPU per request is read from
+// /proc/<pid>/stat.
 //
 // The program stops by itself: every load point lasts --duration, and the
 // server is always stopped at the end (also on Ctrl-C).
@@ -50,6 +56,9 @@ func run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	if o.baselineServe != "" {
+		return serveBaseline(ctx, o.baselineServe)
+	}
 	var prev *report
 	if o.compare != "" {
 		if prev, err = readReport(o.compare); err != nil {
@@ -82,7 +91,7 @@ func run(ctx context.Context, args []string) error {
 	env := append(os.Environ(), "STUDIO_ADMIN_PASSWORD="+o.adminPassword, "STUDIO_ADMIN_EMAIL="+o.adminEmail)
 
 	// 2. The database.
-	meta := runMeta{Start: time.Now().UTC().Format(time.RFC3339), CPUs: runtime.NumCPU(), GoVersion: runtime.Version(), LoadAvg: loadAverage(),
+	meta := runMeta{Start: time.Now().UTC().Format(time.RFC3339), CPUs: runtime.NumCPU(), GoVersion: runtime.Version(), Machine: machine(),
 		Duration: o.duration.String(), Concurrency: o.concurrency, Repeat: o.repeat, Build: build}
 	dbPath, err := database(ctx, o, bin, env, tmp, &meta)
 	if err != nil {
@@ -95,13 +104,20 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 	base := "http://127.0.0.1:" + strconv.Itoa(port)
-	srv, err := startServer(ctx, bin, env, dbPath, base, filepath.Join(tmp, "server.log"))
+	srv, err := startServer(ctx, bin, env, dbPath, base, filepath.Join(tmp, "server.log"), o.serverCPUs)
 	if err != nil {
 		return err
 	}
 	defer srv.stop()
 	meta.ServerLog = srv.logPath
-	logf("server pid %d on %s (log %s)", srv.cmd.Process.Pid, base, srv.logPath)
+	if err := pinSelf(o.clientCPUs); err != nil {
+		return err
+	}
+	if len(o.serverCPUs) > 0 {
+		meta.ServerCPUs, meta.ClientCPUs = allowedCPUs(srv.cmd.Process.Pid), allowedCPUs(os.Getpid())
+	}
+	logf("server pid %d on %s (log %s), CPUs %s; this program on CPUs %s", srv.cmd.Process.Pid, base, srv.logPath,
+		allowedCPUs(srv.cmd.Process.Pid), allowedCPUs(os.Getpid()))
 	idle, _ := readMemory(srv.cmd.Process.Pid)
 	meta.IdleRSSMiB = idle.RSS
 
@@ -120,11 +136,17 @@ func run(ctx context.Context, args []string) error {
 	meta.ProjectMembers = s.memberCount
 	meta.Notes = s.notes
 
+	if o.hold > 0 {
+		return s.hold(srv)
+	}
+
 	// 5. Load.
+	meta.LoadAvgStart = loadAverage()
 	rep := report{Meta: meta}
-	if err := measure(ctx, o, s, srv, client, &rep); err != nil {
+	if err := measure(ctx, o, tmp, s, srv, client, &rep); err != nil {
 		return err
 	}
+	rep.Meta.LoadAvgEnd = loadAverage()
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}

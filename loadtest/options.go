@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -32,11 +33,19 @@ type options struct {
 	jsonOut         string
 	compare         string
 	render          string
+	// serverCPUs run the studio server and the baseline (one at a time),
+	// clientCPUs this program; both empty: no pinning.
+	serverCPUs, clientCPUs []int
+	// hold keeps the server up this long after the setup, for wrk, pprof
+	// or go tool trace by hand, and measures nothing.
+	hold time.Duration
+	// baselineServe makes this process a baseline server (see baseline.go).
+	baselineServe string
 }
 
 func parseOptions(args []string) (options, error) {
 	var o options
-	var conc, routes string
+	var conc, routes, pin string
 	fs := flag.NewFlagSet("loadtest", flag.ContinueOnError)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), `Usage: go run ./loadtest [flags]
@@ -58,10 +67,13 @@ Flags:
 	fs.StringVar(&o.adminEmail, "admin-email", envOr("STUDIO_ADMIN_EMAIL", "admin@example.com"), "console administrator to sign in as")
 	fs.StringVar(&o.adminPassword, "admin-password", envOr("STUDIO_ADMIN_PASSWORD", "load-test-password-1"), "its password (set as STUDIO_ADMIN_PASSWORD when seeding)")
 	fs.StringVar(&conc, "concurrency", "1,16,64", "comma list of concurrent clients per point")
-	fs.DurationVar(&o.duration, "duration", 5*time.Second, "how long each point (route × concurrency) runs, for the server and again for the baseline")
-	fs.DurationVar(&o.warmup, "warmup", 300*time.Millisecond, "unmeasured load before each point")
-	fs.IntVar(&o.repeat, "repeat", 1, "measure each point this many times and keep the best round (server and baseline each): for a machine that is not idle")
-	fs.BoolVar(&o.quick, "quick", false, "smoke run: 1s per point, concurrency 1,16, no warmup (unless given explicitly)")
+	fs.DurationVar(&o.duration, "duration", 4*time.Second, "how long each point (route × concurrency) runs in each round, for the server and again for the baseline")
+	fs.DurationVar(&o.warmup, "warmup", 300*time.Millisecond, "unmeasured load before each measured run")
+	fs.IntVar(&o.repeat, "repeat", 3, "rounds per point, each the server then its baseline (interleaved, so both see the same machine)")
+	fs.BoolVar(&o.quick, "quick", false, "smoke run: 1 round of 1s per point, concurrency 1,16, no warmup (unless given explicitly)")
+	fs.StringVar(&pin, "pin", defaultPin(), "SERVER:CLIENT CPU lists, e.g. 0:1 or 0-1:2-3: the studio server and the baseline run on SERVER, this program on CLIENT; empty for no pinning (default 0:1 on 2 or more CPUs)")
+	fs.DurationVar(&o.hold, "hold", 0, "measure nothing: after the setup, print the requests (as wrk commands) and keep the server up this long, or until Ctrl-C, for profiling by hand")
+	fs.StringVar(&o.baselineServe, "baseline-serve", "", "(internal) serve the baseline described by this file")
 	fs.StringVar(&routes, "routes", "", "comma list of routes to run (default all)")
 	fs.StringVar(&o.bin, "bin", "", "use this studio binary instead of building one")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory (database, server log)")
@@ -76,6 +88,21 @@ Flags:
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if o.baselineServe != "" {
+		return o, nil
+	}
+	if pin != "" {
+		server, client, ok := strings.Cut(pin, ":")
+		var err1, err2 error
+		o.serverCPUs, err1 = parseCPUList(server)
+		o.clientCPUs, err2 = parseCPUList(client)
+		if !ok || err1 != nil || err2 != nil || len(o.serverCPUs) == 0 || len(o.clientCPUs) == 0 {
+			return o, fmt.Errorf("--pin: %q is not SERVER:CLIENT CPU lists such as 0:1", pin)
+		}
+	}
+	if o.hold < 0 || o.hold > time.Hour {
+		return o, errors.New("--hold is at most 1h")
+	}
 	if o.quick {
 		if !set["duration"] {
 			o.duration = time.Second
@@ -85,6 +112,9 @@ Flags:
 		}
 		if !set["warmup"] {
 			o.warmup = 0
+		}
+		if !set["repeat"] {
+			o.repeat = 1
 		}
 	}
 	for _, s := range strings.Split(conc, ",") {
@@ -126,6 +156,40 @@ Flags:
 		}
 	}
 	return o, nil
+}
+
+// defaultPin is 0:1 where there are two CPUs or more: the server on the
+// first, this program on the second.
+func defaultPin() string {
+	if runtime.NumCPU() >= 2 {
+		return "0:1"
+	}
+	return ""
+}
+
+// parseCPUList reads a CPU list such as "0", "0,2" or "0-3".
+func parseCPUList(s string) ([]int, error) {
+	var cpus []int
+	for _, part := range strings.Split(s, ",") {
+		lo, hi, isRange := strings.Cut(strings.TrimSpace(part), "-")
+		a, err := strconv.Atoi(lo)
+		if err != nil || a < 0 {
+			return nil, fmt.Errorf("%q is not a CPU number", part)
+		}
+		b := a
+		if isRange {
+			if b, err = strconv.Atoi(hi); err != nil || b < a {
+				return nil, fmt.Errorf("%q is not a CPU range", part)
+			}
+		}
+		for c := a; c <= b; c++ {
+			if c >= runtime.NumCPU() {
+				return nil, fmt.Errorf("CPU %d: this machine has %d", c, runtime.NumCPU())
+			}
+			cpus = append(cpus, c)
+		}
+	}
+	return cpus, nil
 }
 
 func envOr(name, def string) string {

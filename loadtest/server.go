@@ -68,7 +68,8 @@ type server struct {
 	once    sync.Once
 }
 
-func startServer(ctx context.Context, bin string, env []string, dbPath, base, logPath string) (*server, error) {
+// startServer starts the studio server on cpus (none: unpinned).
+func startServer(ctx context.Context, bin string, env []string, dbPath, base, logPath string, cpus []int) (*server, error) {
 	logFile, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
@@ -77,7 +78,7 @@ func startServer(ctx context.Context, bin string, env []string, dbPath, base, lo
 	cmd := exec.Command(bin, "--addr", addr, "--db", dbPath, "--base-url", base, "--rate-limit", "1000000000")
 	cmd.Env, cmd.Stdout, cmd.Stderr = env, logFile, logFile
 	setChildAttrs(cmd)
-	if err := cmd.Start(); err != nil {
+	if err := startPinned(cmd, cpus); err != nil {
 		logFile.Close()
 		return nil, err
 	}

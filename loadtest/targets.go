@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"time"
 )
 
 // target is one route under test.
@@ -161,4 +162,31 @@ func (t target) request(ctx context.Context, base string) (*http.Request, error)
 		req.Header.Set("Content-Type", t.contentType)
 	}
 	return req, nil
+}
+
+// hold prints each selected route as a wrk command and keeps the server
+// up for --hold (or until Ctrl-C), for measuring or profiling by hand.
+func (s *setup) hold(srv *server) error {
+	fmt.Printf("server pid %d at %s, on CPUs %s (log %s)\n", srv.cmd.Process.Pid, s.base, allowedCPUs(srv.cmd.Process.Pid), srv.logPath)
+	for _, t := range s.targets() {
+		if s.o.routes != nil && !s.o.routes[t.name] || t.skip != "" {
+			continue
+		}
+		var args []string
+		for k, vs := range t.header {
+			for _, v := range vs {
+				args = append(args, fmt.Sprintf("-H '%s: %s'", k, v))
+			}
+		}
+		if t.body != nil {
+			args = append(args, "(POST with a fresh body per request: use this program)")
+		}
+		fmt.Printf("%-14s taskset -c 1 wrk -t1 -c64 -d4s --latency %s '%s%s'\n", t.name, strings.Join(args, " "), s.base, t.path)
+	}
+	logf("holding the server for %s (Ctrl-C ends it sooner)", s.o.hold)
+	select {
+	case <-s.ctx.Done():
+	case <-time.After(s.o.hold):
+	}
+	return nil
 }

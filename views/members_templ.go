@@ -310,7 +310,7 @@ func ProjectMembers(p Page, m MembersPage) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			if m.Access.Can(domain.PermMembershipCreate) {
+			if m.Access.Allows(domain.OpMemberInvite) {
 				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 18, "<section class=\"card\" id=\"invite-member\"><h2>Invite a member</h2><p class=\"hint\">The email of an existing user or service account (of any organization) becomes a member at once; anyone else gets an invite link.</p><form method=\"post\" action=\"")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
@@ -665,7 +665,7 @@ func ProjectMemberRow(p Page, a domain.Access, mem domain.Membership, rowError s
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		if a.Can(domain.PermMembershipUpdate) {
+		if a.Allows(domain.OpMemberUpdate) {
 			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 54, "<form method=\"post\" action=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
@@ -807,7 +807,7 @@ func ProjectMemberRow(p Page, a domain.Access, mem domain.Membership, rowError s
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		if isPendingUser(mem) && a.Can(domain.PermMembershipCreate) {
+		if isPendingUser(mem) && a.Allows(domain.OpMemberInvite) {
 			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 68, "<form method=\"post\" action=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
@@ -834,7 +834,7 @@ func ProjectMemberRow(p Page, a domain.Access, mem domain.Membership, rowError s
 				return templ_7745c5c3_Err
 			}
 		}
-		if a.Can(domain.PermMembershipDelete) {
+		if a.Allows(domain.OpMemberRemove) {
 			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 71, "<a class=\"button small danger-outline\" href=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err

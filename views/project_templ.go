@@ -202,7 +202,7 @@ func ProjectSettings(p Page, f SettingsForm) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			if f.Access.Can(domain.PermProjectUpdate) {
+			if f.Access.Allows(domain.OpProjectUpdate) {
 				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 12, "<section class=\"card\"><h2>Project name</h2><form method=\"post\" action=\"")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
@@ -282,7 +282,7 @@ func ProjectSettings(p Page, f SettingsForm) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			if f.Access.Can(domain.PermProjectDelete) {
+			if f.Access.Allows(domain.OpProjectDelete) {
 				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 22, "<section class=\"card danger-zone\"><h2>Delete project</h2>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err

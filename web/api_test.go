@@ -126,11 +126,7 @@ type apiEnv struct {
 func apiNewEnv(t *testing.T, opts ...appOption) *apiEnv {
 	t.Helper()
 	app := newApp(t, opts...)
-	sealer, err := domain.NewSealer([]byte("an AES-256 key of 32 bytes......"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &apiEnv{t: t, app: app, svc: domain.NewServiceAccounts(app.store, sealer, app.clock.Now, "d21s.com")}
+	e := &apiEnv{t: t, app: app, svc: app.services.ServiceAccounts}
 	e.admin = e.principal(adminEmail)
 	return e
 }

@@ -16,12 +16,9 @@ import (
 	"testing"
 	"time"
 
+	"studio/app"
 	"studio/db"
 	"studio/domain"
-	"studio/handlers"
-	"studio/handlers/api"
-	"studio/passkey"
-	"studio/sso"
 	"studio/web"
 
 	"github.com/PuerkitoBio/goquery"
@@ -43,15 +40,17 @@ const (
 type testApp struct {
 	t     testing.TB
 	store *db.DB
-	echo  *echo.Echo
-	srv   *httptest.Server
-	org   domain.Organization // the first organization
-	logs  *syncBuffer
-	clock *testClock
-	// secondFactors is the test app's service, for giveTOTP.
-	secondFactors *domain.SecondFactors
+	// services are the server's own services, as the composition root built them.
+	services *app.Services
+	echo     *echo.Echo
+	srv      *httptest.Server
+	org      domain.Organization // the first organization
+	logs     *syncBuffer
+	clock    *testClock
 	// dbPath is the database file.
 	dbPath string
+	// statements counts what the database runs (see TestStatementsPerRequest).
+	statements *db.StatementCounter
 	// localURL is the server as http://localhost:<port>: passkeys need a
 	// host name (WebAuthn refuses IP addresses), and the passkey ceremony
 	// and single sign-on of the test app are set up for this origin.
@@ -127,22 +126,13 @@ func newApp(t testing.TB, opts ...appOption) *testApp {
 	}
 	ctx := context.Background()
 	dbPath := filepath.Join(t.TempDir(), "studio.db")
-	store, err := db.Open(ctx, dbPath)
+	statements := &db.StatementCounter{}
+	store, err := db.OpenWith(ctx, dbPath, db.Options{Count: statements})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
 	clock := &testClock{now: time.Now().UTC()}
-	accounts := domain.NewAccounts(store, domain.NewHasher(2), clock.Now)
-	boot, err := accounts.Bootstrap(ctx, domain.BootstrapInput{AdminEmail: adminEmail, AdminPassword: adminPassword, OrgName: "Acme"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	logs := &syncBuffer{}
-	sealer, err := domain.NewSealer([]byte("an AES-256 key of 32 bytes......"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	// The server's address first: the passkey ceremony and single sign-on
 	// are bound to it.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -150,61 +140,48 @@ func newApp(t testing.TB, opts ...appOption) *testApp {
 		t.Fatal(err)
 	}
 	localURL := "http://localhost:" + strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
-	ceremony, err := passkey.New(localURL)
+	// Wired by the composition root, as main wires the server; the keys
+	// are fixed so that tests can seal and sign as the server does.
+	services, err := app.NewServices(store, app.Config{
+		Keys: app.Keys{
+			Sealer:  []byte("an AES-256 key of 32 bytes......"),
+			Session: []byte("0123456789abcdef0123456789abcdef"),
+			Flash:   []byte("fedcba9876543210fedcba9876543210"),
+			Browser: []byte("known browser key of 32 bytes..."),
+
+			RecoveryCodes: []byte("recovery code key of 32 bytes..."),
+		},
+		SignInURL:                 localURL,
+		Now:                       clock.Now,
+		Hasher:                    domain.NewHasher(2),
+		BaseURL:                   "http://studio.test",
+		ServiceAccountEmailDomain: "d21s.com",
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	secondFactors := domain.NewSecondFactors(domain.SecondFactorsConfig{Accounts: accounts, Store: store, Sealer: sealer,
-		RecoveryKey: []byte("recovery code key of 32 bytes..."), Passkeys: ceremony, Now: clock.Now})
-	signIns := domain.NewSignIns(secondFactors)
-	h := handlers.New(handlers.Config{
-		SignIns:       signIns,
-		SecondFactors: secondFactors,
-		SSO: domain.NewSSO(domain.SSOConfig{Access: store, Store: store, SignIns: signIns, Sealer: sealer,
-			Provider: sso.New(clock.Now, nil), RedirectURL: localURL + "/signin/sso/callback", Now: clock.Now}),
-		ServiceAccounts: domain.NewServiceAccounts(store, sealer, clock.Now, "d21s.com"),
-		Members:         domain.NewMembers(store, domain.NewHasher(2), clock.Now, "http://studio.test", domain.DefaultInviteTTL),
-		Support:         domain.NewSupport(store, clock.Now),
-		Hygiene:         domain.NewHygiene(store, store, clock.Now),
-		BaseURL:         "http://studio.test",
-		Accounts:        accounts,
-		Projects:        domain.NewProjects(store, clock.Now),
-		Audit:           domain.NewAuditLog(store),
-		Sessions:        store,
-		Health:          store.Ping,
-		SessionKey:      []byte("0123456789abcdef0123456789abcdef"),
-		FlashKey:        []byte("fedcba9876543210fedcba9876543210"),
-		BrowserKey:      []byte("known browser key of 32 bytes..."),
-		Now:             clock.Now,
-	})
-	a := api.New(api.Config{
-		Auth:            domain.NewAPIAuth(store, sealer, clock.Now, "http://studio.test/oauth2/token"),
-		Projects:        domain.NewProjects(store, clock.Now),
-		Members:         domain.NewMembers(store, domain.NewHasher(2), clock.Now, "http://studio.test", domain.DefaultInviteTTL),
-		ServiceAccounts: domain.NewServiceAccounts(store, sealer, clock.Now, "d21s.com"),
-		RateLimit:       settings.rateLimit,
-		RateWindow:      time.Second,
-		BaseURL:         "http://studio.test",
-		Now:             clock.Now,
-		Logger:          handlers.Logger,
-	})
+	boot, err := services.Accounts.Bootstrap(ctx, domain.BootstrapInput{AdminEmail: adminEmail, AdminPassword: adminPassword, OrgName: "Acme"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
 	trusted, err := web.ParseTrustedProxies(settings.trustedProxies)
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := web.New(web.Config{Logger: slog.New(slog.NewTextHandler(logs, nil)), TrustedProxies: trusted}, h, a)
+	e := services.Server(app.ServerConfig{Logger: slog.New(slog.NewTextHandler(logs, nil)), TrustedProxies: trusted,
+		RateLimit: settings.rateLimit, RateWindow: time.Second})
 	srv := httptest.NewUnstartedServer(e)
 	srv.Listener.Close()
 	srv.Listener = ln
 	srv.Start()
 	t.Cleanup(srv.Close)
-	app := &testApp{t: t, store: store, echo: e, srv: srv, org: boot.Organization, logs: logs, clock: clock, dbPath: dbPath,
-		localURL: localURL, factors: &testFactors{secrets: map[string]string{}, last: map[string]int64{}}}
+	ta := &testApp{t: t, store: store, services: services, echo: e, srv: srv, org: boot.Organization, logs: logs, clock: clock,
+		dbPath: dbPath, statements: statements, localURL: localURL, factors: &testFactors{secrets: map[string]string{}, last: map[string]int64{}}}
 	// The first administrator is support staff, and support staff always
 	// need a second factor: an authenticator app, which sign-in asks for.
-	app.secondFactors = secondFactors
-	app.giveTOTP(adminEmail)
-	return app
+	ta.giveTOTP(adminEmail)
+	return ta
 }
 
 // giveTOTP sets up an authenticator app for the user with this email, the
@@ -218,7 +195,7 @@ func (a *testApp) giveTOTP(email string) {
 		a.t.Fatal(err)
 	}
 	p := domain.UserPrincipal(u, "test setup")
-	setup, err := a.secondFactors.BeginTOTP(ctx, p)
+	setup, err := a.services.SecondFactors.BeginTOTP(ctx, p)
 	if err != nil {
 		a.t.Fatal(err)
 	}
@@ -229,7 +206,7 @@ func (a *testApp) giveTOTP(email string) {
 	if err != nil {
 		a.t.Fatal(err)
 	}
-	if _, err := a.secondFactors.ConfirmTOTP(ctx, p, code, domain.Client{Address: "test setup"}); err != nil {
+	if _, err := a.services.SecondFactors.ConfirmTOTP(ctx, p, code, domain.Client{Address: "test setup"}); err != nil {
 		a.t.Fatal(err)
 	}
 	a.factors.mu.Lock()

@@ -11,6 +11,7 @@ import (
 
 	"studio/domain"
 	"studio/handlers"
+	"studio/handlers/httpx"
 
 	"github.com/labstack/echo/v4"
 )
@@ -24,7 +25,7 @@ func requestLog(base *slog.Logger) echo.MiddlewareFunc {
 			id := randomHex(8)
 			c.Response().Header().Set(echo.HeaderXRequestID, id)
 			l := base.With("request_id", id)
-			handlers.SetLogger(c, l)
+			c.SetRequest(c.Request().WithContext(httpx.WithRequest(c.Request().Context(), id, l)))
 			err := next(c)
 			if err != nil {
 				c.Error(err)

@@ -65,7 +65,7 @@ func (w *reauthWorld) prepare(route string) {
 		delete(w.app.factors.secrets, adminEmail)
 		w.app.factors.mu.Unlock()
 		if route == "/account/security/totp/confirm" {
-			setup, err := w.app.secondFactors.BeginTOTP(ctx, domain.UserPrincipal(admin, "test setup"))
+			setup, err := w.app.services.SecondFactors.BeginTOTP(ctx, domain.UserPrincipal(admin, "test setup"))
 			if err != nil {
 				w.app.t.Fatal(err)
 			}

@@ -13,6 +13,7 @@ import (
 
 	"studio/handlers"
 	"studio/handlers/api"
+	"studio/handlers/httpx"
 	"studio/static"
 
 	"github.com/labstack/echo/v4"
@@ -46,7 +47,7 @@ func New(cfg Config, h *handlers.Handlers, a *api.API) *echo.Echo {
 	}
 
 	e.Use(requestLog(cfg.Logger))
-	e.Use(middleware.Recover())
+	e.Use(recoverPanics)
 	e.Use(compress)
 	e.Use(securityHeaders)
 	e.Use(middleware.BodyLimit(MaxConsoleBody))
@@ -54,6 +55,18 @@ func New(cfg Config, h *handlers.Handlers, a *api.API) *echo.Echo {
 	routes(e, h, a, cfg)
 	return e
 }
+
+// recoverPanics turns a panic in a handler into a 500 (the error handler's
+// page or body, with the request id) and logs it once, with its stack,
+// through the request's logger: Echo's own Recover writes to Echo's logger,
+// which carries no request id and goes elsewhere.
+var recoverPanics = middleware.RecoverWithConfig(middleware.RecoverConfig{
+	DisableStackAll: true, // the panicking goroutine's stack only
+	LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
+		httpx.Logger(c.Request().Context()).Error("panic", "err", err, "stack", string(stack))
+		return httpx.Logged(err)
+	},
+})
 
 // clientIP says where a request comes from, for the password throttle,
 // rate limits, the audit log and the request log. Without trusted proxies

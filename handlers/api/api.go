@@ -9,13 +9,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
 	"studio/domain"
+	"studio/handlers/httpx"
 
 	"github.com/labstack/echo/v4"
 )
@@ -34,7 +34,6 @@ type Config struct {
 	TokenRateLimit int
 	BaseURL        string
 	Now            func() time.Time
-	Logger         func(echo.Context) *slog.Logger
 }
 
 // API serves /v2 and /oauth2/token.
@@ -49,7 +48,6 @@ type API struct {
 	authFailures    *domain.Throttle
 	baseURL         string
 	now             func() time.Time
-	logger          func(echo.Context) *slog.Logger
 }
 
 // New returns the API handlers.
@@ -69,7 +67,7 @@ func New(cfg Config) *API {
 		perKey:       domain.NewRateLimiter(cfg.RateLimit, cfg.RateWindow),
 		perAddress:   domain.NewRateLimiter(cfg.TokenRateLimit, cfg.RateWindow),
 		authFailures: domain.NewThrottle(AuthFailureLimit, time.Minute),
-		baseURL:      strings.TrimRight(cfg.BaseURL, "/"), now: cfg.Now, logger: cfg.Logger,
+		baseURL:      strings.TrimRight(cfg.BaseURL, "/"), now: cfg.Now,
 	}
 }
 
@@ -166,30 +164,16 @@ type errorBody struct {
 	Help  string `json:"help"`
 }
 
-var statusOfCode = map[string]int{
-	domain.EINVALID: http.StatusBadRequest, domain.ENOTFOUND: http.StatusNotFound, domain.ECONFLICT: http.StatusConflict,
-	domain.EUNAUTHORIZED: http.StatusUnauthorized, domain.EFORBIDDEN: http.StatusForbidden, domain.ERATELIMITED: http.StatusTooManyRequests,
-	domain.EUNAVAILABLE: http.StatusServiceUnavailable,
-}
-
-// WriteError writes any error as the contract's error body. 5xx never show internals.
+// WriteError writes any error as the contract's error body, with the
+// status of the table both faces share (httpx). 5xx never show internals;
+// their text ends with the request id, which the request's log lines carry.
 func (a *API) WriteError(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
 	}
-	status, msg := http.StatusInternalServerError, "Internal error."
-	var de *domain.Error
-	var he *echo.HTTPError
-	switch {
-	case errors.As(err, &de):
-		if s, ok := statusOfCode[de.Code]; ok {
-			status, msg = s, de.Message
-		}
-		if de.RetryAfter > 0 {
-			c.Response().Header().Set("Retry-After", strconv.Itoa(de.RetryAfter))
-		}
-	case errors.As(err, &he):
-		status = he.Code
+	pr := httpx.ProblemOf(err)
+	status, msg := pr.Status, pr.Message
+	if pr.HTTP != nil {
 		switch status {
 		case http.StatusNotFound:
 			msg = "No such resource."
@@ -203,9 +187,16 @@ func (a *API) WriteError(err error, c echo.Context) {
 			}
 		}
 	}
-	// A write condition (EUNAVAILABLE) was logged by the database once, not per request.
-	if status >= 500 && domain.ErrorCode(err) != domain.EUNAVAILABLE {
-		a.logger(c).Error("api request failed", "status", status, "err", err)
+	if msg == "" {
+		msg = "Internal error."
+	}
+	pr.SetRetryAfter(c.Response().Header())
+	ctx := c.Request().Context()
+	if pr.Log {
+		httpx.Logger(ctx).Error("api request failed", "status", status, "err", err)
+	}
+	if id := httpx.RequestID(ctx); status >= 500 && id != "" {
+		msg += " Request id: " + id + "."
 	}
 	c.Response().Header().Set("Cache-Control", "no-store")
 	_ = c.JSON(status, errorBody{Error: msg, Code: status, Help: a.baseURL + "/docs/api-errors#" + strconv.Itoa(status)})

@@ -121,18 +121,10 @@ func toReach(m domain.Membership) reachJSON {
 	return out
 }
 
-// require checks the caller's permissions on the account's owning project.
-func (a *API) require(c echo.Context, accountID string, perms ...domain.Permission) error {
-	v, err := a.serviceAccounts.Get(c.Request().Context(), principal(c), c.Param("project"), accountID)
-	if err != nil {
-		return err
-	}
-	for _, perm := range perms {
-		if err := v.Access.Require(perm); err != nil {
-			return err
-		}
-	}
-	return nil
+// authorize asks the service whether the caller may do op on the account,
+// before the body is read.
+func (a *API) authorize(c echo.Context, accountID string, op domain.Operation) error {
+	return a.serviceAccounts.Authorize(c.Request().Context(), principal(c), c.Param("project"), accountID, op)
 }
 
 // fullView reports whether the caller asked for the lifecycle fields.
@@ -146,12 +138,12 @@ func (a *API) KeyAction(c echo.Context) error {
 	}
 	ctx, p, projectID, accountID := c.Request().Context(), principal(c), c.Param("project"), c.Param("sa")
 	// Refuse who may not change the key before reading the body.
-	perms := map[string][]domain.Permission{"rotate": {domain.PermKeyCreate, domain.PermKeyDelete},
-		"disable": {domain.PermKeyDelete}, "enable": {domain.PermKeyDelete}, "reportCompromised": {domain.PermKeyDelete}}[method]
-	if perms == nil {
+	op, known := map[string]domain.Operation{"rotate": domain.OpKeyRotate,
+		"disable": domain.OpKeyDisable, "enable": domain.OpKeyDisable, "reportCompromised": domain.OpKeyReportCompromised}[method]
+	if !known {
 		return echo.ErrNotFound
 	}
-	if err := a.require(c, accountID, perms...); err != nil {
+	if err := a.authorize(c, accountID, op); err != nil {
 		return err
 	}
 	switch method {
@@ -209,7 +201,7 @@ func (a *API) ServiceAccountAction(c echo.Context) error {
 	if method != "disable" && method != "enable" {
 		return echo.ErrNotFound
 	}
-	if err := a.require(c, id, domain.PermServiceAccountUpdate); err != nil {
+	if err := a.authorize(c, id, domain.OpServiceAccountUpdate); err != nil {
 		return err
 	}
 	if err := decode(c, &struct{}{}); err != nil {

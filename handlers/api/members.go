@@ -130,11 +130,11 @@ func (a *API) UpdateProjectMember(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	m, err := a.members.SetProjectMemberRole(c.Request().Context(), principal(c), c.Param("project"), c.Param("member"), role)
+	v, err := a.members.SetProjectMemberRole(c.Request().Context(), principal(c), c.Param("project"), c.Param("member"), role)
 	if err != nil {
 		return err
 	}
-	return ok(c, toMember(m))
+	return ok(c, toMember(v.Membership))
 }
 
 // DeleteProjectMember is DELETE /v2/projects/{p}/members/{m}; the account stays.

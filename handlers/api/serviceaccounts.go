@@ -125,11 +125,7 @@ func (a *API) ListKeys(c echo.Context) error {
 func (a *API) CreateKey(c echo.Context) error {
 	projectID, accountID := c.Param("project"), c.Param("sa")
 	// Refuse who may not create keys before reading the body.
-	v, err := a.serviceAccounts.Get(c.Request().Context(), principal(c), projectID, accountID)
-	if err != nil {
-		return err
-	}
-	if err := v.Access.Require(domain.PermKeyCreate); err != nil {
+	if err := a.authorize(c, accountID, domain.OpKeyCreate); err != nil {
 		return err
 	}
 	var body struct {

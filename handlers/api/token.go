@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"studio/domain"
+	"studio/handlers/httpx"
 
 	"github.com/labstack/echo/v4"
 )
@@ -61,7 +62,7 @@ func (a *API) Token(c echo.Context) error {
 	token, err := a.auth.Exchange(req.Context(), req.PostForm.Get("grant_type"), assertion, remote)
 	var oe *domain.OAuthError
 	if errors.As(err, &oe) {
-		a.logger(c).Info("token exchange refused", "error", oe.Code)
+		httpx.Logger(c.Request().Context()).Info("token exchange refused", "error", oe.Code)
 		return oauthError(c, http.StatusBadRequest, oe.Code, oe.Description)
 	}
 	if err != nil {

@@ -1,0 +1,80 @@
+package handlers
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"studio/domain"
+	"studio/views"
+
+	"github.com/labstack/echo/v4"
+)
+
+// An account's access across an organization's projects, for its admins.
+
+// accessPageSize is how many projects the access overview shows at once.
+const accessPageSize = 50
+
+// MemberAccess shows an account's role in every project of an organization.
+func (h *Handlers) MemberAccess(c echo.Context) error {
+	return h.renderMemberAccess(c, http.StatusOK, views.MemberAccessPage{})
+}
+
+func (h *Handlers) renderMemberAccess(c echo.Context, status int, a views.MemberAccessPage) error {
+	req := pageRequest(c, accessPageSize)
+	v, err := h.members.AccountAccess(c.Request().Context(), principal(c), c.Param("org"), c.Param("member"), req)
+	if err != nil {
+		return err
+	}
+	a.View, a.First, a.Token = v, req.Token == "", req.Token
+	p := h.page(c, v.Account.DisplayName+" · access in "+v.Organization.DisplayName)
+	p.Org, p.OrgAdm = &v.Organization, true
+	return render(c, status, views.MemberAccess(p, a))
+}
+
+// SaveMemberAccess sets the account's role in every project of the page at
+// once: one domain call, one transaction. Unchanged projects are ignored.
+func (h *Handlers) SaveMemberAccess(c echo.Context) error {
+	form, err := c.FormParams()
+	if err != nil {
+		return domain.Errorf(domain.EINVALID, "The form could not be read.")
+	}
+	changes := map[string]domain.Role{}
+	for k, vs := range form {
+		if id, ok := strings.CutPrefix(k, "role-"); ok && len(vs) > 0 {
+			changes[id] = domain.Role(vs[0])
+		}
+	}
+	ctx, p := c.Request().Context(), principal(c)
+	orgID, memberID := c.Param("org"), c.Param("member")
+	n, err := h.members.SetAccountAccess(ctx, p, orgID, memberID, changes)
+	if isInvalid(err) {
+		return h.renderMemberAccess(c, http.StatusUnprocessableEntity,
+			views.MemberAccessPage{Selected: changes, Errors: domain.FieldErrors(err), Error: domain.ErrorMessage(err)})
+	}
+	if err != nil {
+		return err
+	}
+	msg := "Nothing changed."
+	switch {
+	case n == 1:
+		msg = "1 change saved."
+	case n > 1:
+		msg = fmt.Sprintf("%d changes saved.", n)
+	}
+	// The overview shows only accounts with some access in the organization:
+	// one whose last role was just taken leaves it.
+	if _, err := h.members.AccountAccess(ctx, p, orgID, memberID, domain.PageRequest{Size: 1}); domain.ErrorCode(err) == domain.ENOTFOUND {
+		h.setFlash(c, "success", msg+" The account has no access left in this organization.")
+		return redirect(c, "/orgs/"+orgID)
+	} else if err != nil {
+		return err
+	}
+	h.setFlash(c, "success", msg)
+	back := "/orgs/" + orgID + "/members/" + memberID + "/access"
+	if token := c.QueryParam("page"); token != "" {
+		back += "?page=" + url.QueryEscape(token)
+	}
+	return redirect(c, back)
+}
