@@ -180,6 +180,8 @@ type SSOSettings struct {
 	// SignedInBySSO: this session was signed in by the organization's
 	// provider (a condition to require single sign-on).
 	SignedInBySSO bool
+	// DefaultProject is the project new people join (nil: none, or gone).
+	DefaultProject *Project
 }
 
 // Settings returns an organization's sign-in settings, for its admins.
@@ -197,6 +199,9 @@ func (s *SSO) Settings(ctx context.Context, p Principal, orgID string) (SSOSetti
 	case "":
 		c.SealedSecret = nil
 		out.Connection = &c
+		if proj, err := s.access.ProjectByID(ctx, c.DefaultProjectID); err == nil && proj.OrganizationID == orgID {
+			out.DefaultProject = &proj
+		}
 	case ENOTFOUND:
 	default:
 		return out, err

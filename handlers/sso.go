@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 
 	"studio/domain"
@@ -180,6 +181,11 @@ func (h *Handlers) orgSecurityView(c echo.Context, typed *domain.SSOInput) (view
 		return v, err
 	}
 	v.Projects = list.Items
+	// The choices are the first projects by name: the one chosen before
+	// is among them even when it is further down, so saving keeps it.
+	if d := settings.DefaultProject; d != nil && !slices.ContainsFunc(v.Projects, func(p domain.Project) bool { return p.ID == d.ID }) {
+		v.Projects = append([]domain.Project{*d}, v.Projects...)
+	}
 	return v, nil
 }
 

@@ -108,7 +108,7 @@ func SignIn(p Page, f SignInForm) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 7, "\" autofocus hx-get=\"/signin/provider\" hx-trigger=\"change, keyup changed delay:600ms\" hx-target=\"#sso-choice\" hx-swap=\"outerHTML\" hx-include=\"[name=next]\"> <label for=\"password\">Password</label> <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" maxlength=\"1024\"> <button type=\"submit\" class=\"primary\" data-testid=\"signin-submit\">Sign in</button></form>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 7, "\" autofocus hx-get=\"/signin/provider\" hx-trigger=\"input changed delay:500ms\" hx-target=\"#sso-choice\" hx-swap=\"outerHTML\" hx-include=\"[name=next]\"> <label for=\"password\">Password</label> <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" maxlength=\"1024\"> <button type=\"submit\" class=\"primary\" data-testid=\"signin-submit\">Sign in</button></form>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

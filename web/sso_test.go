@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"net/http"
 	"net/url"
 	"os"
@@ -613,5 +614,18 @@ func TestChangingSSONeedsRecentSignIn(t *testing.T) {
 	}
 	if r := w.admin.post(path, w.connection(func(f url.Values) { f.Set("provider_name", "Corp Login 2") })); r.status != http.StatusSeeOther {
 		t.Fatalf("sent again with the secret: status %d", r.status)
+	}
+}
+
+// The default project stays chosen on the settings page even when it is
+// not among the first projects by name, so saving the form keeps it.
+func TestSSODefaultProjectKeptBeyondFirstPage(t *testing.T) {
+	w := newSSOWorld(t)
+	for i := range 101 {
+		w.app.addProject(w.app.org.ID, fmt.Sprintf("A project %03d", i))
+	}
+	page := w.admin.get("/orgs/" + w.app.org.ID + "/security")
+	if got := page.doc.Find("[data-testid=sso-default_project] option[selected]").AttrOr("value", ""); got != w.inv.ID {
+		t.Fatalf("selected default project = %q, want the inventory project %s", got, w.inv.ID)
 	}
 }
