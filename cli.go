@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"studio/db"
+	"studio/db/sqlite"
 	"studio/domain"
 )
 
@@ -114,7 +114,7 @@ func backupCommand(ctx context.Context, args []string, getenv func(string) strin
 		return errors.New("give the backup file to write")
 	}
 	cfg.finish()
-	store, err := db.Open(ctx, cfg.dbPath)
+	store, err := sqlite.Open(ctx, cfg.dbPath)
 	if err != nil {
 		return err
 	}

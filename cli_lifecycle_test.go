@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"studio/db"
+	"studio/db/sqlite"
 	"studio/domain"
 )
 
@@ -19,7 +19,7 @@ import (
 func TestServiceAccountCommandRespectsKeyPolicy(t *testing.T) {
 	ctx := context.Background()
 	dbPath := filepath.Join(t.TempDir(), "studio.db")
-	store, err := db.Open(ctx, dbPath)
+	store, err := sqlite.Open(ctx, dbPath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +48,7 @@ func TestServiceAccountCommandRespectsKeyPolicy(t *testing.T) {
 		return creds, stderr.String(), err
 	}
 	expiry := func(keyID string) time.Time {
-		s, err := db.Open(ctx, dbPath)
+		s, err := sqlite.Open(ctx, dbPath)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"studio/db"
+	"studio/db/sqlite"
 	"studio/domain"
 	"studio/internal/jwtbearer"
 )
@@ -149,7 +149,7 @@ func TestSeedCommand(t *testing.T) {
 	if !strings.Contains(stderr.String(), "seeded 2 organizations, 6 projects, 240 service accounts, 150 memberships, 240 keys") {
 		t.Fatalf("seed said %q", stderr.String())
 	}
-	store, err := db.Open(context.Background(), dbPath)
+	store, err := sqlite.Open(context.Background(), dbPath)
 	if err != nil {
 		t.Fatal(err)
 	}

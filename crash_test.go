@@ -27,7 +27,7 @@ import (
 	"time"
 
 	"studio/app"
-	"studio/db"
+	"studio/db/sqlite"
 	"studio/domain"
 	"studio/internal/jwtbearer"
 )
@@ -114,7 +114,7 @@ func TestCrashSafety(t *testing.T) {
 
 		time.Sleep(crashMinUptime + mrand.N(crashMaxUptime-crashMinUptime))
 		srv.kill()
-		if err := db.CheckIntegrity(context.Background(), dbPath); err != nil {
+		if err := sqlite.CheckIntegrity(context.Background(), dbPath); err != nil {
 			t.Fatalf("cycle %d: after SIGKILL: %v", cycle, err)
 		}
 		if cycle < crashCycles {
@@ -153,7 +153,7 @@ func TestCrashSafety(t *testing.T) {
 	if err := srv.terminate(); err != nil {
 		t.Errorf("final stop with SIGTERM: %v\n%s", err, srv.logTail())
 	}
-	if err := db.CheckIntegrity(context.Background(), dbPath); err != nil {
+	if err := sqlite.CheckIntegrity(context.Background(), dbPath); err != nil {
 		t.Errorf("after the clean stop: %v", err)
 	}
 
@@ -684,7 +684,7 @@ func crashVerify(t *testing.T, dir, dbPath, projectID string, l *crashLedger) in
 		t.Errorf("the server refused a write of the load (not a crash effect): %s", r)
 	}
 
-	store, err := db.Open(ctx, dbPath)
+	store, err := sqlite.Open(ctx, dbPath)
 	if err != nil {
 		t.Fatalf("open after the crashes: %v", err)
 	}

@@ -24,7 +24,7 @@ import (
 	"time"
 	"unsafe"
 
-	"studio/db"
+	"studio/db/sqlite"
 	"studio/internal/jwtbearer"
 
 	"github.com/PuerkitoBio/goquery"
@@ -240,7 +240,7 @@ func (f *fault) logCount(s string) int {
 // account is there and the file is whole.
 func (f *fault) verify() {
 	f.t.Helper()
-	store, err := db.Open(context.Background(), f.dbPath)
+	store, err := sqlite.Open(context.Background(), f.dbPath)
 	if err != nil {
 		f.t.Fatalf("open after the fault: %v", err)
 	}
@@ -364,7 +364,7 @@ func faultDiskFull(t *testing.T, bin string) {
 		t.Fatal(err)
 	}
 	f.verify()
-	if err := db.CheckIntegrity(context.Background(), f.dbPath); err != nil {
+	if err := sqlite.CheckIntegrity(context.Background(), f.dbPath); err != nil {
 		t.Error(err)
 	}
 	t.Logf("disk full: %d writes acknowledged, then 503 (%s)", len(f.acked), raw)

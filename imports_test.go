@@ -16,15 +16,15 @@ func TestImportDirection(t *testing.T) {
 		t.Fatalf("go list: %v", err)
 	}
 	allowed := map[string][]string{
-		"studio":              {"studio/app", "studio/web", "studio/handlers", "studio/handlers/api", "studio/db", "studio/domain"},
-		"studio/app":          {"studio/web", "studio/handlers", "studio/handlers/api", "studio/db", "studio/domain", "studio/passkey", "studio/sso"},
+		"studio":              {"studio/app", "studio/web", "studio/handlers", "studio/handlers/api", "studio/db/sqlite", "studio/domain"},
+		"studio/app":          {"studio/web", "studio/handlers", "studio/handlers/api", "studio/db/sqlite", "studio/domain", "studio/passkey", "studio/sso"},
 		"studio/web":          {"studio/handlers", "studio/handlers/api", "studio/handlers/httpx", "studio/static", "studio/domain"},
 		"studio/handlers":     {"studio/views", "studio/handlers/httpx", "studio/domain"},
 		"studio/handlers/api": {"studio/handlers/httpx", "studio/domain"},
 		// The HTTP edge both faces share: error statuses, the request's id and logger.
 		"studio/handlers/httpx": {"studio/domain"},
 		"studio/views":          {"studio/domain", "studio/static"},
-		"studio/db":             {"studio/domain"},
+		"studio/db/sqlite":      {"studio/domain"},
 		"studio/domain":         {},
 		// Protocol adapters behind the domain's interfaces (app wires them).
 		"studio/passkey":  {"studio/domain"},

@@ -24,7 +24,7 @@ import (
 	"time"
 
 	"studio/app"
-	"studio/db"
+	"studio/db/sqlite"
 	"studio/domain"
 	"studio/handlers"
 	"studio/web"
@@ -232,11 +232,11 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	opts := db.Options{Logger: logger, IntegrityCheck: integrityCheckLimit}
+	opts := sqlite.Options{Logger: logger, IntegrityCheck: integrityCheckLimit}
 	if cfg.skipIntegrityCheck {
 		opts.IntegrityCheck = 0
 	}
-	store, err := db.OpenWith(ctx, cfg.dbPath, opts)
+	store, err := sqlite.OpenWith(ctx, cfg.dbPath, opts)
 	if err != nil {
 		return err
 	}
@@ -325,7 +325,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		// Out of time: the requests still running lose their connection.
-		// Their writes go on (see db.Close), but their answers are lost.
+		// Their writes go on (see sqlite.DB.Close), but their answers are lost.
 		open := conns.count()
 		srv.Close()
 		logger.Warn(fmt.Sprintf("shutdown: %d connection(s) were still open after %s and were closed", open, cfg.shutdownTimeout),
@@ -354,8 +354,8 @@ func (o *openConns) track(_ net.Conn, state http.ConnState) {
 func (o *openConns) count() int64 { return o.n.Load() }
 
 // cleanExpired deletes expired sessions and access tokens now and then
-// every interval, in batches (see db.PurgeBatch), until ctx ends.
-func cleanExpired(ctx context.Context, store *db.DB, every time.Duration, logger *slog.Logger) {
+// every interval, in batches (see sqlite.PurgeBatch), until ctx ends.
+func cleanExpired(ctx context.Context, store *sqlite.DB, every time.Duration, logger *slog.Logger) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -386,7 +386,7 @@ func cleanExpired(ctx context.Context, store *db.DB, every time.Duration, logger
 // running server: SQLite's WAL and busy timeout share the file) and builds
 // the services over it; close closes the database.
 func openServices(ctx context.Context, cfg config) (services *app.Services, close func() error, err error) {
-	store, err := db.Open(ctx, cfg.dbPath)
+	store, err := sqlite.Open(ctx, cfg.dbPath)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -399,7 +399,7 @@ func openServices(ctx context.Context, cfg config) (services *app.Services, clos
 
 // newServices builds the services over store through the composition root
 // (app), with the database's server key (made on the first start).
-func newServices(ctx context.Context, store *db.DB, cfg config) (*app.Services, error) {
+func newServices(ctx context.Context, store *sqlite.DB, cfg config) (*app.Services, error) {
 	key, err := serverKey(ctx, store, cfg.keyFile, cfg.dbPath, true)
 	if err != nil {
 		return nil, err

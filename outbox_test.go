@@ -20,7 +20,7 @@ import (
 	"testing"
 	"time"
 
-	"studio/db"
+	"studio/db/sqlite"
 	"studio/domain"
 )
 
@@ -126,7 +126,7 @@ func (f *fakeSMTP) received() []string {
 type outboxEnv struct {
 	ctx     context.Context
 	path    string
-	store   *db.DB
+	store   *sqlite.DB
 	members *domain.Members
 	admin   domain.Principal
 	org     domain.Organization
@@ -136,7 +136,7 @@ func newOutboxEnv(t *testing.T) *outboxEnv {
 	t.Helper()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "studio.db")
-	store, err := db.Open(ctx, path)
+	store, err := sqlite.Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}

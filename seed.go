@@ -8,7 +8,7 @@ import (
 	"io"
 	"time"
 
-	"studio/db"
+	"studio/db/sqlite"
 	"studio/domain"
 )
 
@@ -75,7 +75,7 @@ func seedCommand(ctx context.Context, args []string, getenv func(string) string,
 }
 
 type seeder struct {
-	store                   *db.DB
+	store                   *sqlite.DB
 	sealer                  *domain.Sealer
 	domain                  string
 	admin                   domain.AccountRef

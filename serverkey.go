@@ -14,7 +14,7 @@ import (
 	"strings"
 
 	"studio/app"
-	"studio/db"
+	"studio/db/sqlite"
 	"studio/domain"
 )
 
@@ -28,7 +28,7 @@ import (
 // A database from before the check value had its key verified by opening
 // one stored secret, then gets the check value. With create false (the
 // backup command) a missing key file is only refused, never made.
-func serverKey(ctx context.Context, store *db.DB, keyFile, dbPath string, create bool) ([]byte, error) {
+func serverKey(ctx context.Context, store *sqlite.DB, keyFile, dbPath string, create bool) ([]byte, error) {
 	keyID, sealed, hasSecrets, err := store.NewestSealedKey(ctx)
 	if err != nil {
 		return nil, err

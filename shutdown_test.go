@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"studio/db"
+	"studio/db/sqlite"
 	"studio/domain"
 )
 
@@ -92,7 +92,7 @@ func TestShutdownOutOfTimeClosesConnections(t *testing.T) {
 func TestShutdownWithAHangingMailServer(t *testing.T) {
 	dir := t.TempDir()
 	dbPath := filepath.Join(dir, "studio.db")
-	store, err := db.Open(context.Background(), dbPath)
+	store, err := sqlite.Open(context.Background(), dbPath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +143,7 @@ func TestShutdownWithAHangingMailServer(t *testing.T) {
 	if failed < 0 || stopped < failed {
 		t.Errorf("want the failed send logged before the database closed:\n%s", out)
 	}
-	store, err = db.Open(context.Background(), dbPath)
+	store, err = sqlite.Open(context.Background(), dbPath)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,7 +13,7 @@ import (
 	"net/http"
 	"time"
 
-	"studio/db"
+	"studio/db/sqlite"
 	"studio/domain"
 	"studio/handlers"
 	"studio/handlers/api"
@@ -82,7 +82,7 @@ type Config struct {
 // Services are the domain services over one store.
 type Services struct {
 	handlers.Services // the console's: Accounts, Projects, ServiceAccounts, ...
-	Store             *db.DB
+	Store             *sqlite.DB
 	Sealer            *domain.Sealer
 	APIAuth           *domain.APIAuth
 	// PasskeysUnavailable says why passkeys cannot work at the console's
@@ -93,7 +93,7 @@ type Services struct {
 }
 
 // NewServices builds every service over store.
-func NewServices(store *db.DB, cfg Config) (*Services, error) {
+func NewServices(store *sqlite.DB, cfg Config) (*Services, error) {
 	sealer, err := domain.NewSealer(cfg.Keys.Sealer)
 	if err != nil {
 		return nil, err

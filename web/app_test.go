@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"studio/app"
-	"studio/db"
+	"studio/db/sqlite"
 	"studio/domain"
 	"studio/web"
 
@@ -39,7 +39,7 @@ const (
 // testApp is the whole server on a fresh database file, as main wires it.
 type testApp struct {
 	t     testing.TB
-	store *db.DB
+	store *sqlite.DB
 	// services are the server's own services, as the composition root built them.
 	services *app.Services
 	echo     *echo.Echo
@@ -50,7 +50,7 @@ type testApp struct {
 	// dbPath is the database file.
 	dbPath string
 	// statements counts what the database runs (see TestStatementsPerRequest).
-	statements *db.StatementCounter
+	statements *sqlite.StatementCounter
 	// localURL is the server as http://localhost:<port>: passkeys need a
 	// host name (WebAuthn refuses IP addresses), and the passkey ceremony
 	// and single sign-on of the test app are set up for this origin.
@@ -126,8 +126,8 @@ func newApp(t testing.TB, opts ...appOption) *testApp {
 	}
 	ctx := context.Background()
 	dbPath := filepath.Join(t.TempDir(), "studio.db")
-	statements := &db.StatementCounter{}
-	store, err := db.OpenWith(ctx, dbPath, db.Options{Count: statements})
+	statements := &sqlite.StatementCounter{}
+	store, err := sqlite.OpenWith(ctx, dbPath, sqlite.Options{Count: statements})
 	if err != nil {
 		t.Fatal(err)
 	}
