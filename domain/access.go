@@ -41,7 +41,8 @@ func (s *Members) AccountAccess(ctx context.Context, p Principal, orgID, memberI
 	if v.OrgAdmin, err = s.store.IsOrgAdmin(ctx, acct.Account, orgID); err != nil {
 		return v, err
 	}
-	size, after, err := normalizePage(req)
+	listing := Listing("memberAccess", orgID, acct.Account.ID)
+	size, after, err := normalizePage(req, listing)
 	if err != nil {
 		return v, err
 	}
@@ -61,7 +62,7 @@ func (s *Members) AccountAccess(ctx context.Context, p Principal, orgID, memberI
 	for i, pr := range projects {
 		rows[i] = ProjectAccessRow{Project: pr, Role: byProject[pr.ID].Role, Status: byProject[pr.ID].Status}
 	}
-	v.Projects = pageOf(rows, size, func(r ProjectAccessRow) Cursor { return ProjectCursor(r.Project) })
+	v.Projects = pageOf(rows, size, listing, func(r ProjectAccessRow) Cursor { return ProjectCursor(r.Project) })
 	return v, nil
 }
 
@@ -202,7 +203,10 @@ func (s *Members) MemberProjectMemberships(ctx context.Context, p Principal, org
 	if _, err := requireOrgAdmin(ctx, s.store, p, orgID); err != nil {
 		return nil, err
 	}
-	acct, err := s.orgAccount(ctx, orgID, memberID)
+	// An account that exists but holds nothing here has no memberships:
+	// an empty list, not not-found (the Terraform provider reads an empty
+	// list as "gone" and makes the membership again; a 404 stops it).
+	acct, err := s.accountSummary(ctx, memberID)
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"sync"
@@ -223,7 +224,10 @@ func (a *APIAuth) Exchange(ctx context.Context, grantType, assertion, remoteAddr
 		return "", invalidGrant("The JWT's iss must be the service account's email.")
 	}
 	if !a.audienceOK(c.Aud) {
-		return "", invalidGrant("The JWT's aud must be this server's token endpoint.")
+		// Name the expected value: "localhost" written for "127.0.0.1" (or
+		// http for https) is the usual mistake, and the credentials file's
+		// tokenEndpoint holds the right one.
+		return "", invalidGrant(fmt.Sprintf("The JWT's aud must be this server's token endpoint, %q (the tokenEndpoint of the credentials file).", a.audiences[0]))
 	}
 	iat, err1 := claimTime(c.Iat)
 	exp, err2 := claimTime(c.Exp)

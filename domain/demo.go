@@ -41,9 +41,15 @@ func (a *Accounts) SeedDemo(ctx context.Context, adminEmail, saEmailDomain strin
 			return err
 		}
 		var projects []Project
+		// Labels as a fleet would have them, so the list shows tags and filters.
+		labels := map[string]map[string]string{
+			"Cold chain":        {"env": "prod", "site": "Bergen"},
+			"Office climate":    {"env": "prod", "site": "Oslo"},
+			"Warehouse sensors": {"env": "test", "site": "Oslo", "pilot": ""},
+		}
 		for _, name := range []string{"Cold chain", "Office climate", "Warehouse sensors"} {
 			p := Project{ID: NewID(now), OrganizationID: org.ID, OrganizationDisplayName: org.DisplayName,
-				DisplayName: name, CreateTime: now, UpdateTime: now}
+				DisplayName: name, Labels: labels[name], CreateTime: now, UpdateTime: now}
 			if err := tx.CreateProject(ctx, p); err != nil {
 				return err
 			}

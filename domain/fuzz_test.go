@@ -268,14 +268,14 @@ func FuzzCursorRoundTrip(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, key, id string) {
 		c := domain.Cursor{Key: key, ID: id}
-		token := domain.EncodeCursor(c)
+		token := domain.EncodeCursor(fuzzListing, c)
 		if token == "" {
 			t.Fatalf("EncodeCursor(%+v) is empty: it would read as the first page", c)
 		}
 		if strings.ContainsAny(token, "+/=?&# ") {
 			t.Fatalf("EncodeCursor(%+v) = %q: not URL-safe", c, token)
 		}
-		got, err := domain.DecodeCursor(token)
+		got, err := domain.DecodeCursor(fuzzListing, token)
 		if len(token) > maxTokenLength {
 			// Too long to be read back; real cursors (a name of at most 100
 			// characters and an id) stay far below the limit.
@@ -291,8 +291,15 @@ func FuzzCursorRoundTrip(f *testing.F) {
 		if got != c {
 			t.Fatalf("round trip %+v -> %q -> %+v", c, token, got)
 		}
+		// The token belongs to its listing: another one refuses it.
+		if other, err := domain.DecodeCursor(domain.Listing("other"), token); err == nil {
+			t.Fatalf("a token of one listing read as %+v in another", other)
+		}
 	})
 }
+
+// fuzzListing is the listing the fuzzed tokens belong to.
+var fuzzListing = domain.Listing("fuzz", "parent", "filter")
 
 func FuzzDecodeCursor(f *testing.F) {
 	for _, s := range []string{
@@ -306,8 +313,9 @@ func FuzzDecodeCursor(f *testing.F) {
 	} {
 		f.Add(s)
 	}
+	f.Add(domain.EncodeCursor(fuzzListing, domain.Cursor{Key: "a", ID: "b"}))
 	f.Fuzz(func(t *testing.T, token string) {
-		c, err := domain.DecodeCursor(token)
+		c, err := domain.DecodeCursor(fuzzListing, token)
 		if err != nil {
 			wantDomainError(t, err, domain.EINVALID, "pageToken")
 			if !c.IsZero() {
@@ -322,8 +330,8 @@ func FuzzDecodeCursor(f *testing.F) {
 			return
 		}
 		// Anything accepted re-encodes to a token that reads the same.
-		again := domain.EncodeCursor(c)
-		back, err := domain.DecodeCursor(again)
+		again := domain.EncodeCursor(fuzzListing, c)
+		back, err := domain.DecodeCursor(fuzzListing, again)
 		if err != nil || back != c {
 			t.Fatalf("DecodeCursor(%q) = %+v, re-encoded %q reads %+v, %v", token, c, again, back, err)
 		}

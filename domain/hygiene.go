@@ -260,7 +260,9 @@ func (h *Hygiene) Report(ctx context.Context, p Principal, s HygieneScope, f Hyg
 			}
 		}
 	}
-	size, after, err := normalizePage(req)
+	listing := Listing("hygiene", string(f.List), s.OrganizationID, f.ProjectID,
+		strconv.Itoa(rep.Filter.UnusedDays), strconv.Itoa(rep.Filter.OlderThanDays))
+	size, after, err := normalizePage(req, listing)
 	if err != nil {
 		return rep, err
 	}
@@ -283,7 +285,7 @@ func (h *Hygiene) Report(ctx context.Context, p Principal, s HygieneScope, f Hyg
 		if err != nil {
 			return rep, err
 		}
-		rep.Keys = pageOf(items, size, func(k HygieneKey) Cursor {
+		rep.Keys = pageOf(items, size, listing, func(k HygieneKey) Cursor {
 			t := k.Key.CreateTime
 			if f.List == ListUnusedKeys && k.Key.LastUsed.After(t) {
 				t = k.Key.LastUsed
@@ -296,7 +298,7 @@ func (h *Hygiene) Report(ctx context.Context, p Principal, s HygieneScope, f Hyg
 	if err != nil {
 		return rep, err
 	}
-	rep.Accounts = pageOf(items, size, func(a HygieneAccount) Cursor { return Cursor{ID: a.Account.ID} })
+	rep.Accounts = pageOf(items, size, listing, func(a HygieneAccount) Cursor { return Cursor{ID: a.Account.ID} })
 	return rep, nil
 }
 

@@ -270,7 +270,8 @@ func (s *ServiceAccounts) ListKeys(ctx context.Context, p Principal, projectID, 
 	if err != nil {
 		return Page[Key]{}, err
 	}
-	size, after, err := normalizePage(req)
+	listing := Listing("keys", sa.ID)
+	size, after, err := normalizePage(req, listing)
 	if err != nil {
 		return Page[Key]{}, err
 	}
@@ -278,7 +279,7 @@ func (s *ServiceAccounts) ListKeys(ctx context.Context, p Principal, projectID, 
 	if err != nil {
 		return Page[Key]{}, err
 	}
-	return pageOf(keys, size, func(k Key) Cursor { return Cursor{ID: k.ID} }), nil
+	return pageOf(keys, size, listing, func(k Key) Cursor { return Cursor{ID: k.ID} }), nil
 }
 
 // GetKey returns one key of an account.

@@ -68,7 +68,12 @@ func (s *Members) ListProject(ctx context.Context, p Principal, projectID, query
 	if err != nil {
 		return a, Page[Membership]{}, err
 	}
-	size, after, err := normalizePage(req)
+	query = strings.ToLower(strings.TrimSpace(query))
+	if len(query) > MaxEmailLength {
+		return a, Page[Membership]{}, FieldError("query", "The search text is too long.")
+	}
+	listing := Listing("projectMembers", projectID, query)
+	size, after, err := normalizePage(req, listing)
 	if err != nil {
 		return a, Page[Membership]{}, err
 	}
@@ -76,15 +81,11 @@ func (s *Members) ListProject(ctx context.Context, p Principal, projectID, query
 	if err != nil {
 		return a, Page[Membership]{}, err
 	}
-	query = strings.ToLower(strings.TrimSpace(query))
-	if len(query) > MaxEmailLength {
-		return a, Page[Membership]{}, FieldError("query", "The search text is too long.")
-	}
 	items, err := s.store.ListProjectMembers(ctx, projectID, query, afterID, size+1)
 	if err != nil {
 		return a, Page[Membership]{}, err
 	}
-	return a, pageOf(items, size, membershipCursor), nil
+	return a, pageOf(items, size, listing, membershipCursor), nil
 }
 
 func membershipCursor(m Membership) Cursor { return Cursor{ID: strconv.FormatInt(m.ID, 10)} }
@@ -179,6 +180,9 @@ type ProjectInvite struct {
 // InviteToProjects makes several memberships in one transaction: if any is
 // refused (permission, input, or already a member), none is made.
 func (s *Members) InviteToProjects(ctx context.Context, p Principal, invites []ProjectInvite) ([]Invited, error) {
+	if err := checkBatchSize("members", len(invites)); err != nil {
+		return nil, err
+	}
 	for i := range invites {
 		// Refuse an outsider before looking at the input, as a read would.
 		if _, err := authorizeProject(ctx, s.store, p, invites[i].ProjectID, OpMemberInvite); err != nil {
@@ -321,6 +325,9 @@ type ProjectMemberRef struct {
 // RemoveProjectMembers removes several memberships in one transaction: if
 // one is refused or missing, none is removed. Naming one twice is once.
 func (s *Members) RemoveProjectMembers(ctx context.Context, p Principal, refs []ProjectMemberRef) error {
+	if err := checkBatchSize("names", len(refs)); err != nil {
+		return err
+	}
 	now := s.now()
 	seen := map[ProjectMemberRef]bool{}
 	return s.store.Update(ctx, func(tx Tx) error {

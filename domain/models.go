@@ -9,11 +9,19 @@ type Organization struct {
 	CreateTime  time.Time
 }
 
-// Location is a project's optional place.
+// Location is a project's optional place. The coordinates are nil when
+// none were given (never 0, which is a place in the Gulf of Guinea); both
+// are set or neither.
 type Location struct {
-	Latitude     float64
-	Longitude    float64
+	Latitude     *float64
+	Longitude    *float64
 	TimeLocation string
+}
+
+// Equal reports whether two locations are the same place and zone.
+func (l Location) Equal(o Location) bool {
+	same := func(a, b *float64) bool { return (a == nil && b == nil) || (a != nil && b != nil && *a == *b) }
+	return same(l.Latitude, o.Latitude) && same(l.Longitude, o.Longitude) && l.TimeLocation == o.TimeLocation
 }
 
 // Project belongs to one organization. The inventory project is made with
@@ -25,8 +33,11 @@ type Project struct {
 	DisplayName             string
 	Inventory               bool
 	Location                Location
-	CreateTime              time.Time
-	UpdateTime              time.Time
+	// Labels are the project's key → value tags (see labels.go); never nil
+	// when read from the store.
+	Labels     map[string]string
+	CreateTime time.Time
+	UpdateTime time.Time
 }
 
 // User is a person who signs in to the console. Staff marks platform

@@ -10,7 +10,8 @@ func (s *Members) ListOrgAdmins(ctx context.Context, p Principal, orgID string, 
 	if err != nil {
 		return org, Page[Membership]{}, err
 	}
-	size, after, err := normalizePage(req)
+	listing := Listing("organizationMembers", orgID)
+	size, after, err := normalizePage(req, listing)
 	if err != nil {
 		return org, Page[Membership]{}, err
 	}
@@ -22,7 +23,7 @@ func (s *Members) ListOrgAdmins(ctx context.Context, p Principal, orgID string, 
 	if err != nil {
 		return org, Page[Membership]{}, err
 	}
-	return org, pageOf(items, size, membershipCursor), nil
+	return org, pageOf(items, size, listing, membershipCursor), nil
 }
 
 // InviteOrgAdmin makes the account with this email an organization admin.

@@ -30,7 +30,7 @@ func TestCursorRoundTrip(t *testing.T) {
 		{Key: strings.Repeat("\u200b", 100), ID: "c18rs36olv9021epsv2g"},
 	}
 	for _, c := range cursors {
-		tok := domain.EncodeCursor(c)
+		tok := domain.EncodeCursor(testListing, c)
 		if tok == "" {
 			t.Errorf("EncodeCursor(%+q) = \"\" (that is the first-page token)", c)
 			continue
@@ -39,7 +39,7 @@ func TestCursorRoundTrip(t *testing.T) {
 		if strings.Trim(tok, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") != "" {
 			t.Errorf("EncodeCursor(%+q) = %q is not URL safe", c, tok)
 		}
-		got, err := domain.DecodeCursor(tok)
+		got, err := domain.DecodeCursor(testListing, tok)
 		if err != nil {
 			t.Errorf("DecodeCursor(EncodeCursor(%+q)) error: %v", c, err)
 			continue
@@ -51,7 +51,7 @@ func TestCursorRoundTrip(t *testing.T) {
 }
 
 func TestDecodeCursorEmptyIsFirstPage(t *testing.T) {
-	c, err := domain.DecodeCursor("")
+	c, err := domain.DecodeCursor(testListing, "")
 	if err != nil || !c.IsZero() {
 		t.Errorf("DecodeCursor(\"\") = %+v, %v; want zero cursor, nil", c, err)
 	}
@@ -67,7 +67,7 @@ func TestDecodeCursorEmptyIsFirstPage(t *testing.T) {
 
 func TestDecodeCursorGarbage(t *testing.T) {
 	b64 := func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
-	valid := domain.EncodeCursor(domain.Cursor{Key: "alpha", ID: "c18rs36olv9021epsv2g"})
+	valid := domain.EncodeCursor(testListing, domain.Cursor{Key: "alpha", ID: "c18rs36olv9021epsv2g"})
 	for _, tok := range []string{
 		"!!!!",
 		"%%%",
@@ -90,7 +90,7 @@ func TestDecodeCursorGarbage(t *testing.T) {
 		strings.Repeat("A", 4000),      // too long, valid alphabet
 		b64(`c1:"` + "\n" + `" "c18"`), // raw newline inside quotes is not valid Go syntax
 	} {
-		c, err := domain.DecodeCursor(tok)
+		c, err := domain.DecodeCursor(testListing, tok)
 		if err == nil {
 			t.Errorf("DecodeCursor(%q) = %+v, nil; want an error", tok, c)
 			continue
@@ -135,6 +135,35 @@ func TestParsePageSize(t *testing.T) {
 		}
 		if _, ok := domain.FieldErrors(err)["pageSize"]; !ok {
 			t.Errorf("ParsePageSize(%q) error does not name the pageSize field", in)
+		}
+	}
+}
+
+// testListing is the listing the tokens of these tests belong to.
+var testListing = domain.Listing("serviceAccounts", "c18rs36olv9021epsv2g", "")
+
+// A token is read only by the listing it came from: the same kind of list
+// under another parent, another kind under the same parent, or the same
+// list with another filter all refuse it.
+func TestPageTokenBoundToListing(t *testing.T) {
+	c := domain.Cursor{Key: "alpha", ID: "c18rs36olv9021epsv2g"}
+	tok := domain.EncodeCursor(testListing, c)
+	if got, err := domain.DecodeCursor(domain.Listing("serviceAccounts", "c18rs36olv9021epsv2g", ""), tok); err != nil || got != c {
+		t.Fatalf("same listing: %+v, %v", got, err)
+	}
+	for _, other := range []string{
+		domain.Listing("serviceAccounts", "c18rs36olv9021epsv30", ""),
+		domain.Listing("projectMembers", "c18rs36olv9021epsv2g", ""),
+		domain.Listing("serviceAccounts", "c18rs36olv9021epsv2g", "robot"),
+		domain.Listing("serviceAccounts", "c18rs36olv9021epsv2g"),
+	} {
+		got, err := domain.DecodeCursor(other, tok)
+		if err == nil {
+			t.Errorf("listing %q read the token as %+v", other, got)
+			continue
+		}
+		if domain.ErrorMessage(err) != "The page token is not valid." || domain.FieldErrors(err)["pageToken"] == "" {
+			t.Errorf("listing %q: %v", other, err)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 )
@@ -39,7 +40,8 @@ type OrganizationView struct {
 
 // ListOrganizations lists the organizations the principal can see.
 func (s *Projects) ListOrganizations(ctx context.Context, p Principal, req PageRequest) (Page[Organization], error) {
-	size, after, err := normalizePage(req)
+	listing := Listing("organizations")
+	size, after, err := normalizePage(req, listing)
 	if err != nil {
 		return Page[Organization]{}, err
 	}
@@ -47,7 +49,7 @@ func (s *Projects) ListOrganizations(ctx context.Context, p Principal, req PageR
 	if err != nil {
 		return Page[Organization]{}, err
 	}
-	return pageOf(items, size, func(o Organization) Cursor { return Cursor{Key: strings.ToLower(o.DisplayName), ID: o.ID} }), nil
+	return pageOf(items, size, listing, func(o Organization) Cursor { return Cursor{Key: strings.ToLower(o.DisplayName), ID: o.ID} }), nil
 }
 
 // Organization returns an organization the principal can see: as its
@@ -101,17 +103,30 @@ func requireOrgAdmin(ctx context.Context, r orgReader, p Principal, orgID string
 }
 
 // ListProjects lists the projects of one organization (or of all when
-// orgID is "") that the principal can read, optionally filtered by name.
-func (s *Projects) ListProjects(ctx context.Context, p Principal, orgID, query string, req PageRequest) (Page[Project], error) {
-	size, after, err := normalizePage(req)
-	if err != nil {
-		return Page[Project]{}, err
-	}
+// orgID is "") that the principal can read, optionally filtered by name
+// and by labels (a project must have all of them).
+func (s *Projects) ListProjects(ctx context.Context, p Principal, orgID, query string, req PageRequest, labels ...LabelFilter) (Page[Project], error) {
 	query = strings.TrimSpace(query)
 	if len(query) > MaxDisplayNameLength*4 {
 		return Page[Project]{}, FieldError("query", "The search text is too long.")
 	}
-	f := ProjectFilter{OrganizationID: orgID, Account: p.Account, Query: query}
+	if len(labels) > MaxLabels {
+		return Page[Project]{}, FieldError("labels", fmt.Sprintf("At most %d label filters.", MaxLabels))
+	}
+	filters := make([]string, len(labels))
+	for i, l := range labels {
+		if err := CheckLabelKey("labels", l.Key); err != nil {
+			return Page[Project]{}, err
+		}
+		filters[i] = l.String()
+	}
+	slices.Sort(filters)
+	listing := Listing("projects", orgID, query, strings.Join(filters, "\x00"))
+	size, after, err := normalizePage(req, listing)
+	if err != nil {
+		return Page[Project]{}, err
+	}
+	f := ProjectFilter{OrganizationID: orgID, Account: p.Account, Query: query, Labels: labels}
 	if orgID != "" {
 		v, err := orgView(ctx, s.store, p, orgID)
 		if err != nil {
@@ -125,7 +140,7 @@ func (s *Projects) ListProjects(ctx context.Context, p Principal, orgID, query s
 	if err != nil {
 		return Page[Project]{}, err
 	}
-	return pageOf(items, size, ProjectCursor), nil
+	return pageOf(items, size, listing, ProjectCursor), nil
 }
 
 // ProjectCursor is the keyset position of a project in name order.
@@ -144,17 +159,26 @@ func (s *Projects) Authorize(ctx context.Context, p Principal, projectID string,
 	return authorizeProject(ctx, s.store, p, projectID, op)
 }
 
-// ProjectInput is what a person types for a project.
+// ProjectInput is what a person types for a project. A nil field stays
+// as it is (on create: none).
 type ProjectInput struct {
 	DisplayName *string
 	Location    *Location
+	// Labels replaces every label; nil leaves them, empty removes them all.
+	Labels map[string]string
 }
 
 func cleanLocation(l Location) (Location, error) {
 	switch {
-	case math.IsNaN(l.Latitude) || l.Latitude < -90 || l.Latitude > 90:
+	case (l.Latitude == nil) != (l.Longitude == nil):
+		field := "longitude"
+		if l.Latitude == nil {
+			field = "latitude"
+		}
+		return l, FieldError(field, "Latitude and longitude go together: give both, or neither.")
+	case l.Latitude != nil && (math.IsNaN(*l.Latitude) || *l.Latitude < -90 || *l.Latitude > 90):
 		return l, FieldError("latitude", "Latitude must be between -90 and 90.")
-	case math.IsNaN(l.Longitude) || l.Longitude < -180 || l.Longitude > 180:
+	case l.Longitude != nil && (math.IsNaN(*l.Longitude) || *l.Longitude < -180 || *l.Longitude > 180):
 		return l, FieldError("longitude", "Longitude must be between -180 and 180.")
 	}
 	l.TimeLocation = strings.TrimSpace(l.TimeLocation)
@@ -186,15 +210,19 @@ func (s *Projects) CreateProject(ctx context.Context, p Principal, orgID string,
 			return Project{}, err
 		}
 	}
+	labels, err := CheckLabels("labels", in.Labels)
+	if err != nil {
+		return Project{}, err
+	}
 	now := s.now()
 	proj := Project{ID: NewID(now), OrganizationID: org.ID, OrganizationDisplayName: org.DisplayName,
-		DisplayName: name, Location: loc, CreateTime: now, UpdateTime: now}
+		DisplayName: name, Location: loc, Labels: labels, CreateTime: now, UpdateTime: now}
 	err = s.store.Update(ctx, func(tx Tx) error {
 		if err := tx.CreateProject(ctx, proj); err != nil {
 			return err
 		}
 		e := auditEntry(p, now, ActionProjectCreate, "project", proj.ID, proj.DisplayName)
-		e.OrganizationID, e.ProjectID = org.ID, proj.ID
+		e.OrganizationID, e.ProjectID, e.Detail = org.ID, proj.ID, LabelsChange(nil, labels)
 		return tx.AddAudit(ctx, e)
 	})
 	return proj, err
@@ -210,7 +238,13 @@ func (s *Projects) UpdateProject(ctx context.Context, p Principal, projectID str
 	}
 	var name string
 	var loc Location
+	var labels map[string]string
 	var err error
+	if in.Labels != nil {
+		if labels, err = CheckLabels("labels", in.Labels); err != nil {
+			return Project{}, err
+		}
+	}
 	if in.DisplayName != nil {
 		if name, err = CleanDisplayName("displayName", *in.DisplayName); err != nil {
 			return Project{}, err
@@ -234,9 +268,17 @@ func (s *Projects) UpdateProject(ctx context.Context, p Principal, projectID str
 			changes = append(changes, "name: "+proj.DisplayName+" → "+name)
 			proj.DisplayName = name
 		}
-		if in.Location != nil && loc != proj.Location {
+		if in.Location != nil && !loc.Equal(proj.Location) {
 			changes = append(changes, "location")
 			proj.Location = loc
+		}
+		labelsChanged := ""
+		if labels != nil {
+			labelsChanged = LabelsChange(proj.Labels, labels)
+		}
+		if labelsChanged != "" {
+			changes = append(changes, labelsChanged)
+			proj.Labels = labels
 		}
 		if len(changes) == 0 {
 			return nil
@@ -244,6 +286,11 @@ func (s *Projects) UpdateProject(ctx context.Context, p Principal, projectID str
 		proj.UpdateTime = now
 		if err := tx.UpdateProject(ctx, proj); err != nil {
 			return err
+		}
+		if labelsChanged != "" {
+			if err := tx.SetProjectLabels(ctx, proj.ID, labels); err != nil {
+				return err
+			}
 		}
 		e := auditEntry(p, now, ActionProjectUpdate, "project", proj.ID, proj.DisplayName)
 		e.OrganizationID, e.ProjectID, e.Detail = proj.OrganizationID, proj.ID, strings.Join(changes, "; ")

@@ -94,13 +94,15 @@ func (s *ServiceAccounts) Authorize(ctx context.Context, p Principal, projectID,
 	return err
 }
 
+// ServiceAccountListing names the listing of a project's service accounts
+// searched for query, whose page tokens List reads.
+func ServiceAccountListing(projectID, query string) string {
+	return Listing("serviceAccounts", projectID, query)
+}
+
 // List lists a project's service accounts, optionally searched by name or email.
 func (s *ServiceAccounts) List(ctx context.Context, p Principal, projectID, query string, req PageRequest) (Access, Page[ServiceAccount], error) {
 	a, err := authorizeProject(ctx, s.store, p, projectID, OpServiceAccountRead)
-	if err != nil {
-		return a, Page[ServiceAccount]{}, err
-	}
-	size, after, err := normalizePage(req)
 	if err != nil {
 		return a, Page[ServiceAccount]{}, err
 	}
@@ -108,11 +110,16 @@ func (s *ServiceAccounts) List(ctx context.Context, p Principal, projectID, quer
 	if len(query) > MaxEmailLength {
 		return a, Page[ServiceAccount]{}, FieldError("query", "The search text is too long.")
 	}
+	listing := ServiceAccountListing(projectID, query)
+	size, after, err := normalizePage(req, listing)
+	if err != nil {
+		return a, Page[ServiceAccount]{}, err
+	}
 	items, err := s.store.ListServiceAccounts(ctx, ServiceAccountFilter{ProjectID: projectID, Query: query}, after, size+1)
 	if err != nil {
 		return a, Page[ServiceAccount]{}, err
 	}
-	return a, pageOf(items, size, ServiceAccountCursor), nil
+	return a, pageOf(items, size, listing, ServiceAccountCursor), nil
 }
 
 // ServiceAccountCursor is the keyset position of an account in name order.

@@ -36,6 +36,8 @@ type ProjectFilter struct {
 	// The zero AccountRef lists every project (staff and internal use).
 	Account AccountRef
 	Query   string // case-insensitive substring of the display name
+	// Labels keeps the projects that have every one of these labels.
+	Labels []LabelFilter
 }
 
 // AuditFilter selects audit entries. Empty fields select everything.
@@ -215,6 +217,8 @@ type ProjectWriter interface {
 	CreateOrganization(ctx context.Context, o Organization) error
 	CreateProject(ctx context.Context, p Project) error
 	UpdateProject(ctx context.Context, p Project) error
+	// SetProjectLabels replaces a project's labels.
+	SetProjectLabels(ctx context.Context, projectID string, labels map[string]string) error
 	DeleteProject(ctx context.Context, id string) error
 }
 

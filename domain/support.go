@@ -306,7 +306,9 @@ func (s *Support) Audit(ctx context.Context, p Principal, f AuditFilter, req Pag
 // lower-case, so the actor filter is too.
 func listAudit(ctx context.Context, r AuditReader, f AuditFilter, req PageRequest) (Page[AuditEntry], error) {
 	f.Actor = strings.ToLower(strings.TrimSpace(f.Actor))
-	size, after, err := normalizePage(req)
+	listing := Listing("audit", f.OrganizationID, f.ProjectID, f.Actor, f.Action,
+		strconv.FormatInt(f.Since.UnixMicro(), 10), strconv.FormatInt(f.Until.UnixMicro(), 10))
+	size, after, err := normalizePage(req, listing)
 	if err != nil {
 		return Page[AuditEntry]{}, err
 	}
@@ -318,7 +320,7 @@ func listAudit(ctx context.Context, r AuditReader, f AuditFilter, req PageReques
 	if err != nil {
 		return Page[AuditEntry]{}, err
 	}
-	return pageOf(items, size, func(e AuditEntry) Cursor { return Cursor{ID: strconv.FormatInt(e.ID, 10)} }), nil
+	return pageOf(items, size, listing, func(e AuditEntry) Cursor { return Cursor{ID: strconv.FormatInt(e.ID, 10)} }), nil
 }
 
 // Staff's changes of a service account's credentials: the same changes as

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"net/http"
+	"strings"
 
 	"studio/domain"
 	"studio/views"
@@ -38,15 +39,32 @@ func (h *Handlers) renderOrganization(c echo.Context, status int, newName string
 		return err
 	}
 	query := c.QueryParam("q")
+	// Label filters: ?label=key=value (or key alone for any value), repeated for several.
+	var labels []string
+	for _, l := range c.QueryParams()["label"] {
+		if l = strings.TrimSpace(l); l != "" {
+			labels = append(labels, l)
+		}
+	}
 	req := pageRequest(c, consolePageSize)
-	list, err := h.projects.ListProjects(ctx, p, org.ID, query, req)
-	if err != nil {
+	filters, err := domain.ParseLabelFilters(labels)
+	var list domain.Page[domain.Project]
+	if err == nil {
+		list, err = h.projects.ListProjects(ctx, p, org.ID, query, req, filters...)
+	}
+	if isInvalid(err) && domain.FieldErrors(err)["labels"] != "" {
+		// A filter that cannot be read lists nothing and says why beside the field.
+		if errs == nil {
+			errs = map[string]string{}
+		}
+		errs["label"], status = domain.ErrorMessage(err), http.StatusBadRequest
+	} else if err != nil {
 		return err
 	}
 	page := h.page(c, org.DisplayName)
 	page.Org, page.OrgAdm = &org.Organization, org.IsAdmin
 	return render(c, status, views.Organization(page, views.OrganizationPage{
-		Org: org, Projects: list, Query: query, First: req.Token == "", NewName: newName, Errors: errs}))
+		Org: org, Projects: list, Query: query, Labels: labels, First: req.Token == "", NewName: newName, Errors: errs}))
 }
 
 // CreateProject makes a project and opens it.

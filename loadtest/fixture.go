@@ -272,7 +272,7 @@ func (s *setup) findDeepAccountPage() error {
 	name := func(i int) string { return fmt.Sprintf("account %07d", i) }
 	// at returns the account at position i of the seeded naming, if any.
 	at := func(i int) (id string, ok bool, err error) {
-		l, err := s.listAccounts(domain.EncodeCursor(domain.Cursor{Key: name(i)}), 1)
+		l, err := s.listAccounts(domain.EncodeCursor(domain.ServiceAccountListing(s.projectID, ""), domain.Cursor{Key: name(i)}), 1)
 		if err != nil || len(l.ServiceAccounts) == 0 {
 			return "", false, err
 		}
@@ -320,7 +320,7 @@ func (s *setup) findDeepAccountPage() error {
 		if err != nil {
 			return err
 		}
-		s.saDeepToken = domain.EncodeCursor(domain.Cursor{Key: name(d - 1), ID: prevID})
+		s.saDeepToken = domain.EncodeCursor(domain.ServiceAccountListing(s.projectID, ""), domain.Cursor{Key: name(d - 1), ID: prevID})
 		s.accountID, _, err = at(d)
 		logf("project %s: %d seeded accounts; deep page starts at %q (position %d)", s.projectID, hi, name(d), d)
 		return err

@@ -13,6 +13,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"reflect"
 	"regexp"
 	"slices"
 	"sort"
@@ -58,20 +59,41 @@ type apiOrganization struct {
 }
 
 type apiLocation struct {
-	Latitude     float64 `json:"latitude"`
-	Longitude    float64 `json:"longitude"`
-	TimeLocation string  `json:"timeLocation"`
+	Latitude     *float64 `json:"latitude"`
+	Longitude    *float64 `json:"longitude"`
+	TimeLocation string   `json:"timeLocation"`
 }
 
 type apiProject struct {
-	Name                    string      `json:"name"`
-	DisplayName             string      `json:"displayName"`
-	Organization            string      `json:"organization"`
-	OrganizationDisplayName string      `json:"organizationDisplayName"`
-	SensorCount             int         `json:"sensorCount"`
-	CloudConnectorCount     int         `json:"cloudConnectorCount"`
-	Inventory               bool        `json:"inventory"`
-	Location                apiLocation `json:"location"`
+	Name                    string            `json:"name"`
+	DisplayName             string            `json:"displayName"`
+	Organization            string            `json:"organization"`
+	OrganizationDisplayName string            `json:"organizationDisplayName"`
+	SensorCount             int               `json:"sensorCount"`
+	CloudConnectorCount     int               `json:"cloudConnectorCount"`
+	Inventory               bool              `json:"inventory"`
+	Location                apiLocation       `json:"location"`
+	Labels                  map[string]string `json:"labels"`
+}
+
+// apiSameProject compares two decoded projects: coordinates by value,
+// labels by content.
+func apiSameProject(a, b apiProject) bool { return reflect.DeepEqual(a, b) }
+
+// apiLocationText writes a stored location with its coordinates' values.
+func apiLocationText(l domain.Location) string {
+	f := func(p *float64) string {
+		if p == nil {
+			return "null"
+		}
+		return fmt.Sprint(*p)
+	}
+	return f(l.Latitude) + "," + f(l.Longitude) + " " + l.TimeLocation
+}
+
+// apiPlace is a location with coordinates.
+func apiPlace(lat, lng float64, zone string) apiLocation {
+	return apiLocation{Latitude: &lat, Longitude: &lng, TimeLocation: zone}
 }
 
 type apiServiceAccount struct {
@@ -234,7 +256,8 @@ func (e *apiEnv) snapshot() string {
 	projects, err := st.ListProjects(ctx, domain.ProjectFilter{}, domain.Cursor{}, 10000)
 	must(err)
 	for _, p := range projects {
-		fmt.Fprintf(&b, "project %s %s %q %v %+v %s\n", p.ID, p.OrganizationID, p.DisplayName, p.Inventory, p.Location, p.UpdateTime)
+		fmt.Fprintf(&b, "project %s %s %q %v %s %v %s\n", p.ID, p.OrganizationID, p.DisplayName, p.Inventory,
+			apiLocationText(p.Location), p.Labels, p.UpdateTime)
 		sas, err := st.ListServiceAccounts(ctx, domain.ServiceAccountFilter{ProjectID: p.ID}, domain.Cursor{}, 10000)
 		must(err)
 		for _, sa := range sas {
@@ -326,22 +349,27 @@ func apiCall(t testing.TB, app *testApp, method, path, auth string, body any) ap
 // ---- strict decoding ----
 
 // apiObject decodes raw as one JSON object whose keys are exactly want,
-// none of them null.
+// none of them null but those written with a trailing "?" ("latitude?").
 func apiObject(t testing.TB, raw []byte, want ...string) map[string]json.RawMessage {
 	t.Helper()
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &m); err != nil || m == nil {
 		t.Fatalf("not a JSON object (%v): %s", err, raw)
 	}
+	w := make([]string, len(want))
+	nullable := map[string]bool{}
+	for i, k := range want {
+		name, maybeNull := strings.CutSuffix(k, "?")
+		w[i], nullable[name] = name, maybeNull
+	}
 	got := make([]string, 0, len(m))
 	for k, v := range m {
 		got = append(got, k)
-		if string(v) == "null" {
+		if string(v) == "null" && !nullable[k] {
 			t.Errorf("field %q is null in %s", k, raw)
 		}
 	}
 	sort.Strings(got)
-	w := slices.Clone(want)
 	sort.Strings(w)
 	if !slices.Equal(got, w) {
 		t.Fatalf("keys %v, want exactly %v, in %s", got, w, raw)
@@ -402,8 +430,19 @@ func apiDecodeProject(t testing.TB, raw []byte) apiProject {
 	t.Helper()
 	var p apiProject
 	m := apiStrict(t, raw, &p, "name", "displayName", "organization", "organizationDisplayName",
-		"sensorCount", "cloudConnectorCount", "inventory", "location")
-	apiObject(t, m["location"], "latitude", "longitude", "timeLocation")
+		"sensorCount", "cloudConnectorCount", "inventory", "location", "labels")
+	// The coordinates are null together (none given), or numbers together.
+	var loc map[string]json.RawMessage
+	if err := json.Unmarshal(m["location"], &loc); err != nil {
+		t.Fatalf("location: %v: %s", err, m["location"])
+	}
+	if (string(loc["latitude"]) == "null") != (string(loc["longitude"]) == "null") {
+		t.Errorf("one coordinate is null, the other not: %s", m["location"])
+	}
+	apiObject(t, m["location"], "latitude?", "longitude?", "timeLocation")
+	if p.Labels == nil {
+		t.Errorf("labels is not an object: %s", m["labels"])
+	}
 	if !strings.HasPrefix(p.Name, "projects/") || strings.Count(p.Name, "/") != 1 {
 		t.Errorf("project name %q", p.Name)
 	}
@@ -996,8 +1035,8 @@ func apiProjectFlow(t *testing.T, scheme string) {
 	// Fields of a listed project.
 	got := apiDecodeProject(t, apiOK(t, e.call(http.MethodGet, "/v2/projects/"+inv.ID, auth, nil)))
 	wantInv := apiProject{Name: "projects/" + inv.ID, DisplayName: "Inventory", Organization: "organizations/" + app.org.ID,
-		OrganizationDisplayName: "Acme", Inventory: true}
-	if got != wantInv {
+		OrganizationDisplayName: "Acme", Inventory: true, Labels: map[string]string{}}
+	if !apiSameProject(got, wantInv) {
 		t.Fatalf("inventory = %+v, want %+v", got, wantInv)
 	}
 	got = apiDecodeProject(t, apiOK(t, e.call(http.MethodGet, "/v2/projects/"+pPlant.ID, auth, nil)))
@@ -1007,21 +1046,21 @@ func apiProjectFlow(t *testing.T, scheme string) {
 	apiDecodeError(t, e.call(http.MethodGet, "/v2/projects/zzzzzzzzzzzzzzzzzzzz", auth, nil), http.StatusNotFound)
 
 	// Create.
-	oslo := apiLocation{Latitude: 59.9139, Longitude: 10.7522, TimeLocation: "Europe/Oslo"}
+	oslo := apiPlace(59.9139, 10.7522, "Europe/Oslo")
 	created := apiDecodeProject(t, apiOK(t, e.call(http.MethodPost, "/v2/projects", auth, map[string]any{
 		"organization": "organizations/" + app.org.ID, "displayName": "Gamma", "location": oslo})))
 	gammaID := apiLastSegment(created.Name)
 	wantGamma := apiProject{Name: "projects/" + gammaID, DisplayName: "Gamma", Organization: "organizations/" + app.org.ID,
-		OrganizationDisplayName: "Acme", Location: oslo}
-	if created != wantGamma {
+		OrganizationDisplayName: "Acme", Location: oslo, Labels: map[string]string{}}
+	if !apiSameProject(created, wantGamma) {
 		t.Fatalf("created %+v, want %+v", created, wantGamma)
 	}
-	if got := apiDecodeProject(t, apiOK(t, e.call(http.MethodGet, "/v2/projects/"+gammaID, auth, nil))); got != wantGamma {
+	if got := apiDecodeProject(t, apiOK(t, e.call(http.MethodGet, "/v2/projects/"+gammaID, auth, nil))); !apiSameProject(got, wantGamma) {
 		t.Fatalf("get created = %+v", got)
 	}
 	plain := apiDecodeProject(t, apiOK(t, e.call(http.MethodPost, "/v2/projects", auth, map[string]any{
 		"organization": "organizations/" + app.org.ID, "displayName": "No place"})))
-	if plain.Location != (apiLocation{}) || plain.Inventory || plain.SensorCount != 0 {
+	if !reflect.DeepEqual(plain.Location, apiLocation{}) || plain.Inventory || plain.SensorCount != 0 {
 		t.Fatalf("created without location: %+v", plain)
 	}
 	before := e.snapshot()
@@ -1055,35 +1094,35 @@ func apiProjectFlow(t *testing.T, scheme string) {
 	patch := func(query string, body any) apiProject {
 		t.Helper()
 		p := apiDecodeProject(t, apiOK(t, e.call(http.MethodPatch, gamma+query, auth, body)))
-		if stored := apiDecodeProject(t, apiOK(t, e.call(http.MethodGet, gamma, auth, nil))); stored != p {
+		if stored := apiDecodeProject(t, apiOK(t, e.call(http.MethodGet, gamma, auth, nil))); !apiSameProject(stored, p) {
 			t.Fatalf("PATCH answered %+v, GET gives %+v", p, stored)
 		}
 		return p
 	}
 	wantGamma.DisplayName = "Gamma 2"
-	if got := patch("", map[string]any{"displayName": "Gamma 2"}); got != wantGamma {
+	if got := patch("", map[string]any{"displayName": "Gamma 2"}); !apiSameProject(got, wantGamma) {
 		t.Fatalf("patch name only: %+v, want %+v", got, wantGamma)
 	}
-	bergen := apiLocation{Latitude: 60.39, Longitude: 5.32, TimeLocation: "Europe/Oslo"}
+	bergen := apiPlace(60.39, 5.32, "Europe/Oslo")
 	wantGamma.Location = bergen
-	if got := patch("?update_mask=location", map[string]any{"displayName": "Not this", "location": bergen}); got != wantGamma {
+	if got := patch("?update_mask=location", map[string]any{"displayName": "Not this", "location": bergen}); !apiSameProject(got, wantGamma) {
 		t.Fatalf("update_mask=location: %+v, want %+v", got, wantGamma)
 	}
 	wantGamma.DisplayName = "Gamma 3"
-	if got := patch("?updateMask=displayName", map[string]any{"displayName": "Gamma 3", "location": oslo}); got != wantGamma {
+	if got := patch("?updateMask=displayName", map[string]any{"displayName": "Gamma 3", "location": oslo}); !apiSameProject(got, wantGamma) {
 		t.Fatalf("updateMask=displayName: %+v, want %+v", got, wantGamma)
 	}
 	wantGamma.DisplayName, wantGamma.Location = "Gamma 4", oslo
-	if got := patch("?update_mask=displayName,location", map[string]any{"displayName": "Gamma 4", "location": oslo}); got != wantGamma {
+	if got := patch("?update_mask=displayName,location", map[string]any{"displayName": "Gamma 4", "location": oslo}); !apiSameProject(got, wantGamma) {
 		t.Fatalf("update_mask of two fields: %+v, want %+v", got, wantGamma)
 	}
 	wantGamma.DisplayName = "Gamma 5"
 	readOnly := map[string]any{"name": "projects/zzzzzzzzzzzzzzzzzzzz", "organization": "organizations/" + partner.ID,
 		"organizationDisplayName": "Other", "sensorCount": 5, "cloudConnectorCount": 7, "inventory": true, "displayName": "Gamma 5"}
-	if got := patch("", readOnly); got != wantGamma {
+	if got := patch("", readOnly); !apiSameProject(got, wantGamma) {
 		t.Fatalf("read-only fields were not ignored: %+v, want %+v", got, wantGamma)
 	}
-	if got := patch("", map[string]any{}); got != wantGamma {
+	if got := patch("", map[string]any{}); !apiSameProject(got, wantGamma) {
 		t.Fatalf("empty patch changed the project: %+v", got)
 	}
 	before = e.snapshot()

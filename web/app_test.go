@@ -171,7 +171,10 @@ func newApp(t testing.TB, opts ...appOption) *testApp {
 	}
 	e := services.Server(app.ServerConfig{Logger: slog.New(slog.NewTextHandler(logs, nil)), TrustedProxies: trusted,
 		RateLimit: settings.rateLimit, RateWindow: time.Second})
-	srv := httptest.NewUnstartedServer(e)
+	// Every JSON response is checked against the OpenAPI document
+	// (openapi_test.go); the server closes first, so every response is in.
+	checked, _ := checkResponses(t, e)
+	srv := httptest.NewUnstartedServer(checked)
 	srv.Listener.Close()
 	srv.Listener = ln
 	srv.Start()

@@ -44,7 +44,7 @@ func BenchmarkServiceAccountListPage(b *testing.B) {
 		base := "/projects/" + inv.ID + "/serviceaccounts"
 		pages := map[string]string{"first": base}
 		if size > 1000 {
-			deep := domain.EncodeCursor(domain.Cursor{Key: fmt.Sprintf("account %06d", size*9/10), ID: ""})
+			deep := domain.EncodeCursor(domain.ServiceAccountListing(inv.ID, ""), domain.Cursor{Key: fmt.Sprintf("account %06d", size*9/10), ID: ""})
 			pages["deep"] = base + "?page=" + deep
 		}
 		// A search that matches few accounts reads the whole project's list.

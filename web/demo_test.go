@@ -39,6 +39,14 @@ func TestDemoDataCanBeClickedThrough(t *testing.T) {
 	if warehouse == "" {
 		t.Fatalf("no Warehouse sensors project in %q", demo.doc.Find("[data-testid=project-link]").Text())
 	}
+	// The demo projects carry labels: the list shows them and filters by them.
+	if tags := demo.doc.Find("[data-testid=label-tag]").Length(); tags != 7 {
+		t.Errorf("%d label tags in the demo project list, want 7", tags)
+	}
+	oslo := admin.get(orgs.Last().AttrOr("href", "") + "?label=site%3DOslo")
+	if got := oslo.doc.Find("[data-testid=project-link]").Text(); got != "Office climateWarehouse sensors" {
+		t.Errorf("demo projects at site=Oslo: %q", got)
+	}
 	sas := admin.get(warehouse + "/serviceaccounts")
 	if n := sas.doc.Find("[data-testid=sa-row]").Length(); n != 2 {
 		t.Fatalf("%d demo service accounts listed, want 2", n)

@@ -16,6 +16,10 @@ func routes(e *echo.Echo, h *handlers.Handlers, a *api.API, cfg Config) {
 	// and no CSRF token here: every request carries its own credentials.
 	e.POST("/oauth2/token", a.Token)
 	e.GET("/docs/api-errors", a.ErrorsDoc)
+	// The API's reference: the OpenAPI document, and the page made of it.
+	// Both public, registered before the /v2 group so no credentials are asked.
+	e.GET("/v2/openapi.json", a.OpenAPI)
+	e.GET("/docs/api", a.Reference)
 	v2 := e.Group("/v2", a.Authenticate)
 	v2.GET("/organizations", a.ListOrganizations)
 	v2.GET("/organizations/:org", a.GetOrganization)
@@ -26,6 +30,7 @@ func routes(e *echo.Echo, h *handlers.Handlers, a *api.API, cfg Config) {
 	v2.GET("/organizations/:org/permissions", a.OrganizationPermissions)
 	v2.GET("/projects", a.ListProjects)
 	v2.POST("/projects", a.CreateProject)
+	v2.POST("/projects\\:batchUpdate", a.BatchUpdateProjects)
 	v2.GET("/projects/:project", a.GetProject)
 	v2.PATCH("/projects/:project", a.UpdateProject)
 	v2.DELETE("/projects/:project", a.DeleteProject)
@@ -57,7 +62,9 @@ func routes(e *echo.Echo, h *handlers.Handlers, a *api.API, cfg Config) {
 	v2.GET("/roles/:role", a.GetRole)
 	v2.Any("/*", a.NotFound)
 
-	console := e.Group("", csrf(cfg.CookieSecure), h.LoadUser)
+	// ProgramNotFound first: a program's request that matches no route gets
+	// the API's JSON 404, never the sign-in redirect of the groups below.
+	console := e.Group("", a.ProgramNotFound, csrf(cfg.CookieSecure), h.LoadUser)
 	console.GET("/signin", h.SignInPage)
 	console.POST("/signin", h.SignIn)
 	// Sign-in beyond the password: second factor, passkeys, single sign-on.
@@ -101,6 +108,8 @@ func routes(e *echo.Echo, h *handlers.Handlers, a *api.API, cfg Config) {
 	signedIn.GET("/projects/:project", h.Project)
 	signedIn.GET("/projects/:project/settings", h.ProjectSettings)
 	signedIn.POST("/projects/:project/settings", h.UpdateProject)
+	signedIn.POST("/projects/:project/labels", h.AddProjectLabel)
+	signedIn.POST("/projects/:project/labels/remove", h.RemoveProjectLabel)
 	signedIn.GET("/projects/:project/delete", h.DeleteProjectPage)
 	signedIn.POST("/projects/:project/delete", h.DeleteProject)
 

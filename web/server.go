@@ -114,9 +114,7 @@ func ParseTrustedProxies(list string) ([]*net.IPNet, error) {
 	return out, nil
 }
 
-func isAPIPath(path string) bool {
-	return path == "/v2" || strings.HasPrefix(path, "/v2/") || path == "/oauth2/token"
-}
+func isAPIPath(path string) bool { return api.IsAPIPath(path) }
 
 // staticHandler serves the embedded files. Under their content-hashed names
 // (the ones pages link to, static.URL) they may be cached for a year without

@@ -30,6 +30,7 @@ var consoleRoles = []string{"nobody", "outsider", "user", "developer", "project 
 // outcome per role of consoleRoles. A route missing here fails the sweep.
 var consoleExpect = map[string]string{
 	"GET /signin":                                                  "aaaaaaa",
+	"GET /docs/api":                                                "aaaaaaa", // the API reference is public
 	"POST /signin":                                                 "uuuuuuu", // no credentials sent: the sign-in form answers 401
 	"GET /invite/:token":                                           "nnnnnnn", // unknown token
 	"POST /invite/:token":                                          "nnnnnnn",
@@ -50,6 +51,8 @@ var consoleExpect = map[string]string{
 	"GET /projects/:project":                                       "snaaaan",
 	"GET /projects/:project/settings":                              "snaaaan",
 	"POST /projects/:project/settings":                             "snffaan",
+	"POST /projects/:project/labels":                               "snffaan",
+	"POST /projects/:project/labels/remove":                        "snffaan",
 	"GET /projects/:project/delete":                                "snffaan",
 	"POST /projects/:project/delete":                               "snffaan",
 	"GET /projects/:project/members":                               "snaaaan",
@@ -146,6 +149,7 @@ var apiExpect = map[string]string{
 	"GET /v2/organizations/:org/permissions":                     "unaaaa",
 	"GET /v2/projects":                                           "uaaaaa",
 	"POST /v2/projects":                                          "unfffa",
+	"POST /v2/projects:batchUpdate":                              "unffaa",
 	"GET /v2/projects/:project":                                  "unaaaa",
 	"PATCH /v2/projects/:project":                                "unffaa",
 	"DELETE /v2/projects/:project":                               "unffaa",
@@ -172,9 +176,10 @@ var apiExpect = map[string]string{
 	"GET /v2/organizations/:org/keyPolicy":                     "unfffa",
 	"PATCH /v2/organizations/:org/keyPolicy":                   "unfffa",
 	"POST /v2/organizations/:org/keys:purgeExpired":            "unfffa",
-	"GET /v2/roles":       "uaaaaa",
-	"GET /v2/roles/:role": "uaaaaa",
-	"* /v2/*":             "unnnnn", // any unknown path
+	"GET /v2/roles":        "uaaaaa",
+	"GET /v2/roles/:role":  "uaaaaa",
+	"* /v2/*":              "unnnnn", // any unknown path
+	"GET /v2/openapi.json": "aaaaaa", // the API's document is public
 }
 
 // notSwept are routes with no resource behind them.
@@ -490,6 +495,8 @@ func (w *sweepWorld) apiRequest(t *testing.T, route string) (string, string) {
 		return path, fmt.Sprintf(`{"roles":["roles/organization.admin"],"email":"%s"}`, fresh().Email)
 	case "/v2/projects":
 		return path, fmt.Sprintf(`{"organization":"organizations/%s","displayName":"Swept too"}`, w.app.org.ID)
+	case "/v2/projects:batchUpdate":
+		return path, fmt.Sprintf(`{"projects":["projects/%s"],"addLabels":{"swept":"yes"}}`, w.project.ID)
 	case "/v2/projects/:project":
 		return path, `{"displayName":"Swept"}`
 	case "/v2/projects/:project/members":

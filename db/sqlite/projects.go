@@ -57,16 +57,27 @@ func (t *writeTx) CreateOrganization(ctx context.Context, o domain.Organization)
 	return err
 }
 
+// projectColumns read a project with its labels, as a JSON object made
+// in the same statement (see labels.go), so a list reads no row per project.
 const projectColumns = `p.id, p.organization_id, o.display_name, p.display_name, p.inventory,
-	p.latitude, p.longitude, p.time_location, p.create_time, p.update_time`
+	p.latitude, p.longitude, p.time_location, p.create_time, p.update_time, ` + projectLabelsColumn
 
 func scanProject(row interface{ Scan(...any) error }, extra ...any) (domain.Project, error) {
 	var p domain.Project
 	var created, updated int64
+	var lat, lng sql.NullFloat64
+	var labels string
 	dest := append([]any{&p.ID, &p.OrganizationID, &p.OrganizationDisplayName, &p.DisplayName, &p.Inventory,
-		&p.Location.Latitude, &p.Location.Longitude, &p.Location.TimeLocation, &created, &updated}, extra...)
-	err := row.Scan(dest...)
+		&lat, &lng, &p.Location.TimeLocation, &created, &updated, &labels}, extra...)
+	if err := row.Scan(dest...); err != nil {
+		return p, err
+	}
+	if lat.Valid && lng.Valid {
+		p.Location.Latitude, p.Location.Longitude = &lat.Float64, &lng.Float64
+	}
 	p.CreateTime, p.UpdateTime = fromMicros(created), fromMicros(updated)
+	var err error
+	p.Labels, err = decodeLabels(labels)
 	return p, err
 }
 
@@ -87,6 +98,7 @@ func (q queries) ListProjects(ctx context.Context, f domain.ProjectFilter, after
 		query += " AND instr(p.name_key, ?) > 0"
 		args = append(args, strings.ToLower(f.Query))
 	}
+	query, args = withLabelFilters(query, args, f.Labels)
 	if f.Account != (domain.AccountRef{}) {
 		col, val, err := accountColumn(f.Account)
 		if err != nil {
@@ -150,7 +162,10 @@ func (t *writeTx) CreateProject(ctx context.Context, p domain.Project) error {
 		latitude, longitude, time_location, create_time, update_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		p.ID, p.OrganizationID, p.DisplayName, nameKey(p.DisplayName), p.Inventory,
 		p.Location.Latitude, p.Location.Longitude, p.Location.TimeLocation, micros(p.CreateTime), micros(p.UpdateTime))
-	return err
+	if err != nil {
+		return err
+	}
+	return t.insertProjectLabels(ctx, p.ID, p.Labels)
 }
 
 func (t *writeTx) UpdateProject(ctx context.Context, p domain.Project) error {

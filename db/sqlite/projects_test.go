@@ -1,9 +1,12 @@
 package sqlite_test
 
 import (
+	"database/sql"
 	"fmt"
 	"math"
+	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -162,7 +165,7 @@ func TestCreateProjectAndListWithSearch(t *testing.T) {
 	e := newEnv(t)
 	b := e.bootstrap()
 	e.clock.Advance(time.Hour)
-	loc := domain.Location{Latitude: 59.91, Longitude: 10.75, TimeLocation: " Europe/Oslo "}
+	loc := domain.Location{Latitude: fp(59.91), Longitude: fp(10.75), TimeLocation: " Europe/Oslo "}
 	name := "  Øster Ålesund  "
 	p, err := e.projects.CreateProject(e.ctx, b.principal, b.org.ID, domain.ProjectInput{DisplayName: &name, Location: &loc})
 	if err != nil {
@@ -178,7 +181,7 @@ func TestCreateProjectAndListWithSearch(t *testing.T) {
 	}
 	want := p
 	want.CreateTime, want.UpdateTime = micro(p.CreateTime), micro(p.UpdateTime)
-	if got != want {
+	if !reflect.DeepEqual(got, want) {
 		t.Errorf("ProjectByID =\n %+v\nwant\n %+v", got, want)
 	}
 	if !got.CreateTime.Equal(micro(e.clock.Now())) || got.CreateTime.Location() != time.UTC {
@@ -625,20 +628,21 @@ func TestFailedValidationChangesNothing(t *testing.T) {
 	e := newEnv(t)
 	s := e.orgSetup()
 	snapshot := func() string {
-		rows, err := e.raw.QueryContext(e.ctx, "SELECT id, display_name, name_key, latitude, longitude, time_location, update_time FROM projects ORDER BY id")
+		rows, err := e.raw.QueryContext(e.ctx, `SELECT id, display_name, name_key, latitude, longitude, time_location, update_time,
+			(SELECT json_group_object(key, value) FROM project_labels WHERE project_id = id) FROM projects ORDER BY id`)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer rows.Close()
 		var b strings.Builder
 		for rows.Next() {
-			var id, name, key, tz string
-			var lat, lng float64
+			var id, name, key, tz, labels string
+			var lat, lng sql.NullFloat64
 			var upd int64
-			if err := rows.Scan(&id, &name, &key, &lat, &lng, &tz, &upd); err != nil {
+			if err := rows.Scan(&id, &name, &key, &lat, &lng, &tz, &upd, &labels); err != nil {
 				t.Fatal(err)
 			}
-			fmt.Fprintln(&b, id, name, key, lat, lng, tz, upd)
+			fmt.Fprintln(&b, id, name, key, lat, lng, tz, upd, labels)
 		}
 		return b.String()
 	}
@@ -654,13 +658,16 @@ func TestFailedValidationChangesNothing(t *testing.T) {
 		{"blank name", domain.ProjectInput{DisplayName: strp("   ")}, "displayName"},
 		{"long name", domain.ProjectInput{DisplayName: strp(strings.Repeat("x", 101))}, "displayName"},
 		{"newline", domain.ProjectInput{DisplayName: strp("a\nb")}, "displayName"},
-		{"latitude", domain.ProjectInput{Location: &domain.Location{Latitude: 90.5}}, "latitude"},
-		{"longitude", domain.ProjectInput{Location: &domain.Location{Longitude: -180.01}}, "longitude"},
+		{"latitude", domain.ProjectInput{Location: &domain.Location{Latitude: fp(90.5), Longitude: fp(0)}}, "latitude"},
+		{"longitude", domain.ProjectInput{Location: &domain.Location{Latitude: fp(0), Longitude: fp(-180.01)}}, "longitude"},
+		{"latitude alone", domain.ProjectInput{Location: &domain.Location{Latitude: fp(10)}}, "longitude"},
+		{"longitude alone", domain.ProjectInput{Location: &domain.Location{Longitude: fp(10)}}, "latitude"},
 		{"time zone", domain.ProjectInput{Location: &domain.Location{TimeLocation: "Mars/Olympus"}}, "timeLocation"},
-		{"NaN latitude", domain.ProjectInput{Location: &domain.Location{Latitude: math.NaN()}}, "latitude"},
-		{"NaN longitude", domain.ProjectInput{Location: &domain.Location{Longitude: math.NaN()}}, "longitude"},
-		{"infinite latitude", domain.ProjectInput{Location: &domain.Location{Latitude: math.Inf(1)}}, "latitude"},
-		{"good name, bad location", domain.ProjectInput{DisplayName: strp("Fine"), Location: &domain.Location{Latitude: -91}}, "latitude"},
+		{"NaN latitude", domain.ProjectInput{Location: &domain.Location{Latitude: fp(math.NaN()), Longitude: fp(0)}}, "latitude"},
+		{"NaN longitude", domain.ProjectInput{Location: &domain.Location{Latitude: fp(0), Longitude: fp(math.NaN())}}, "longitude"},
+		{"infinite latitude", domain.ProjectInput{Location: &domain.Location{Latitude: fp(math.Inf(1)), Longitude: fp(0)}}, "latitude"},
+		{"good name, bad location", domain.ProjectInput{DisplayName: strp("Fine"), Location: &domain.Location{Latitude: fp(-91), Longitude: fp(0)}}, "latitude"},
+		{"empty label key", domain.ProjectInput{Labels: map[string]string{"": "x"}}, "labels"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := e.projects.UpdateProject(e.ctx, s.principal, s.alpha.ID, c.in)
@@ -699,7 +706,7 @@ func TestTimeZoneMustBeIANAName(t *testing.T) {
 		}
 	}
 	for _, tz := range []string{"UTC", "Europe/Oslo", "America/Argentina/Buenos_Aires", ""} {
-		if _, err := e.projects.UpdateProject(e.ctx, s.principal, s.alpha.ID, domain.ProjectInput{Location: &domain.Location{Latitude: 1, TimeLocation: tz}}); err != nil {
+		if _, err := e.projects.UpdateProject(e.ctx, s.principal, s.alpha.ID, domain.ProjectInput{Location: &domain.Location{Latitude: fp(1), Longitude: fp(2), TimeLocation: tz}}); err != nil {
 			t.Errorf("time zone %q refused: %v", tz, err)
 		}
 	}
@@ -753,8 +760,11 @@ func TestAuditLogPagination(t *testing.T) {
 			}
 		}
 	}
-	for _, tok := range []string{"garbage!", domain.EncodeCursor(domain.Cursor{ID: "abc"}), domain.EncodeCursor(domain.Cursor{ID: "-5"}),
-		domain.EncodeCursor(domain.Cursor{ID: "0"})} {
+	// Well-formed tokens of this very listing, holding positions that are not audit ids.
+	never := strconv.FormatInt(time.Time{}.UnixMicro(), 10)
+	listing := domain.Listing("audit", b.org.ID, "", "", "", never, never)
+	for _, tok := range []string{"garbage!", domain.EncodeCursor(listing, domain.Cursor{ID: "abc"}), domain.EncodeCursor(listing, domain.Cursor{ID: "-5"}),
+		domain.EncodeCursor(listing, domain.Cursor{ID: "0"})} {
 		_, err := e.audit.ListOrganization(e.ctx, b.principal, b.org.ID, domain.AuditFilter{}, domain.PageRequest{Token: tok})
 		wantCode(t, fmt.Sprintf("ListOrganization(token %q)", tok), err, domain.EINVALID)
 	}
@@ -762,3 +772,5 @@ func TestAuditLogPagination(t *testing.T) {
 	_, err = e.audit.ListOrganization(e.ctx, b.principal, other.ID, domain.AuditFilter{}, domain.PageRequest{})
 	wantCode(t, "audit log of another organization", err, domain.ENOTFOUND)
 }
+
+func fp(v float64) *float64 { return &v }

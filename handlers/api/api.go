@@ -16,6 +16,7 @@ import (
 
 	"studio/domain"
 	"studio/handlers/httpx"
+	"studio/views"
 
 	"github.com/labstack/echo/v4"
 )
@@ -48,6 +49,9 @@ type API struct {
 	authFailures    *domain.Throttle
 	baseURL         string
 	now             func() time.Time
+	// openapi is the served OpenAPI document, reference the page made of it.
+	openapi   []byte
+	reference views.APIReference
 }
 
 // New returns the API handlers.
@@ -61,13 +65,28 @@ func New(cfg Config) *API {
 	if cfg.TokenRateLimit <= 0 {
 		cfg.TokenRateLimit = TokenRateFactor * cfg.RateLimit
 	}
+	baseURL := strings.TrimRight(cfg.BaseURL, "/")
+	doc, err := mergeOpenAPI(openapiFiles)
+	if err != nil {
+		// Embedded in the binary and checked by the tests: broken only by a bad edit.
+		panic("the embedded OpenAPI document is broken: " + err.Error())
+	}
+	reference, err := openAPIReference(doc, baseURL)
+	if err != nil {
+		panic("the embedded OpenAPI document cannot be shown: " + err.Error())
+	}
+	served, err := openAPIWithServer(baseURL)
+	if err != nil {
+		panic("the embedded OpenAPI document is broken: " + err.Error())
+	}
 	return &API{
+		openapi: served, reference: reference,
 		auth: cfg.Auth, projects: cfg.Projects, members: cfg.Members, serviceAccounts: cfg.ServiceAccounts,
 		perAccount:   domain.NewRateLimiter(cfg.RateLimit, cfg.RateWindow),
 		perKey:       domain.NewRateLimiter(cfg.RateLimit, cfg.RateWindow),
 		perAddress:   domain.NewRateLimiter(cfg.TokenRateLimit, cfg.RateWindow),
 		authFailures: domain.NewThrottle(AuthFailureLimit, time.Minute),
-		baseURL:      strings.TrimRight(cfg.BaseURL, "/"), now: cfg.Now,
+		baseURL:      baseURL, now: cfg.Now,
 	}
 }
 
@@ -85,6 +104,10 @@ const AuthFailureLimit = 60
 
 // MaxBody bounds a request body of the API.
 const MaxBody = 64 << 10
+
+// MaxBatchBody bounds the body of a batch request, which may name up to
+// domain.MaxBatchItems items (a thousand emails of up to 254 characters).
+const MaxBatchBody = 1 << 20
 
 const principalKey = "studio.api.principal"
 
@@ -209,13 +232,16 @@ func ok(c echo.Context, v any) error {
 }
 
 // decode reads a JSON body strictly: one object, known fields only, within MaxBody.
-func decode(c echo.Context, v any) error {
-	body := http.MaxBytesReader(c.Response(), c.Request().Body, MaxBody)
+func decode(c echo.Context, v any) error { return decodeLimit(c, v, MaxBody) }
+
+// decodeLimit is decode with another bound on the body.
+func decodeLimit(c echo.Context, v any, limit int64) error {
+	body := http.MaxBytesReader(c.Response(), c.Request().Body, limit)
 	raw, err := io.ReadAll(body)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return domain.Errorf(domain.EINVALID, "The request body is larger than %d bytes.", MaxBody)
+			return domain.Errorf(domain.EINVALID, "The request body is larger than %d bytes.", limit)
 		}
 		return domain.Errorf(domain.EINVALID, "The request body could not be read.")
 	}

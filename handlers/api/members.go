@@ -64,7 +64,8 @@ func (a *API) listMemberships(c echo.Context, req domain.PageRequest) error {
 	}
 	// Pages follow project ids, so the list must be in that order.
 	slices.SortFunc(ms, func(x, y domain.Membership) int { return strings.Compare(x.ProjectID, y.ProjectID) })
-	cur, err := domain.DecodeCursor(req.Token)
+	listing := domain.Listing("memberships", orgID, memberID)
+	cur, err := domain.DecodeCursor(listing, req.Token)
 	if err != nil {
 		return err
 	}
@@ -75,7 +76,7 @@ func (a *API) listMemberships(c echo.Context, req domain.PageRequest) error {
 	end := min(start+req.Size, len(ms))
 	page := domain.Page[domain.Membership]{Items: ms[start:end]}
 	if end < len(ms) {
-		page.NextPageToken = domain.EncodeCursor(domain.Cursor{ID: ms[end-1].ProjectID})
+		page.NextPageToken = domain.EncodeCursor(listing, domain.Cursor{ID: ms[end-1].ProjectID})
 	}
 	return membersPage(c, page)
 }
@@ -145,9 +146,6 @@ func (a *API) DeleteProjectMember(c echo.Context) error {
 	return ok(c, struct{}{})
 }
 
-// MaxBatch bounds the items of one batch request.
-const MaxBatch = 100
-
 // BatchCreateMembers is POST /v2/projects/-/members:batchCreate. All the
 // memberships are made in one transaction: if one is refused, none is made.
 func (a *API) BatchCreateMembers(c echo.Context) error {
@@ -158,11 +156,8 @@ func (a *API) BatchCreateMembers(c echo.Context) error {
 			Roles   []string `json:"roles"`
 		} `json:"members"`
 	}
-	if err := decode(c, &body); err != nil {
+	if err := decodeLimit(c, &body, MaxBatchBody); err != nil {
 		return err
-	}
-	if len(body.Members) == 0 || len(body.Members) > MaxBatch {
-		return domain.Errorf(domain.EINVALID, "members must hold 1 to %d items.", MaxBatch)
 	}
 	invites := make([]domain.ProjectInvite, len(body.Members))
 	for i, m := range body.Members {
@@ -184,11 +179,8 @@ func (a *API) BatchDeleteMembers(c echo.Context) error {
 	var body struct {
 		Names []string `json:"names"`
 	}
-	if err := decode(c, &body); err != nil {
+	if err := decodeLimit(c, &body, MaxBatchBody); err != nil {
 		return err
-	}
-	if len(body.Names) == 0 || len(body.Names) > MaxBatch {
-		return domain.Errorf(domain.EINVALID, "names must hold 1 to %d items.", MaxBatch)
 	}
 	refs := make([]domain.ProjectMemberRef, 0, len(body.Names))
 	for i, name := range body.Names {

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"fmt"
 	"strings"
 
 	"studio/domain"
@@ -44,7 +45,7 @@ func (a *API) OrganizationPermissions(c echo.Context) error {
 	if org.IsAdmin {
 		perms = domain.AllPermissions
 	}
-	return permissionsPage(c, perms, req)
+	return permissionsPage(c, domain.Listing("organizationPermissions", org.ID), perms, req)
 }
 
 // ProjectPermissions is GET /v2/projects/{p}/permissions: the caller's own.
@@ -58,12 +59,12 @@ func (a *API) ProjectPermissions(c echo.Context) error {
 		return err
 	}
 	info, _ := domain.LookupRole(acc.Role())
-	return permissionsPage(c, info.Permissions, req)
+	return permissionsPage(c, domain.Listing("projectPermissions", acc.Project.ID), info.Permissions, req)
 }
 
 // permissionsPage pages through a short, fixed list of permissions.
-func permissionsPage(c echo.Context, perms []domain.Permission, req domain.PageRequest) error {
-	cur, err := domain.DecodeCursor(req.Token)
+func permissionsPage(c echo.Context, listing string, perms []domain.Permission, req domain.PageRequest) error {
+	cur, err := domain.DecodeCursor(listing, req.Token)
 	if err != nil {
 		return err
 	}
@@ -81,7 +82,7 @@ func permissionsPage(c echo.Context, perms []domain.Permission, req domain.PageR
 	}
 	end, next := min(start+req.Size, len(perms)), ""
 	if end < len(perms) {
-		next = domain.EncodeCursor(domain.Cursor{ID: string(perms[end-1])})
+		next = domain.EncodeCursor(listing, domain.Cursor{ID: string(perms[end-1])})
 	}
 	out := make([]string, 0, end-start)
 	for _, p := range perms[start:end] {
@@ -103,7 +104,11 @@ func (a *API) ListProjects(c echo.Context) error {
 			return domain.FieldError("organization", "organization must be organizations/{id}.")
 		}
 	}
-	page, err := a.projects.ListProjects(c.Request().Context(), principal(c), orgID, c.QueryParam("query"), req)
+	labels, err := domain.ParseLabelFilters(append(c.QueryParams()["labelFilters"], c.QueryParams()["label_filters"]...))
+	if err != nil {
+		return err
+	}
+	page, err := a.projects.ListProjects(c.Request().Context(), principal(c), orgID, c.QueryParam("query"), req, labels...)
 	if err != nil {
 		return err
 	}
@@ -112,21 +117,33 @@ func (a *API) ListProjects(c echo.Context) error {
 
 // projectBody is a project in a request. Read-only fields are accepted and ignored.
 type projectBody struct {
-	Name                    *string       `json:"name"`
-	DisplayName             *string       `json:"displayName"`
-	Organization            *string       `json:"organization"`
-	OrganizationDisplayName *string       `json:"organizationDisplayName"`
-	SensorCount             *int          `json:"sensorCount"`
-	CloudConnectorCount     *int          `json:"cloudConnectorCount"`
-	Inventory               *bool         `json:"inventory"`
-	Location                *locationJSON `json:"location"`
+	Name                    *string            `json:"name"`
+	DisplayName             *string            `json:"displayName"`
+	Organization            *string            `json:"organization"`
+	OrganizationDisplayName *string            `json:"organizationDisplayName"`
+	SensorCount             *int               `json:"sensorCount"`
+	CloudConnectorCount     *int               `json:"cloudConnectorCount"`
+	Inventory               *bool              `json:"inventory"`
+	Location                *locationJSON      `json:"location"`
+	Labels                  *map[string]string `json:"labels"`
 }
 
+// location is the body's location: nil when absent; a location without
+// coordinates (null or missing) stores none.
 func (b projectBody) location() *domain.Location {
 	if b.Location == nil {
 		return nil
 	}
 	return &domain.Location{Latitude: b.Location.Latitude, Longitude: b.Location.Longitude, TimeLocation: b.Location.TimeLocation}
+}
+
+// labels is the body's labels: nil when absent or null (no change), else
+// the whole new set.
+func (b projectBody) labels() map[string]string {
+	if b.Labels == nil || *b.Labels == nil {
+		return nil
+	}
+	return *b.Labels
 }
 
 // CreateProject is POST /v2/projects.
@@ -139,7 +156,7 @@ func (a *API) CreateProject(c echo.Context) error {
 		return domain.FieldError("organization", "organization is required, as organizations/{id}.")
 	}
 	proj, err := a.projects.CreateProject(c.Request().Context(), principal(c), trimName(*body.Organization, "organizations/"),
-		domain.ProjectInput{DisplayName: body.DisplayName, Location: body.location()})
+		domain.ProjectInput{DisplayName: body.DisplayName, Location: body.location(), Labels: body.labels()})
 	if err != nil {
 		return err
 	}
@@ -157,7 +174,7 @@ func (a *API) GetProject(c echo.Context) error {
 
 // UpdateProject is PATCH /v2/projects/{p}.
 func (a *API) UpdateProject(c echo.Context) error {
-	mask, err := updateMask(c, "displayName", "location")
+	mask, err := updateMask(c, "displayName", "location", "labels")
 	if err != nil {
 		return err
 	}
@@ -165,7 +182,7 @@ func (a *API) UpdateProject(c echo.Context) error {
 	if err := decode(c, &body); err != nil {
 		return err
 	}
-	in := domain.ProjectInput{DisplayName: body.DisplayName, Location: body.location()}
+	in := domain.ProjectInput{DisplayName: body.DisplayName, Location: body.location(), Labels: body.labels()}
 	if mask != nil {
 		in = domain.ProjectInput{}
 		if mask["displayName"] {
@@ -175,6 +192,12 @@ func (a *API) UpdateProject(c echo.Context) error {
 			in.Location = body.location()
 			if in.Location == nil {
 				in.Location = &domain.Location{}
+			}
+		}
+		if mask["labels"] {
+			in.Labels = body.labels()
+			if in.Labels == nil {
+				in.Labels = map[string]string{}
 			}
 		}
 	}
@@ -194,6 +217,38 @@ func orZero[T any](p *T) *T {
 	return p
 }
 
+// BatchUpdateProjects is POST /v2/projects:batchUpdate: labels added to
+// and removed from several projects, in one transaction.
+func (a *API) BatchUpdateProjects(c echo.Context) error {
+	var body struct {
+		Projects     []string           `json:"projects"`
+		AddLabels    *map[string]string `json:"addLabels"`
+		RemoveLabels *[]string          `json:"removeLabels"`
+	}
+	if err := decodeLimit(c, &body, MaxBatchBody); err != nil {
+		return err
+	}
+	ids := make([]string, len(body.Projects))
+	for i, name := range body.Projects {
+		id, found := strings.CutPrefix(name, "projects/")
+		if !found || strings.Contains(id, "/") {
+			return domain.FieldError("projects", fmt.Sprintf("projects[%d] must be projects/{id}.", i))
+		}
+		ids[i] = id
+	}
+	var ch domain.LabelChange
+	if body.AddLabels != nil {
+		ch.Add = *body.AddLabels
+	}
+	if body.RemoveLabels != nil {
+		ch.Remove = *body.RemoveLabels
+	}
+	if err := a.projects.BatchUpdateLabels(c.Request().Context(), principal(c), ids, ch); err != nil {
+		return err
+	}
+	return ok(c, struct{}{})
+}
+
 // DeleteProject is DELETE /v2/projects/{p}.
 func (a *API) DeleteProject(c echo.Context) error {
 	if err := a.projects.DeleteProject(c.Request().Context(), principal(c), c.Param("project")); err != nil {
@@ -208,7 +263,8 @@ func (a *API) ListRoles(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	cur, err := domain.DecodeCursor(req.Token)
+	listing := domain.Listing("roles")
+	cur, err := domain.DecodeCursor(listing, req.Token)
 	if err != nil {
 		return err
 	}
@@ -221,7 +277,7 @@ func (a *API) ListRoles(c echo.Context) error {
 			continue
 		}
 		if len(roles) == req.Size {
-			next = domain.EncodeCursor(domain.Cursor{ID: roles[len(roles)-1].Name})
+			next = domain.EncodeCursor(listing, domain.Cursor{ID: roles[len(roles)-1].Name})
 			break
 		}
 		roles = append(roles, toRole(info))

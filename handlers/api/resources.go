@@ -14,21 +14,23 @@ type organizationJSON struct {
 	DisplayName string `json:"displayName"`
 }
 
+// locationJSON has nullable coordinates: null when none were given.
 type locationJSON struct {
-	Latitude     float64 `json:"latitude"`
-	Longitude    float64 `json:"longitude"`
-	TimeLocation string  `json:"timeLocation"`
+	Latitude     *float64 `json:"latitude"`
+	Longitude    *float64 `json:"longitude"`
+	TimeLocation string   `json:"timeLocation"`
 }
 
 type projectJSON struct {
-	Name                    string       `json:"name"`
-	DisplayName             string       `json:"displayName"`
-	Organization            string       `json:"organization"`
-	OrganizationDisplayName string       `json:"organizationDisplayName"`
-	SensorCount             int          `json:"sensorCount"`
-	CloudConnectorCount     int          `json:"cloudConnectorCount"`
-	Inventory               bool         `json:"inventory"`
-	Location                locationJSON `json:"location"`
+	Name                    string            `json:"name"`
+	DisplayName             string            `json:"displayName"`
+	Organization            string            `json:"organization"`
+	OrganizationDisplayName string            `json:"organizationDisplayName"`
+	SensorCount             int               `json:"sensorCount"`
+	CloudConnectorCount     int               `json:"cloudConnectorCount"`
+	Inventory               bool              `json:"inventory"`
+	Location                locationJSON      `json:"location"`
+	Labels                  map[string]string `json:"labels"`
 }
 
 type serviceAccountJSON struct {
@@ -74,9 +76,14 @@ func toOrganization(o domain.Organization) organizationJSON {
 }
 
 func toProject(p domain.Project) projectJSON {
+	labels := p.Labels
+	if labels == nil {
+		labels = map[string]string{} // {} when none, never null
+	}
 	return projectJSON{Name: projectName(p.ID), DisplayName: p.DisplayName, Organization: orgName(p.OrganizationID),
 		OrganizationDisplayName: p.OrganizationDisplayName, Inventory: p.Inventory,
-		Location: locationJSON{Latitude: p.Location.Latitude, Longitude: p.Location.Longitude, TimeLocation: p.Location.TimeLocation}}
+		Location: locationJSON{Latitude: p.Location.Latitude, Longitude: p.Location.Longitude, TimeLocation: p.Location.TimeLocation},
+		Labels:   labels}
 }
 
 func toServiceAccount(sa domain.ServiceAccount) serviceAccountJSON {
