@@ -283,6 +283,9 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 	}
 
 	members := services.Members
+	if err := services.PasskeysUnavailable; err != nil {
+		logger.Warn("passkeys are off: "+domain.ErrorMessage(err), "base_url", cfg.baseURL)
+	}
 	e := services.Server(app.ServerConfig{Logger: logger, CookieSecure: cfg.cookieSecure, TrustedProxies: cfg.trustedProxies,
 		RateLimit: cfg.rateLimit, RateWindow: cfg.rateWindow, TokenRateLimit: cfg.tokenRateLimit})
 	var conns openConns

@@ -28,6 +28,10 @@ var AuditActions = []string{
 	// Credential lifecycle.
 	ActionKeyRotate, ActionKeyDisable, ActionKeyEnable, ActionKeyCompromised, ActionKeyPurge,
 	ActionServiceAccountDisable, ActionServiceAccountEnable, ActionKeyPolicyUpdate,
+	// Sign-in: second factors, policies, single sign-on.
+	ActionTOTPEnable, ActionTOTPDisable, ActionRecoveryCodesNew, ActionPasskeyAdd, ActionPasskeyRemove,
+	ActionSecondFactorReset, ActionSignInPolicyUpdate, ActionSSOUpdate, ActionSSODelete, ActionSSOLink,
+	ActionSSOStaffException,
 }
 
 // auditEntry starts an entry for a change made by p now.

@@ -121,6 +121,13 @@ type Principal struct {
 	// AuthConfirmed tells that AuthTime is a confirmation of the password
 	// after signing in, not the sign-in itself (for the prompt's wording).
 	AuthConfirmed bool
+	// SecondFactor marks a console session in which the person proved a
+	// second factor (a code, or a passkey, which is two factors in one);
+	// SSOOrganizations are the organizations whose identity provider
+	// signed this session in. Organization sign-in policies and the
+	// support console ask for them (see secondfactor.go).
+	SecondFactor     bool
+	SSOOrganizations []string
 }
 
 // IsUser reports whether the principal is a signed-in person.

@@ -52,6 +52,11 @@ func requireStaff(p Principal) error {
 	if !p.IsUser() || !p.Staff {
 		return ErrNotFound("Page")
 	}
+	// Support staff always need a second factor (secondfactor.go): a
+	// stolen password alone must not reach every account.
+	if p.Console && !p.SecondFactor {
+		return errStaffSecondFactor
+	}
 	return nil
 }
 

@@ -29,6 +29,10 @@ type Services struct {
 	Members         *domain.Members
 	Support         *domain.Support
 	Hygiene         *domain.Hygiene
+	// SignIns, SecondFactors and SSO are sign-in security (issue 19).
+	SignIns       *domain.SignIns
+	SecondFactors *domain.SecondFactors
+	SSO           *domain.SSO
 }
 
 // Config is what the handlers need, built by the composition root (app).
@@ -60,6 +64,9 @@ type Handlers struct {
 	members         *domain.Members
 	support         *domain.Support
 	hygiene         *domain.Hygiene
+	signIns         *domain.SignIns
+	secondFactors   *domain.SecondFactors
+	sso             *domain.SSO
 	baseURL         string
 	sessions        *SessionStore
 	flash           *securecookie.SecureCookie
@@ -81,6 +88,9 @@ func New(cfg Config) *Handlers {
 		members:         cfg.Members,
 		support:         cfg.Support,
 		hygiene:         cfg.Hygiene,
+		signIns:         cfg.SignIns,
+		secondFactors:   cfg.SecondFactors,
+		sso:             cfg.SSO,
 		baseURL:         cfg.BaseURL,
 		sessions:        NewSessionStore(cfg.Sessions, cfg.SessionKey, cfg.CookieSecure, cfg.Now),
 		flash:           flash,
@@ -116,6 +126,8 @@ func principal(c echo.Context) domain.Principal {
 	at, _ := c.Get(authTimeCtxKey).(time.Time)
 	p := domain.SessionPrincipal(*currentUser(c), c.RealIP(), at)
 	p.AuthConfirmed, _ = c.Get(authConfirmedCtxKey).(bool)
+	p.SecondFactor, _ = c.Get(secondFactorCtxKey).(bool)
+	p.SSOOrganizations, _ = c.Get(ssoOrgsCtxKey).([]string)
 	return p
 }
 

@@ -105,7 +105,7 @@ func (h *Handlers) acceptInviteBySignIn(c echo.Context) error {
 	if err != nil {
 		return h.inviteError(c, err)
 	}
-	u, err := h.signInWithPassword(c, link.User.Email, c.FormValue("password"))
+	step, err := h.signInWithPassword(c, link.User.Email, c.FormValue("password"))
 	if err != nil {
 		status := http.StatusUnauthorized
 		switch domain.ErrorCode(err) {
@@ -120,9 +120,15 @@ func (h *Handlers) acceptInviteBySignIn(c echo.Context) error {
 		Logger(c).Info("sign-in to accept an invitation refused", "code", domain.ErrorCode(err))
 		return h.renderInvite(c, status, views.InviteForm{Link: link, SignInError: domain.ErrorMessage(err)})
 	}
-	if err := h.startSession(c, u.ID); err != nil {
+	if !step.Done() {
+		// The second factor first; then the invitation's page again, to
+		// accept it signed in.
+		return h.continueSignIn(c, step, "/invite/"+c.Param("token"))
+	}
+	if err := h.signedIn(c, step); err != nil {
 		return err
 	}
+	u := step.User
 	c.Set(userKey, &u)
 	return h.acceptInviteAsCurrent(c)
 }

@@ -727,7 +727,8 @@ func TestHygieneBulkAccountActions(t *testing.T) {
 
 	// Support staff, with a reason, in any organization (a staff member
 	// without any role: each change is a support action).
-	w.app.addStaff(supportEmail)
+	w.app.addStaff(supportEmail, "")
+	w.app.giveTOTP(supportEmail) // staff need a second factor for the support console
 	staff := w.app.signedIn(supportEmail)
 	before, mark = w.state(), w.app.hygAuditMark()
 	r = staff.post("/support/hygiene/apply", withReason(hygConfirmed(hygForm("basic-auth", domain.HygieneBasicAuthOff, w.sa["partner"].ID)), "Ticket 77: Basic Auth clean-up"))

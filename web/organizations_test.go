@@ -22,7 +22,8 @@ func TestSupportCreatesOrganization(t *testing.T) {
 	app.addUser("orgadmin@example.com", "", "", app.org.ID)
 	app.addUser("verified@example.com", proj.ID, domain.RoleProjectUser, "")
 	robot := browserSACreate(t, app.signedIn(adminEmail), proj.ID, "Robot")
-	app.addStaff(supportEmail)
+	app.addStaff(supportEmail, "")
+	app.giveTOTP(supportEmail) // staff need a second factor for the support console
 	staff := app.signedIn(supportEmail)
 	orgCount := func() int {
 		t.Helper()

@@ -462,7 +462,8 @@ func TestSupportActionsWithReason(t *testing.T) {
 	w := newSupportWorld(t)
 	ctx := context.Background()
 	// A staff member without a role anywhere: each action is support's.
-	w.app.addStaff(supportEmail)
+	w.app.addStaff(supportEmail, "")
+	w.app.giveTOTP(supportEmail) // staff need a second factor for the support console
 	staff := w.app.signedIn(supportEmail)
 	acmeAdmin := w.app.signedIn(adminEmail)
 	globexAdmin := w.app.signedIn("globex-admin@example.com")
