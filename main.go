@@ -217,6 +217,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return serviceAccountCommand(ctx, args[1:], getenv, stdout, stderr)
 		case "backup":
 			return backupCommand(ctx, args[1:], getenv, stderr)
+		case "org":
+			return orgCommand(ctx, args[1:], getenv, stdout, stderr)
 		case "seed":
 			return seedCommand(ctx, args[1:], getenv, stderr)
 		}
@@ -303,6 +305,9 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 	}
 
 	members := services.Members
+	if err := services.PasskeysUnavailable; err != nil {
+		logger.Warn("passkeys are off: "+domain.ErrorMessage(err), "base_url", cfg.baseURL)
+	}
 	e := services.Server(app.ServerConfig{Logger: logger, CookieSecure: cfg.cookieSecure, TrustedProxies: cfg.trustedProxies,
 		RateLimit: cfg.rateLimit, RateWindow: cfg.rateWindow, TokenRateLimit: cfg.tokenRateLimit})
 	var conns openConns

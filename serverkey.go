@@ -37,9 +37,15 @@ func serverKey(ctx context.Context, store *sqlite.DB, keyFile, dbPath string, cr
 	if err != nil {
 		return nil, err
 	}
+	// Sign-in secrets (TOTP seeds, passkeys, identity providers' client
+	// secrets) are sealed with the same key: they forbid a new one too.
+	signInSecrets, err := store.HasSealedSignInSecrets(ctx)
+	if err != nil {
+		return nil, err
+	}
 	key, err := readKeyFile(keyFile)
 	if errors.Is(err, fs.ErrNotExist) {
-		if hasSecrets {
+		if hasSecrets || signInSecrets {
 			return nil, fmt.Errorf("the server key file %s is missing, but the database %s holds key secrets sealed with its server key. "+
 				"Put the key file that belongs to this database at %s (or give its path with --key-file or STUDIO_KEY_FILE). "+
 				"No new key was made: it could not open those secrets", keyFile, dbPath, keyFile)

@@ -226,3 +226,34 @@ func TestNewServerKeyOnlyWithoutSecrets(t *testing.T) {
 		t.Error("the new key's check value was not recorded")
 	}
 }
+
+// Sign-in secrets (TOTP seeds, passkey records, identity providers' client
+// secrets) are sealed with the server key too: a database holding any of
+// them, and no key secret, still refuses a missing key file instead of
+// making a new key that would open none of them.
+func TestMissingServerKeyIsRefusedForSignInSecrets(t *testing.T) {
+	for _, insert := range []string{
+		"INSERT INTO totp_factors (user_id, secret_sealed, create_time) SELECT id, x'00', 1 FROM users LIMIT 1",
+		"INSERT INTO passkeys (user_id, credential_id, name, record_sealed, create_time) SELECT id, x'01', 'Key', x'00', 1 FROM users LIMIT 1",
+		"INSERT INTO sso_connections (organization_id, provider_name, issuer, client_id, client_secret_sealed, create_time, update_time) " +
+			"SELECT id, 'P', 'https://idp.example', 'c', x'00', 1, 1 FROM organizations LIMIT 1",
+	} {
+		table := strings.Fields(insert)[2]
+		t.Run(table, func(t *testing.T) {
+			e := newKeyEnv(t)
+			e.sql("DELETE FROM keys")
+			e.sql(insert)
+			if err := os.Remove(e.key); err != nil {
+				t.Fatal(err)
+			}
+			err := run(context.Background(), []string{"serviceaccount", "create", "--db", e.db, "--org", "My Organization", "--project", "Inventory", "--name", "Robot"},
+				e.env, io.Discard, io.Discard)
+			if err == nil || !strings.Contains(err.Error(), "is missing") {
+				t.Fatalf("missing key beside %s: %v", table, err)
+			}
+			if _, err := os.Stat(e.key); err == nil {
+				t.Fatal("a new key file was written")
+			}
+		})
+	}
+}

@@ -10,12 +10,15 @@ import (
 	"crypto/sha256"
 	"log/slog"
 	"net"
+	"net/http"
 	"time"
 
 	"studio/db/sqlite"
 	"studio/domain"
 	"studio/handlers"
 	"studio/handlers/api"
+	"studio/passkey"
+	"studio/sso"
 	"studio/web"
 
 	"github.com/labstack/echo/v4"
@@ -23,10 +26,13 @@ import (
 
 // Keys are the secrets the services need, each for one purpose.
 type Keys struct {
-	Sealer  []byte // seals key secrets at rest
+	Sealer  []byte // seals key secrets at rest (and TOTP seeds, passkeys, client secrets)
 	Session []byte // signs session cookies
 	Flash   []byte // signs flash cookies
 	Browser []byte // signs known-browser cookies
+	// RecoveryCodes keys the hashes of recovery codes, so a copy of the
+	// database alone cannot test guesses.
+	RecoveryCodes []byte
 }
 
 // KeysFrom derives each purpose's key from the server key, so that one
@@ -37,6 +43,8 @@ func KeysFrom(serverKey []byte) Keys {
 		Session: DeriveKey(serverKey, "session cookie"),
 		Flash:   DeriveKey(serverKey, "flash cookie"),
 		Browser: DeriveKey(serverKey, "known browser cookie"),
+
+		RecoveryCodes: DeriveKey(serverKey, "recovery codes"),
 	}
 }
 
@@ -62,6 +70,13 @@ type Config struct {
 	ServiceAccountEmailDomain string
 	// InviteTTL is how long invite links work (0: domain.DefaultInviteTTL).
 	InviteTTL time.Duration
+	// SignInURL is where people's browsers reach the console, when it is
+	// not BaseURL (tests: http://localhost:<port>): passkeys are bound to
+	// its host name, and identity providers send people back to it.
+	SignInURL string
+	// IdentityProviderClient talks to identity providers (nil: the
+	// default, with timeouts and no link-local addresses).
+	IdentityProviderClient *http.Client
 	// EventRetention is how long device events are kept (0: domain.DefaultEventRetention).
 	EventRetention time.Duration
 	// Clock paces the background loops (nil: the real clock).
@@ -74,6 +89,9 @@ type Services struct {
 	Store             *sqlite.DB
 	Sealer            *domain.Sealer
 	APIAuth           *domain.APIAuth
+	// PasskeysUnavailable says why passkeys cannot work at the console's
+	// address (nil when they can), for the log at start.
+	PasskeysUnavailable error
 	// Hub carries committed events to the open event streams.
 	Hub *domain.LocalHub
 	// Events is the one place events are written (issue 15 adds its hook).
@@ -93,6 +111,18 @@ func NewServices(store *sqlite.DB, cfg Config) (*Services, error) {
 		return nil, err
 	}
 	now := cfg.Now
+	signInURL := cfg.SignInURL
+	if signInURL == "" {
+		signInURL = cfg.BaseURL
+	}
+	ceremony, err := passkey.New(signInURL)
+	if err != nil {
+		return nil, err
+	}
+	accounts := domain.NewAccounts(store, cfg.Hasher, now)
+	secondFactors := domain.NewSecondFactors(domain.SecondFactorsConfig{Accounts: accounts, Store: store, Sealer: sealer,
+		RecoveryKey: cfg.Keys.RecoveryCodes, Passkeys: ceremony, Now: now})
+	signIns := domain.NewSignIns(secondFactors)
 	clock := cfg.Clock
 	if clock == nil {
 		clock = domain.RealClock()
@@ -102,23 +132,28 @@ func NewServices(store *sqlite.DB, cfg Config) (*Services, error) {
 	devices := domain.NewDevices(store, events, now)
 	return &Services{
 		Services: handlers.Services{
-			Accounts:        domain.NewAccounts(store, cfg.Hasher, now),
+			Accounts:        accounts,
 			Projects:        domain.NewProjects(store, now),
 			Audit:           domain.NewAuditLog(store),
 			ServiceAccounts: domain.NewServiceAccounts(store, sealer, now, cfg.ServiceAccountEmailDomain),
 			Members:         domain.NewMembers(store, cfg.Hasher, now, cfg.BaseURL, cfg.InviteTTL),
 			Support:         domain.NewSupport(store, now),
 			Hygiene:         domain.NewHygiene(store, now),
-			Devices:         devices,
+			SecondFactors:   secondFactors,
+			SignIns:         signIns,
+			SSO: domain.NewSSO(domain.SSOConfig{Access: store, Store: store, SignIns: signIns, Sealer: sealer,
+				Provider: sso.New(now, cfg.IdentityProviderClient), RedirectURL: signInURL + "/signin/sso/callback", Now: now}),
+			Devices: devices,
 		},
-		Store:        store,
-		Sealer:       sealer,
-		APIAuth:      domain.NewAPIAuth(store, sealer, now, cfg.BaseURL+"/oauth2/token"),
-		Hub:          hub,
-		Events:       events,
-		Pruner:       domain.NewEventPruner(store, clock, cfg.EventRetention, domain.PruneEvery),
-		DemoEmulator: domain.NewDemoEmulator(devices, clock, domain.DemoEmulatorEvery, uint64(time.Now().UnixNano())),
-		cfg:          cfg,
+		PasskeysUnavailable: ceremony.Unavailable(),
+		Store:               store,
+		Sealer:              sealer,
+		APIAuth:             domain.NewAPIAuth(store, sealer, now, cfg.BaseURL+"/oauth2/token"),
+		Hub:                 hub,
+		Events:              events,
+		Pruner:              domain.NewEventPruner(store, clock, cfg.EventRetention, domain.PruneEvery),
+		DemoEmulator:        domain.NewDemoEmulator(devices, clock, domain.DemoEmulatorEvery, uint64(time.Now().UnixNano())),
+		cfg:                 cfg,
 	}, nil
 }
 

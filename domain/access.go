@@ -21,6 +21,10 @@ type AccountAccessView struct {
 	Account      AccountSummary
 	OrgAdmin     bool
 	Projects     Page[ProjectAccessRow]
+	// OwnerProject is a service account's own project when it is one of
+	// this organization's; nil for a user, or for a service account of
+	// another organization (whose project is not named to this one).
+	OwnerProject *Project
 }
 
 // MaxAccessChanges bounds how many projects one save may change.
@@ -40,6 +44,15 @@ func (s *Members) AccountAccess(ctx context.Context, p Principal, orgID, memberI
 	v := AccountAccessView{Organization: org, Account: acct}
 	if v.OrgAdmin, err = s.store.IsOrgAdmin(ctx, acct.Account, orgID); err != nil {
 		return v, err
+	}
+	if acct.Account.Type == AccountServiceAccount {
+		own, err := s.store.ProjectByID(ctx, acct.ProjectID)
+		if err != nil {
+			return v, err
+		}
+		if own.OrganizationID == orgID {
+			v.OwnerProject = &own
+		}
 	}
 	listing := Listing("memberAccess", orgID, acct.Account.ID)
 	size, after, err := normalizePage(req, listing)

@@ -75,18 +75,26 @@ type SignInResult struct {
 }
 
 // SignIn checks an email and password (through CheckPassword) and records
-// the sign-in.
+// the sign-in. It knows nothing of second factors: the console signs people
+// in through SignIns (signin.go), which asks for one when the user has one.
 func (a *Accounts) SignIn(ctx context.Context, email, password string, client Client) (SignInResult, error) {
 	u, err := a.CheckPassword(ctx, email, password, client)
 	if err != nil {
 		return SignInResult{}, err
 	}
+	return a.recordSignIn(ctx, u)
+}
+
+// recordSignIn records that u signed in now and takes the wrong passwords
+// tried since the previous sign-in, to tell the owner.
+func (a *Accounts) recordSignIn(ctx context.Context, u User) (SignInResult, error) {
 	now := a.now()
 	var failed FailedAttempts
-	err = a.store.Update(ctx, func(tx Tx) error {
+	err := a.store.Update(ctx, func(tx Tx) error {
 		if err := tx.SetLastSignIn(ctx, u.ID, now); err != nil {
 			return err
 		}
+		var err error
 		failed, err = tx.TakeFailedAttempts(ctx, u.ID)
 		return err
 	})

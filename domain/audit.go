@@ -31,10 +31,15 @@ var AuditActions = []string{
 	ActionInvitationIssue, ActionInvitationAccept, ActionUserCreate, ActionPasswordChange,
 	ActionUserLock, ActionUserUnlock, ActionSupportView,
 	ActionServiceAccountCreate, ActionServiceAccountUpdate, ActionServiceAccountDelete,
-	ActionKeyCreate, ActionKeyDelete, ActionBasicAuthDisabled,
+	ActionKeyCreate, ActionKeyDelete, ActionBasicAuthEnable, ActionBasicAuthDisable,
 	// Credential lifecycle.
 	ActionKeyRotate, ActionKeyDisable, ActionKeyEnable, ActionKeyCompromised, ActionKeyPurge,
 	ActionServiceAccountDisable, ActionServiceAccountEnable, ActionKeyPolicyUpdate,
+	// Sign-in: second factors, policies, single sign-on.
+	ActionTOTPEnable, ActionTOTPDisable, ActionRecoveryCodesNew, ActionPasskeyAdd, ActionPasskeyRemove,
+	ActionSecondFactorReset, ActionSignInPolicyUpdate, ActionSSOUpdate, ActionSSODelete, ActionSSOLink,
+	ActionSSOStaffException,
+	// Devices.
 	ActionDeviceLabels, ActionDeviceTransfer, ActionEmulatorCreate, ActionEmulatorReplace, ActionEmulatorDelete,
 }
 
@@ -49,7 +54,9 @@ func auditEntry(p Principal, now time.Time, action, targetType, targetID, target
 		actorType = AccountUser
 	}
 	return AuditEntry{
-		Time: now, ActorType: actorType, ActorID: actorID, ActorEmail: p.Email, ActorStaff: p.Staff,
+		// Never marked as support here: being support staff says nothing of
+		// what allowed a change (addSupportEntry decides for support's).
+		Time: now, ActorType: actorType, ActorID: actorID, ActorEmail: p.Email,
 		Action: action, TargetType: targetType, TargetID: targetID, TargetName: targetName,
 		RemoteAddr: p.RemoteAddr,
 	}

@@ -24,6 +24,10 @@ type credentialAudit struct {
 	Note string
 	// NoDetail leaves the detail of account changes empty.
 	NoDetail bool
+	// Support is the staff member of a change made through the support
+	// console or the global hygiene view: the entry is marked as a
+	// support action unless a role they hold there allows the change.
+	Support *Principal
 }
 
 func (c credentialAudit) add(ctx context.Context, tx Tx, action, detail string) error {
@@ -32,6 +36,9 @@ func (c credentialAudit) add(ctx context.Context, tx Tx, action, detail string) 
 		e.Action = action
 	}
 	e.Detail = detail + c.Note
+	if c.Support != nil {
+		return addSupportEntry(ctx, tx, *c.Support, e, supportPerm[e.Action])
+	}
 	return tx.AddAudit(ctx, e)
 }
 
@@ -123,7 +130,7 @@ func (c credentialAudit) detail(d string) string {
 }
 
 // switchBasicAuthOff switches Basic Auth off for a service account and
-// records it (ActionBasicAuthDisabled unless the path preset an action);
+// records it (ActionBasicAuthDisable);
 // an account with Basic Auth off already is left as it is.
 func switchBasicAuthOff(ctx context.Context, tx Tx, sa *ServiceAccount, now time.Time, audit credentialAudit) (changed bool, err error) {
 	if !sa.EnableBasicAuth {
@@ -133,7 +140,7 @@ func switchBasicAuthOff(ctx context.Context, tx Tx, sa *ServiceAccount, now time
 	if err := tx.UpdateServiceAccount(ctx, *sa); err != nil {
 		return false, err
 	}
-	return true, audit.add(ctx, tx, ActionBasicAuthDisabled, audit.detail("Basic Auth off"))
+	return true, audit.add(ctx, tx, ActionBasicAuthDisable, audit.detail("Basic Auth off"))
 }
 
 // deleteKey deletes a key of sa (its tokens go with it) and records it.

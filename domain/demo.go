@@ -8,7 +8,10 @@ import (
 // DemoOrganizationName names the organization SeedDemo makes.
 const DemoOrganizationName = "Demo Fleet"
 
-// DemoUsers are the people SeedDemo makes, with their role in the first demo project.
+// DemoUsers are the people SeedDemo makes, with their role in the first
+// demo project, or Organization admin of the demo organization (so its
+// admin pages can be seen from a customer's side, not only by the first
+// administrator, who is support staff too).
 var DemoUsers = []struct {
 	Email, Name string
 	Role        Role
@@ -16,6 +19,7 @@ var DemoUsers = []struct {
 	{"alice@demo.example", "Alice Admin", RoleProjectAdmin},
 	{"dev@demo.example", "Dave Developer", RoleProjectDev},
 	{"viewer@demo.example", "Vera Viewer", RoleProjectUser},
+	{"owner@demo.example", "Olivia Owner", RoleOrgAdmin},
 }
 
 // SeedDemo makes a second organization with a few projects and users so a
@@ -84,11 +88,14 @@ func (a *Accounts) SeedDemo(ctx context.Context, adminEmail, saEmailDomain strin
 			}
 			m := Membership{OrganizationID: org.ID, ProjectID: projects[0].ID, Account: userRef(u.ID),
 				Role: du.Role, Status: StatusAccepted, CreateTime: now}
+			if du.Role == RoleOrgAdmin {
+				m.ProjectID = ""
+			}
 			if err := tx.CreateMembership(ctx, &m); err != nil {
 				return err
 			}
 			e := auditEntry(System, now, ActionMembershipCreate, "membership", fmt.Sprint(m.ID), u.Email)
-			e.OrganizationID, e.ProjectID, e.Detail = org.ID, projects[0].ID, string(du.Role)
+			e.OrganizationID, e.ProjectID, e.Detail = org.ID, m.ProjectID, string(du.Role)
 			if err := tx.AddAudit(ctx, e); err != nil {
 				return err
 			}

@@ -266,10 +266,10 @@ func (s *Devices) setLabels(ctx context.Context, tx Tx, p Principal, now time.Ti
 // labelChangeDetail says what changed, for the audit log.
 func labelChangeDetail(b LabelsChangedBody) string {
 	var parts []string
-	for _, k := range sortedKeys(b.Added) {
+	for _, k := range sortedLabelKeys(b.Added) {
 		parts = append(parts, "+"+k+"="+shorten(b.Added[k], 40))
 	}
-	for _, k := range sortedKeys(b.Modified) {
+	for _, k := range sortedLabelKeys(b.Modified) {
 		parts = append(parts, "~"+k+"="+shorten(b.Modified[k], 40))
 	}
 	for _, k := range b.Removed {
@@ -278,7 +278,7 @@ func labelChangeDetail(b LabelsChangedBody) string {
 	return shorten(strings.Join(parts, " "), 500)
 }
 
-func sortedKeys(m map[string]string) []string {
+func sortedLabelKeys(m map[string]string) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)

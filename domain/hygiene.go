@@ -166,6 +166,9 @@ type HygieneStore interface {
 	// OrgAdminsAmong reports which of the accounts hold an accepted
 	// organization admin membership of the organization.
 	OrgAdminsAmong(ctx context.Context, orgID string, accounts []AccountRef) (map[AccountRef]bool, error)
+	// ProjectCounts counts what a project holds, each count up to limit,
+	// with its unused keys those whose last activity is before unusedBefore.
+	ProjectCounts(ctx context.Context, projectID string, unusedBefore time.Time, limit int) (ProjectCounts, error)
 }
 
 // Hygiene is the credential hygiene service.
@@ -477,6 +480,11 @@ func (h *Hygiene) Apply(ctx context.Context, p Principal, s HygieneScope, action
 			// The same changes as the owner's and support's (credentials.go);
 			// an object already in the state asked for stays as it is.
 			audit := credentialAudit{Entry: h.entry(p, now, sa, proj, reason), Note: " (credential hygiene, bulk)"}
+			if s.Global() {
+				// The global view is support's: marked as a support action
+				// unless the person's own role there allows the change.
+				audit.Support = &p
+			}
 			done := true
 			switch info.Action {
 			case HygieneDisableKeys:
@@ -486,10 +494,6 @@ func (h *Hygiene) Apply(ctx context.Context, p Principal, s HygieneScope, action
 			case HygieneDeleteKeys:
 				err = deleteKey(ctx, tx, key, sa, audit)
 			case HygieneBasicAuthOff:
-				if !s.Global() {
-					// An organization's admins switch it off as the owner would.
-					audit.Entry.Action = ActionServiceAccountUpdate
-				}
 				done, err = switchBasicAuthOff(ctx, tx, &sa, now, audit)
 			case HygieneDeleteAccounts:
 				err = deleteAccount(ctx, tx, sa, audit)
@@ -520,9 +524,7 @@ func goneIfNotFound(err error) error {
 func (h *Hygiene) entry(p Principal, now time.Time, sa ServiceAccount, proj Project, reason string) AuditEntry {
 	e := auditEntry(p, now, "", "serviceaccount", sa.ID, sa.Email)
 	e.OrganizationID, e.ProjectID = proj.OrganizationID, proj.ID
-	if reason != "" {
-		e.Reason, e.ActorStaff = reason, true
-	}
+	e.Reason = reason
 	return e
 }
 

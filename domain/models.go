@@ -122,6 +122,16 @@ type Principal struct {
 	// to give and are never asked.
 	Console  bool
 	AuthTime time.Time
+	// AuthConfirmed tells that AuthTime is a confirmation of the password
+	// after signing in, not the sign-in itself (for the prompt's wording).
+	AuthConfirmed bool
+	// SecondFactor marks a console session in which the person proved a
+	// second factor (a code, or a passkey, which is two factors in one);
+	// SSOOrganizations are the organizations whose identity provider
+	// signed this session in. Organization sign-in policies and the
+	// support console ask for them (see secondfactor.go).
+	SecondFactor     bool
+	SSOOrganizations []string
 }
 
 // IsUser reports whether the principal is a signed-in person.
@@ -145,6 +155,10 @@ type AuditEntry struct {
 	RemoteAddr     string
 	Reason         string
 	Detail         string
+	// OrganizationName and ProjectName are filled by reads, for people:
+	// the names now, empty once deleted.
+	OrganizationName string
+	ProjectName      string
 }
 
 // ServiceAccount is a non-person account owned by one project. Its email is

@@ -64,8 +64,12 @@ func requireRecentAuth(p Principal, now time.Time, change Sensitive) error {
 	if change == "" || !p.Console || RecentlyAuthenticated(p.AuthTime, now) {
 		return nil
 	}
-	return &Error{Code: EREAUTH, Message: fmt.Sprintf("To %s, confirm your password: you last entered it more than %d minutes ago.",
-		change, int(ReauthAfter.Minutes()))}
+	last := "You signed in"
+	if p.AuthConfirmed {
+		last = "You confirmed your password"
+	}
+	return &Error{Code: EREAUTH, Message: fmt.Sprintf("To %s, confirm your password. %s more than %d minutes ago.",
+		change, last, int(ReauthAfter.Minutes()))}
 }
 
 // roleChange is the sensitive change of moving an account from role from

@@ -212,10 +212,13 @@ func (s *ServiceAccounts) Update(ctx context.Context, p Principal, projectID, ac
 	var sa ServiceAccount
 	err := s.change(ctx, p, projectID, accountID, OpServiceAccountUpdate, asked, func(tx Tx, a Access, cur *ServiceAccount) error {
 		defer func() { sa = *cur }()
-		var changes []string
+		// One entry per kind of change: a rename is serviceaccount.update,
+		// Basic Auth has actions of its own (as support's and hygiene's).
+		var entries []AuditEntry
 		if in.DisplayName != nil && name != cur.DisplayName {
-			changes = append(changes, fmt.Sprintf("name: %s → %s", cur.DisplayName, name))
+			old := cur.DisplayName
 			cur.DisplayName = name
+			entries = append(entries, s.audit(p, a, now, ActionServiceAccountUpdate, *cur, fmt.Sprintf("name: %s → %s", old, name)))
 		}
 		if in.EnableBasicAuth != nil && *in.EnableBasicAuth != cur.EnableBasicAuth {
 			if *in.EnableBasicAuth {
@@ -224,16 +227,25 @@ func (s *ServiceAccounts) Update(ctx context.Context, p Principal, projectID, ac
 				}
 			}
 			cur.EnableBasicAuth = *in.EnableBasicAuth
-			changes = append(changes, map[bool]string{true: "Basic Auth on", false: "Basic Auth off"}[cur.EnableBasicAuth])
+			action, detail := ActionBasicAuthDisable, "Basic Auth off"
+			if cur.EnableBasicAuth {
+				action, detail = ActionBasicAuthEnable, "Basic Auth on"
+			}
+			entries = append(entries, s.audit(p, a, now, action, *cur, detail))
 		}
-		if len(changes) == 0 {
+		if len(entries) == 0 {
 			return nil
 		}
 		cur.UpdateTime = now
 		if err := tx.UpdateServiceAccount(ctx, *cur); err != nil {
 			return err
 		}
-		return tx.AddAudit(ctx, s.audit(p, a, now, ActionServiceAccountUpdate, *cur, strings.Join(changes, "; ")))
+		for _, e := range entries {
+			if err := tx.AddAudit(ctx, e); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	return sa, err
 }

@@ -167,7 +167,7 @@ type OutboxReader interface {
 // AccountFinder searches accounts of both types, for support staff.
 type AccountFinder interface {
 	// FindAccounts finds users and service accounts whose id or email is
-	// query, or whose email starts with it.
+	// query, or whose email or display name (any case) starts with it.
 	FindAccounts(ctx context.Context, query string, limit int) ([]AccountSummary, error)
 }
 

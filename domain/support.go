@@ -11,9 +11,12 @@ import (
 
 // Audit actions only support staff take.
 const (
-	ActionUserLock          = "user.lock"
-	ActionUserUnlock        = "user.unlock"
-	ActionBasicAuthDisabled = "serviceaccount.basic_auth_off"
+	ActionUserLock   = "user.lock"
+	ActionUserUnlock = "user.unlock"
+	// Basic Auth switched on or off, from the console, the API, support or
+	// the hygiene view alike.
+	ActionBasicAuthEnable  = "serviceaccount.basic_auth.enable"
+	ActionBasicAuthDisable = "serviceaccount.basic_auth.disable"
 	// ActionSupportView is a staff member's search, or opening of an
 	// account: reading is access too, and the organizations concerned see it.
 	ActionSupportView = "support.view"
@@ -48,6 +51,11 @@ func NewSupport(store SupportStore, now func() time.Time) *Support {
 func requireStaff(p Principal) error {
 	if !p.IsUser() || !p.Staff {
 		return ErrNotFound("Page")
+	}
+	// Support staff always need a second factor (secondfactor.go): a
+	// stolen password alone must not reach every account.
+	if p.Console && !p.SecondFactor {
+		return errStaffSecondFactor
 	}
 	return nil
 }
@@ -173,6 +181,25 @@ func (s *Support) entry(p Principal, now time.Time, action string, acct SupportA
 	return e
 }
 
+// supportPerm is what a project role needs for the same change as a
+// support action (see addSupportEntry): "" for what only support does.
+var supportPerm = map[string]Permission{
+	ActionMembershipDelete:      PermMembershipDelete,
+	ActionKeyDelete:             PermKeyDelete,
+	ActionKeyDisable:            PermKeyDelete,
+	ActionKeyEnable:             PermKeyDelete,
+	ActionBasicAuthDisable:      PermServiceAccountUpdate,
+	ActionServiceAccountDisable: PermServiceAccountUpdate,
+	ActionServiceAccountEnable:  PermServiceAccountUpdate,
+	ActionServiceAccountDelete:  PermServiceAccountDelete,
+}
+
+// add writes the entry of a support action, marked as one unless a role
+// the person holds where it happened allows it too.
+func (s *Support) add(ctx context.Context, tx Tx, p Principal, e AuditEntry) error {
+	return addSupportEntry(ctx, tx, p, e, supportPerm[e.Action])
+}
+
 // RemoveMembership removes one membership of the account: in a project
 // (projectID set) or in an organization.
 func (s *Support) RemoveMembership(ctx context.Context, p Principal, memberID, orgID, projectID, reason string) error {
@@ -197,7 +224,7 @@ func (s *Support) RemoveMembership(ctx context.Context, p Principal, memberID, o
 		}
 		e := s.entry(p, now, ActionMembershipDelete, acct, reason)
 		e.OrganizationID, e.ProjectID, e.Detail = m.OrganizationID, m.ProjectID, RoleDisplayName(m.Role)
-		return tx.AddAudit(ctx, e)
+		return s.add(ctx, tx, p, e)
 	})
 }
 
@@ -234,7 +261,7 @@ func (s *Support) RemoveAllAccess(ctx context.Context, p Principal, memberID, re
 				}
 				e := s.entry(p, now, ActionMembershipDelete, acct, reason)
 				e.OrganizationID, e.ProjectID, e.Detail = m.OrganizationID, m.ProjectID, RoleDisplayName(m.Role)+" (all access removed)"
-				if err := tx.AddAudit(ctx, e); err != nil {
+				if err := s.add(ctx, tx, p, e); err != nil {
 					return err
 				}
 				removed++
@@ -277,7 +304,7 @@ func (s *Support) SetLocked(ctx context.Context, p Principal, memberID string, l
 		for orgID := range orgs {
 			e := s.entry(p, now, action, acct, reason)
 			e.OrganizationID = orgID
-			if err := tx.AddAudit(ctx, e); err != nil {
+			if err := s.add(ctx, tx, p, e); err != nil {
 				return err
 			}
 		}
@@ -391,7 +418,7 @@ func (s *Support) credentialChange(ctx context.Context, p Principal, memberID, r
 		if proj, err := tx.ProjectByID(ctx, sa.ProjectID); err == nil {
 			e.OrganizationID = proj.OrganizationID
 		}
-		return change(tx, &sa, now, credentialAudit{Entry: e, NoDetail: true})
+		return change(tx, &sa, now, credentialAudit{Entry: e, NoDetail: true, Support: &p})
 	})
 }
 

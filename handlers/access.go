@@ -28,9 +28,28 @@ func (h *Handlers) renderMemberAccess(c echo.Context, status int, a views.Member
 		return err
 	}
 	a.View, a.First, a.Token = v, req.Token == "", req.Token
+	a.From, a.Back, a.BackText = h.accessCameFrom(c, v.Organization.ID)
 	p := h.page(c, v.Account.DisplayName+" · access in "+v.Organization.DisplayName)
 	p.Org, p.OrgAdm = &v.Organization, true
 	return render(c, status, views.MemberAccess(p, a))
+}
+
+// accessCameFrom reads where the access overview was opened from (its
+// "from" parameter): a project's members page in this organization, or
+// its admins page. Anything else is ignored and the back link leads to
+// the organization.
+func (h *Handlers) accessCameFrom(c echo.Context, orgID string) (from, back, text string) {
+	from = c.QueryParam("from")
+	if from == orgAdminsURL(orgID) {
+		return from, from, "Organization admins"
+	}
+	if id, ok := strings.CutSuffix(strings.TrimPrefix(from, "/projects/"), "/members"); ok && domain.ValidID(id) && from == projectMembersURL(id) {
+		a, err := h.projects.Access(c.Request().Context(), principal(c), id)
+		if err == nil && a.Project.OrganizationID == orgID {
+			return from, from, "Members of " + a.Project.DisplayName
+		}
+	}
+	return "", "", ""
 }
 
 // SaveMemberAccess sets the account's role in every project of the page at
@@ -73,8 +92,15 @@ func (h *Handlers) SaveMemberAccess(c echo.Context) error {
 	}
 	h.setFlash(c, "success", msg)
 	back := "/orgs/" + orgID + "/members/" + memberID + "/access"
+	q := url.Values{}
 	if token := c.QueryParam("page"); token != "" {
-		back += "?page=" + url.QueryEscape(token)
+		q.Set("page", token)
+	}
+	if from, _, _ := h.accessCameFrom(c, orgID); from != "" {
+		q.Set("from", from)
+	}
+	if len(q) > 0 {
+		back += "?" + q.Encode()
 	}
 	return redirect(c, back)
 }

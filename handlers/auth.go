@@ -90,13 +90,22 @@ func (h *Handlers) SignInPage(c echo.Context) error {
 	if currentUser(c) != nil {
 		return redirect(c, "/")
 	}
-	return render(c, http.StatusOK, views.SignIn(h.page(c, "Sign in"), views.SignInForm{Next: safeNext(c.QueryParam("next"))}))
+	form := views.SignInForm{Next: safeNext(c.QueryParam("next")), Email: strings.TrimSpace(c.QueryParam("email"))}
+	form.Provider = h.providerFor(c, form.Email)
+	return render(c, http.StatusOK, views.SignIn(h.page(c, "Sign in"), form))
 }
 
-// SignIn checks the credentials and starts a new session.
+// SignIn checks the credentials and starts a new session, or goes on to
+// the second factor. An email whose domain signs in through an
+// organization's provider, sent without a password, gets the choice to
+// sign in with that provider.
 func (h *Handlers) SignIn(c echo.Context) error {
 	form := views.SignInForm{Email: strings.TrimSpace(c.FormValue("email")), Next: safeNext(c.FormValue("next"))}
-	u, err := h.signInWithPassword(c, form.Email, c.FormValue("password"))
+	form.Provider = h.providerFor(c, form.Email)
+	if form.Provider != "" && c.FormValue("password") == "" {
+		return render(c, http.StatusOK, views.SignIn(h.page(c, "Sign in"), form))
+	}
+	step, err := h.signInWithPassword(c, form.Email, c.FormValue("password"))
 	if cannotSave(c, err) {
 		return render(c, http.StatusServiceUnavailable, views.SignIn(h.page(c, "Sign in"), form))
 	}
@@ -115,20 +124,25 @@ func (h *Handlers) SignIn(c echo.Context) error {
 		form.Error = domain.ErrorMessage(err)
 		return render(c, status, views.SignIn(h.page(c, "Sign in"), form))
 	}
-	if err := h.startSession(c, u.ID); err != nil {
+	if err := h.continueSignIn(c, step, form.Next); err != nil {
 		if cannotSave(c, err) {
 			return render(c, http.StatusServiceUnavailable, views.SignIn(h.page(c, "Sign in"), form))
 		}
 		return err
 	}
-	Logger(c).Info("signed in", "user_id", u.ID)
-	return redirect(c, form.Next)
+	return nil
 }
 
 // startSession signs a user in whose password was just proved: whatever
 // session this browser had ends (its row is deleted) and a new one, with a
 // new id, starts.
 func (h *Handlers) startSession(c echo.Context, userID int64) error {
+	return h.startSessionWith(c, userID, nil)
+}
+
+// startSessionWith is startSession with more values for the new session
+// (what the sign-in proved).
+func (h *Handlers) startSessionWith(c echo.Context, userID int64, fill func(map[any]any)) error {
 	sess, err := h.sessions.Get(c.Request(), SessionCookieName)
 	if err != nil {
 		return err
@@ -140,7 +154,10 @@ func (h *Handlers) startSession(c echo.Context, userID int64) error {
 	}
 	sess.ID, sess.IsNew = "", true
 	sess.Values = map[any]any{sessionUserKey: userID}
-	h.markAuthenticated(sess)
+	if fill != nil {
+		fill(sess.Values)
+	}
+	h.markAuthenticated(sess, false)
 	return sess.Save(c.Request(), c.Response())
 }
 

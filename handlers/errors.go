@@ -24,6 +24,12 @@ func (h *Handlers) HandleError(err error, c echo.Context) {
 			return
 		}
 	}
+	if code := domain.ErrorCode(err); (code == domain.ESECONDFACTOR || code == domain.ESSOREQUIRED) && currentUser(c) != nil {
+		// A sign-in policy: the person is sent where it is met.
+		if err = h.meetPolicy(c, err); err == nil {
+			return
+		}
+	}
 	pr := httpx.ProblemOf(err)
 	status, message := pr.Status, pr.Message
 	if pr.HTTP != nil {

@@ -29,7 +29,11 @@ type Services struct {
 	Members         *domain.Members
 	Support         *domain.Support
 	Hygiene         *domain.Hygiene
-	Devices         *domain.Devices
+	// SignIns, SecondFactors and SSO are sign-in security (issue 19).
+	SignIns       *domain.SignIns
+	SecondFactors *domain.SecondFactors
+	SSO           *domain.SSO
+	Devices       *domain.Devices
 }
 
 // Config is what the handlers need, built by the composition root (app).
@@ -61,6 +65,9 @@ type Handlers struct {
 	members         *domain.Members
 	support         *domain.Support
 	hygiene         *domain.Hygiene
+	signIns         *domain.SignIns
+	secondFactors   *domain.SecondFactors
+	sso             *domain.SSO
 	devices         *domain.Devices
 	baseURL         string
 	sessions        *SessionStore
@@ -84,6 +91,9 @@ func New(cfg Config) *Handlers {
 		members:         cfg.Members,
 		support:         cfg.Support,
 		hygiene:         cfg.Hygiene,
+		signIns:         cfg.SignIns,
+		secondFactors:   cfg.SecondFactors,
+		sso:             cfg.SSO,
 		devices:         cfg.Devices,
 		baseURL:         cfg.BaseURL,
 		sessions:        NewSessionStore(cfg.Sessions, cfg.SessionKey, cfg.CookieSecure, cfg.Now),
@@ -119,7 +129,11 @@ func currentUser(c echo.Context) *domain.User {
 // on routes behind RequireUser.
 func principal(c echo.Context) domain.Principal {
 	at, _ := c.Get(authTimeCtxKey).(time.Time)
-	return domain.SessionPrincipal(*currentUser(c), c.RealIP(), at)
+	p := domain.SessionPrincipal(*currentUser(c), c.RealIP(), at)
+	p.AuthConfirmed, _ = c.Get(authConfirmedCtxKey).(bool)
+	p.SecondFactor, _ = c.Get(secondFactorCtxKey).(bool)
+	p.SSOOrganizations, _ = c.Get(ssoOrgsCtxKey).([]string)
+	return p
 }
 
 // page fills what every page needs.

@@ -68,6 +68,12 @@ func (h *Handlers) AcceptInvite(c echo.Context) error {
 func (h *Handlers) acceptInviteWithPassword(c echo.Context) error {
 	ctx, token := c.Request().Context(), c.Param("token")
 	name := c.FormValue("name")
+	// Read first for where the invitation leads: once accepted, the link
+	// tells nothing more.
+	before, err := h.members.OpenInvitation(ctx, token)
+	if err != nil {
+		return h.inviteError(c, err)
+	}
 	u, err := h.members.AcceptInvitation(ctx, token, name, c.FormValue("password"), c.FormValue("confirm"), c.RealIP())
 	if code := domain.ErrorCode(err); code == domain.EINVALID || code == domain.EFORBIDDEN {
 		// Shown again with the message: a field to fix, or (forbidden)
@@ -90,7 +96,7 @@ func (h *Handlers) acceptInviteWithPassword(c echo.Context) error {
 	}
 	Logger(c).Info("invitation accepted", "user_id", u.ID)
 	h.setFlash(c, "success", "Welcome to Studio, "+u.DisplayName+"! Your invitation is accepted and you are signed in.")
-	return redirect(c, "/")
+	return redirect(c, inviteTarget(before))
 }
 
 func (h *Handlers) acceptInviteBySignIn(c echo.Context) error {
@@ -99,7 +105,7 @@ func (h *Handlers) acceptInviteBySignIn(c echo.Context) error {
 	if err != nil {
 		return h.inviteError(c, err)
 	}
-	u, err := h.signInWithPassword(c, link.User.Email, c.FormValue("password"))
+	step, err := h.signInWithPassword(c, link.User.Email, c.FormValue("password"))
 	if err != nil {
 		status := http.StatusUnauthorized
 		switch domain.ErrorCode(err) {
@@ -114,9 +120,15 @@ func (h *Handlers) acceptInviteBySignIn(c echo.Context) error {
 		Logger(c).Info("sign-in to accept an invitation refused", "code", domain.ErrorCode(err))
 		return h.renderInvite(c, status, views.InviteForm{Link: link, SignInError: domain.ErrorMessage(err)})
 	}
-	if err := h.startSession(c, u.ID); err != nil {
+	if !step.Done() {
+		// The second factor first; then the invitation's page again, to
+		// accept it signed in.
+		return h.continueSignIn(c, step, "/invite/"+c.Param("token"))
+	}
+	if err := h.signedIn(c, step); err != nil {
 		return err
 	}
+	u := step.User
 	c.Set(userKey, &u)
 	return h.acceptInviteAsCurrent(c)
 }
@@ -137,7 +149,17 @@ func (h *Handlers) acceptInviteAsCurrent(c echo.Context) error {
 	}
 	Logger(c).Info("invitation accepted", "user_id", link.User.ID)
 	h.setFlash(c, "success", "Your invitation is accepted: you now have access to "+inviteWhere(link)+".")
-	return redirect(c, "/")
+	return redirect(c, inviteTarget(link))
+}
+
+// inviteTarget is where an accepted invitation leads: its project, or its
+// organization. The address bar leaves the invite link, whose page would
+// now only say that the link no longer works.
+func inviteTarget(l domain.InviteLink) string {
+	if l.Membership.ProjectID != "" {
+		return "/projects/" + l.Membership.ProjectID
+	}
+	return "/orgs/" + l.Membership.OrganizationID
 }
 
 func inviteWhere(l domain.InviteLink) string {

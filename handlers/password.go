@@ -108,24 +108,19 @@ func (h *Handlers) rememberBrowser(c echo.Context, userID int64) error {
 
 // signInWithPassword is the console's one way to sign a person in with a
 // password (the sign-in form, and accepting an invitation as an existing
-// user): domain.Accounts.SignIn checks it through the password throttle;
-// on success this browser is remembered for the user, and the user is told
-// on the next page how many wrong passwords were tried since the last
-// sign-in. The caller starts the session (startSession). On a refusal of
-// the throttle, the response already carries Retry-After.
-func (h *Handlers) signInWithPassword(c echo.Context, email, password string) (domain.User, error) {
-	res, err := h.accounts.SignIn(c.Request().Context(), email, password, h.passwordClient(c))
+// user): domain.SignIns checks it through the password throttle and says
+// whether the second factor comes next. The caller goes on with
+// continueSignIn (or signedIn), which remembers this browser for the user
+// and tells the user how many wrong passwords were tried since the last
+// sign-in. On a refusal of the throttle, the response already carries
+// Retry-After.
+func (h *Handlers) signInWithPassword(c echo.Context, email, password string) (domain.SignInStep, error) {
+	step, err := h.signIns.WithPassword(c.Request().Context(), email, password, h.passwordClient(c))
 	if err != nil {
 		setRetryAfter(c, err)
-		return domain.User{}, err
+		return domain.SignInStep{}, err
 	}
-	if err := h.rememberBrowser(c, res.User.ID); err != nil {
-		return domain.User{}, err
-	}
-	if res.FailedAttempts.Count > 0 {
-		h.setFlash(c, "warning", failedAttemptsNotice(res.FailedAttempts))
-	}
-	return res.User, nil
+	return step, nil
 }
 
 // failedAttemptsNotice tells the owner about wrong passwords tried on the account.

@@ -83,15 +83,15 @@ func (h *Handlers) CreateProject(c echo.Context) error {
 
 // Project shows a project's dashboard.
 func (h *Handlers) Project(c echo.Context) error {
-	a, err := h.projects.Access(c.Request().Context(), principal(c), c.Param("project"))
+	d, err := h.hygiene.ProjectDashboard(c.Request().Context(), principal(c), c.Param("project"))
 	if err != nil {
 		return err
 	}
-	counts, err := h.devices.Counts(c.Request().Context(), principal(c), a.Project.ID)
+	counts, err := h.devices.Counts(c.Request().Context(), principal(c), d.Access.Project.ID)
 	if err != nil {
 		return err
 	}
-	return render(c, http.StatusOK, views.ProjectDashboard(h.projectPage(c, a.Project.DisplayName, a, views.MenuDashboard), a, counts))
+	return render(c, http.StatusOK, views.ProjectDashboard(h.projectPage(c, d.Access.Project.DisplayName, d.Access, views.MenuDashboard), d, counts))
 }
 
 // ProjectSettings shows the General settings page.

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
+	"strings"
 	"time"
 
 	"studio/domain"
@@ -25,19 +26,61 @@ const (
 	// authTimeKey holds when the session's user last proved the password
 	// (Unix microseconds): at sign-in, or when confirming it again.
 	authTimeKey = "auth_time"
-	// reauthPasswordField is the prompt's password field; reauthBackField
-	// carries where its Cancel link goes through a second prompt.
+	// authConfirmedKey is set when that proof was a confirmation after
+	// sign-in, not the sign-in itself: the prompt says which.
+	authConfirmedKey = "auth_confirmed"
+	// reauthPasswordField is the prompt's password field, reauthCodeField
+	// and reauthPasskeyField its second-factor alternatives (a code, a
+	// passkey's assertion); reauthBackField carries where its Cancel link
+	// goes through a second prompt.
 	reauthPasswordField = "reauth_password"
+	reauthCodeField     = "reauth_code"
+	reauthPasskeyField  = "reauth_passkey"
 	reauthBackField     = "reauth_back"
 	// Request context keys: the auth time of the request's principal, and
 	// the refusal of a password sent with the prompt.
 	authTimeCtxKey      = "studio.auth_time"
+	authConfirmedCtxKey = "studio.auth_confirmed"
 	reauthRefusalCtxKey = "studio.reauth_refusal"
 )
 
-// markAuthenticated records now as when the session's user proved the password.
-func (h *Handlers) markAuthenticated(sess *sessions.Session) {
+// isReauthField reports whether a form field belongs to the prompt, not
+// to the change it confirms.
+func isReauthField(name string) bool {
+	switch name {
+	case reauthPasswordField, reauthCodeField, reauthPasskeyField, reauthBackField, reauthDroppedField, "_csrf":
+		return true
+	}
+	return false
+}
+
+// secretFields are fields the prompt does not carry to the change (it
+// would write them into the page); reauthDroppedField names those it left
+// out, so the change asks for them again instead of going on without.
+var secretFields = map[string]bool{"client_secret": true, "password": true, "current": true, "new": true}
+
+const reauthDroppedField = "reauth_dropped"
+
+// secretDropped reports whether the prompt left the secret field name out
+// of the change it sends again.
+func secretDropped(c echo.Context, name string) bool {
+	for _, d := range strings.Split(c.FormValue(reauthDroppedField), ",") {
+		if d == name {
+			return true
+		}
+	}
+	return false
+}
+
+// markAuthenticated records now as when the session's user proved the
+// password: by signing in, or (confirmed) by confirming it since.
+func (h *Handlers) markAuthenticated(sess *sessions.Session, confirmed bool) {
 	sess.Values[authTimeKey] = h.sessions.now().UnixMicro()
+	if confirmed {
+		sess.Values[authConfirmedKey] = true
+	} else {
+		delete(sess.Values, authConfirmedKey)
+	}
 }
 
 // authTime is when the session's user last proved the password (zero: unknown).
@@ -62,6 +105,8 @@ func (h *Handlers) Reauthenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		at := authTime(sess)
 		c.Set(authTimeCtxKey, at)
+		c.Set(authConfirmedCtxKey, sess.Values[authConfirmedKey] == true)
+		setSessionFactors(c, sess)
 		if c.Request().Method != http.MethodPost || domain.RecentlyAuthenticated(at, h.sessions.now()) {
 			return next(c)
 		}
@@ -69,19 +114,34 @@ func (h *Handlers) Reauthenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			return domain.Errorf(domain.EINVALID, "The form could not be read.")
 		}
-		if _, sent := params[reauthPasswordField]; !sent {
+		ctx, secondFactor := c.Request().Context(), true
+		switch {
+		case params.Get(reauthPasskeyField) != "":
+			state, _ := sess.Values[confirmPasskeyKey].([]byte)
+			delete(sess.Values, confirmPasskeyKey)
+			err = h.signIns.ConfirmPasskey(ctx, principal(c), state, []byte(params.Get(reauthPasskeyField)))
+		case params.Get(reauthCodeField) != "":
+			err = h.signIns.ConfirmCode(ctx, principal(c), reauthCodeField, params.Get(reauthCodeField), h.passwordClient(c))
+		case params.Has(reauthPasswordField):
+			secondFactor = false
+			err = h.accounts.ConfirmPassword(ctx, principal(c), params.Get(reauthPasswordField), h.passwordClient(c))
+		default:
 			return next(c)
 		}
-		err = h.accounts.ConfirmPassword(c.Request().Context(), principal(c), params.Get(reauthPasswordField), h.passwordClient(c))
 		switch domain.ErrorCode(err) {
 		case "":
-			h.markAuthenticated(sess)
+			h.markAuthenticated(sess, true)
+			if secondFactor {
+				sess.Values[secondFactorKey] = true
+			}
 			if err := sess.Save(c.Request(), c.Response()); err != nil {
 				return err
 			}
 			c.Set(authTimeCtxKey, authTime(sess))
-			Logger(c).Info("password confirmed", "user_id", principal(c).UserID)
-		case domain.EINVALID, domain.ERATELIMITED:
+			c.Set(authConfirmedCtxKey, true)
+			setSessionFactors(c, sess)
+			Logger(c).Info("password confirmed", "user_id", principal(c).UserID, "second_factor", secondFactor)
+		case domain.EINVALID, domain.ERATELIMITED, domain.EUNAUTHORIZED:
 			c.Set(reauthRefusalCtxKey, err)
 			Logger(c).Info("password confirmation refused", "user_id", principal(c).UserID, "code", domain.ErrorCode(err))
 		default:
@@ -101,7 +161,10 @@ func (h *Handlers) askPassword(c echo.Context, refusal error) error {
 		params = url.Values{}
 	}
 	form := views.ReauthForm{Action: c.Request().URL.RequestURI(), Message: domain.ErrorMessage(refusal),
-		Back: reauthBack(c, params)}
+		Back: reauthBack(c, params), Password: currentUser(c).PasswordHash != domain.NoPasswordHash}
+	if ch, err := h.signIns.Choices(c.Request().Context(), currentUser(c).ID); err == nil {
+		form.Code, form.Passkey = ch.HasTOTP || ch.RecoveryCodes > 0, ch.HasPasskeys
+	}
 	status := http.StatusUnauthorized
 	if sent, ok := c.Get(reauthRefusalCtxKey).(error); ok {
 		form.Error = domain.ErrorMessage(sent)
@@ -111,12 +174,21 @@ func (h *Handlers) askPassword(c echo.Context, refusal error) error {
 		}
 	}
 	names := make([]string, 0, len(params))
+	var dropped []string
 	for name := range params {
-		if name != reauthPasswordField && name != reauthBackField && name != "_csrf" {
+		switch {
+		case secretFields[name]:
+			// Never written into a page: the change's handler asks for it again.
+			dropped = append(dropped, name)
+		case !isReauthField(name):
 			names = append(names, name)
 		}
 	}
 	sort.Strings(names)
+	if len(dropped) > 0 {
+		sort.Strings(dropped)
+		form.Fields = append(form.Fields, views.ReauthField{Name: reauthDroppedField, Value: strings.Join(dropped, ",")})
+	}
 	for _, name := range names {
 		for _, v := range params[name] {
 			form.Fields = append(form.Fields, views.ReauthField{Name: name, Value: v})

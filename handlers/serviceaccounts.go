@@ -137,7 +137,7 @@ func (h *Handlers) RenameServiceAccount(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return h.afterAccountChange(c, "Renamed to “"+sa.DisplayName+"”.", o, views.AccountName)
+	return h.afterAccountChange(c, "Renamed to “"+sa.DisplayName+"”.", o, views.AccountNameRenamed)
 }
 
 // SetServiceAccountBasicAuth switches Basic Auth on or off.

@@ -38,6 +38,13 @@ func (h *Handlers) SupportAccount(c echo.Context) error {
 
 func (h *Handlers) renderSupportAccount(c echo.Context, status int, a views.SupportAccountPage) error {
 	a.Self = a.Account.User != nil && a.Account.User.ID == currentUser(c).ID
+	if u := a.Account.User; u != nil && h.secondFactors != nil {
+		sf, err := h.secondFactors.ForStaff(c.Request().Context(), principal(c), u.ID)
+		if err != nil {
+			return err
+		}
+		a.SecondFactor = &sf
+	}
 	a.Now = h.serviceAccounts.Now()
 	title := a.Account.Summary.Email + " · Support"
 	return render(c, status, views.SupportAccount(h.page(c, title), a))

@@ -26,6 +26,26 @@ type Page struct {
 	Switcher []domain.Project
 	// SwitcherMore tells that the organization has more projects than the switcher shows.
 	SwitcherMore bool
+	// Wide lets the page use the whole width (wide tables: audit, hygiene).
+	Wide bool
+}
+
+// wide is the page using the whole width of the window.
+func (p Page) wide() Page {
+	p.Wide = true
+	return p
+}
+
+// mainClass is the class of a page's main element.
+func mainClass(p Page) string {
+	c := ""
+	if p.Project == nil {
+		c = "plain"
+	}
+	if p.Wide {
+		c += " wide"
+	}
+	return c
 }
 
 // Flash is a one-time message shown after a redirect.
@@ -72,6 +92,15 @@ func pageURL(base string, q url.Values, token string) string {
 	}
 	v.Set("page", token)
 	return base + "?" + v.Encode()
+}
+
+// navControls names what the Menu button folds: the account menu and, on a
+// project page, the project's menu.
+func navControls(p Page) string {
+	if p.Project != nil {
+		return "site-nav project-nav"
+	}
+	return "site-nav"
 }
 
 func itoa(n int) string { return fmt.Sprint(n) }

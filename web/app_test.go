@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 	"github.com/labstack/echo/v4"
+	"github.com/pquerna/otp/totp"
 )
 
 // apiRateLimit is the test app's API limit per account and second: high,
@@ -49,6 +51,20 @@ type testApp struct {
 	dbPath string
 	// statements counts what the database runs (see TestStatementsPerRequest).
 	statements *sqlite.StatementCounter
+	// localURL is the server as http://localhost:<port>: passkeys need a
+	// host name (WebAuthn refuses IP addresses), and the passkey ceremony
+	// and single sign-on of the test app are set up for this origin.
+	localURL string
+	// factors are the authenticator apps given to users (giveTOTP), by email.
+	factors *testFactors
+}
+
+// testFactors remembers the authenticator apps of the test app's users, and
+// the newest code step each used, so sign-ins never replay a code.
+type testFactors struct {
+	mu      sync.Mutex
+	secrets map[string]string
+	last    map[string]int64
 }
 
 type syncBuffer struct {
@@ -123,6 +139,13 @@ func newApp(t testing.TB, opts ...appOption) *testApp {
 	}
 	t.Cleanup(func() { store.Close() })
 	clock := &testClock{now: time.Now().UTC()}
+	// The server's address first: the passkey ceremony and single sign-on
+	// are bound to it.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	localURL := "http://localhost:" + strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
 	// Wired by the composition root, as main wires the server; the keys
 	// are fixed so that tests can seal and sign as the server does.
 	services, err := app.NewServices(store, app.Config{
@@ -131,7 +154,10 @@ func newApp(t testing.TB, opts ...appOption) *testApp {
 			Session: []byte("0123456789abcdef0123456789abcdef"),
 			Flash:   []byte("fedcba9876543210fedcba9876543210"),
 			Browser: []byte("known browser key of 32 bytes..."),
+
+			RecoveryCodes: []byte("recovery code key of 32 bytes..."),
 		},
+		SignInURL:                 localURL,
 		Now:                       clock.Now,
 		Hasher:                    domain.NewHasher(2),
 		BaseURL:                   "http://studio.test",
@@ -158,10 +184,70 @@ func newApp(t testing.TB, opts ...appOption) *testApp {
 	// Every JSON response is checked against the OpenAPI document
 	// (openapi_test.go); the server closes first, so every response is in.
 	checked, _ := checkResponses(t, e)
-	srv := httptest.NewServer(checked)
+	srv := httptest.NewUnstartedServer(checked)
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.Start()
 	t.Cleanup(srv.Close)
-	return &testApp{t: t, store: store, services: services, echo: e, srv: srv, org: boot.Organization, logs: logs, clock: clock,
-		dbPath: dbPath, statements: statements}
+	ta := &testApp{t: t, store: store, services: services, echo: e, srv: srv, org: boot.Organization, logs: logs, clock: clock,
+		dbPath: dbPath, statements: statements, localURL: localURL, factors: &testFactors{secrets: map[string]string{}, last: map[string]int64{}}}
+	// The first administrator is support staff, and support staff always
+	// need a second factor: an authenticator app, which sign-in asks for.
+	ta.giveTOTP(adminEmail)
+	return ta
+}
+
+// giveTOTP sets up an authenticator app for the user with this email, the
+// way a person does (a seed, confirmed with a code), and remembers the
+// seed so signIn can answer the second factor.
+func (a *testApp) giveTOTP(email string) {
+	a.t.Helper()
+	ctx := context.Background()
+	u, err := a.store.UserByEmail(ctx, email)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	p := domain.UserPrincipal(u, "test setup")
+	setup, err := a.services.SecondFactors.BeginTOTP(ctx, p)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	// Confirmed with the code of the step before, so that sign-ins may
+	// use the current one.
+	step := a.clock.Now().Unix()/30 - 1
+	code, err := totp.GenerateCode(setup.Secret, time.Unix(step*30, 0))
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	if _, err := a.services.SecondFactors.ConfirmTOTP(ctx, p, code, domain.Client{Address: "test setup"}); err != nil {
+		a.t.Fatal(err)
+	}
+	a.factors.mu.Lock()
+	defer a.factors.mu.Unlock()
+	a.factors.secrets[email], a.factors.last[email] = setup.Secret, step
+}
+
+// totpCode is a code of the user's authenticator app that was not used
+// yet: the current step's, or the next one's (accepted too); when both were
+// used, the test clock moves on 30 seconds. ok is false for a user
+// without an app.
+func (a *testApp) totpCode(email string) (string, bool) {
+	a.factors.mu.Lock()
+	defer a.factors.mu.Unlock()
+	secret, ok := a.factors.secrets[email]
+	if !ok {
+		return "", false
+	}
+	step := max(a.factors.last[email]+1, a.clock.Now().Unix()/30)
+	for step > a.clock.Now().Unix()/30+1 {
+		a.clock.Advance(30 * time.Second)
+	}
+	code, err := totp.GenerateCode(secret, time.Unix(step*30, 0))
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	a.factors.last[email] = step
+	return code, true
 }
 
 // addUser creates an established user, with a password and a verified
@@ -343,7 +429,8 @@ func (c *client) post(path string, form url.Values) response {
 	return c.do(req)
 }
 
-// signIn signs in and fails the test unless it worked.
+// signIn signs in and fails the test unless it worked. A user with an
+// authenticator app (giveTOTP) gives its code when asked.
 func (c *client) signIn(email, password string) {
 	c.app.t.Helper()
 	c.get("/signin")
@@ -351,6 +438,28 @@ func (c *client) signIn(email, password string) {
 	if r.status != http.StatusSeeOther {
 		c.app.t.Fatalf("sign in as %s: status %d, body %s", email, r.status, r.doc.Find("[data-testid=signin-error]").Text())
 	}
+	c.secondFactor(email, r)
+}
+
+// secondFactor answers the second-factor step when r, the answer to a
+// right password, asks for it; it returns the answer that finishes the
+// sign-in (r itself when no second factor was asked).
+func (c *client) secondFactor(email string, r response) response {
+	c.app.t.Helper()
+	loc := r.header.Get("Location")
+	if r.status != http.StatusSeeOther || !strings.HasPrefix(loc, "/signin/verify") {
+		return r
+	}
+	code, ok := c.app.totpCode(email)
+	if !ok {
+		c.app.t.Fatalf("sign in as %s: a second factor is asked, and the test gave %s no authenticator app", email, email)
+	}
+	u, _ := url.Parse(loc)
+	r = c.post("/signin/verify", url.Values{"code": {code}, "next": {u.Query().Get("next")}})
+	if r.status != http.StatusSeeOther {
+		c.app.t.Fatalf("second factor of %s: status %d, %s", email, r.status, r.doc.Find("[data-testid=error-code]").Text())
+	}
+	return r
 }
 
 func (a *testApp) signedIn(email string) *client {

@@ -17,31 +17,13 @@ import (
 	"studio/domain"
 
 	"github.com/go-rod/rod"
-	"github.com/go-rod/rod/lib/proto"
 )
 
 // browserMemConfirm clicks sel, which opens a JavaScript confirm()
 // (hx-confirm), accepts it and returns the question asked.
 func browserMemConfirm(bp *browserPage, sel string) string {
 	bp.t.Helper()
-	wait, handle := bp.page.HandleDialog()
-	answered := make(chan string, 1)
-	go func() {
-		e := wait()
-		if err := handle(&proto.PageHandleJavaScriptDialog{Accept: true}); err != nil {
-			answered <- "error: " + err.Error()
-			return
-		}
-		answered <- e.Message
-	}()
-	bp.click(sel)
-	select {
-	case q := <-answered:
-		return q
-	case <-time.After(browserWaitBudget):
-		bp.fatal("clicking %s opened no confirm dialog", sel)
-		return ""
-	}
+	return bp.confirmDialog(sel, true)
 }
 
 // browserMemSecondContext opens a tab in another incognito context of the
@@ -111,12 +93,13 @@ func TestBrowserMemberInviteAcceptSeesOneProject(t *testing.T) {
 	}
 	bp.screenshot("members")
 
-	// Change bob's role inline: the select posts on change, the row comes back with a toast.
+	// Change bob's role inline: chosen, then saved; the row comes back with a toast.
 	bobRow := `[data-testid=member-row][data-member="` + itoa(bob.ID) + `"]`
 	bp.eval(`() => { window.__sameDocument = true }`)
 	if err := bp.element(bobRow+" [data-testid=member-role-select]").Select([]string{"Project developer"}, true, rod.SelectorTypeText); err != nil {
 		bp.fatal("choose bob's role: %v", err)
 	}
+	bp.click(bobRow + " [data-testid=member-role-save]")
 	bp.waitFlash("bob@example.com is now Project developer")
 	bp.waitJS("bob's row to show the new role", `(sel) => {
 		const s = document.querySelector(sel + " [data-testid=member-role-select]");
@@ -176,12 +159,13 @@ func TestBrowserMemberInviteAcceptSeesOneProject(t *testing.T) {
 	guest.typeInto("[data-testid=accept-confirm]", "a long enough password")
 	guest.screenshot("invite-accept")
 	guest.click("[data-testid=accept-submit]")
-	guest.waitPath(`^/$`)
+	// Accepting leads to the project the invitation was for.
+	guest.waitPath(`^/projects/` + regexp.QuoteMeta(greenhouse.ID) + `$`)
 	guest.waitFlash("Welcome to Studio, Newbie Nakamura")
 	if got := guest.text("[data-testid=user-menu]"); got != "newbie@example.com" {
 		guest.fatal("signed in as %q", got)
 	}
-	guest.clickText("[data-testid=org-link]", "Acme")
+	guest.click("[data-testid=crumb-org]")
 	guest.waitPath(`^/orgs/` + regexp.QuoteMeta(app.org.ID) + `$`)
 	guest.waitText("[data-testid=project-table]", "Greenhouse")
 	projects := guest.eval(`() => [...document.querySelectorAll("[data-testid=project-row] [data-testid=project-link]")].map(a => a.textContent.trim()).join(",")`).Value.Str()

@@ -172,33 +172,11 @@ func browserSAStorage(bp *browserPage) string {
 	return bp.eval(`() => JSON.stringify(sessionStorage) + JSON.stringify(localStorage)`).Value.Str()
 }
 
-// browserSAConfirm clicks sel, which opens a JavaScript confirm() (hx-confirm),
-// answers it with accept and returns the question asked.
+// browserSAConfirm clicks sel, which asks in the console's confirm dialog
+// (hx-confirm), answers it and returns the question asked.
 func browserSAConfirm(bp *browserPage, sel string, accept bool) string {
 	bp.t.Helper()
-	wait, handle := bp.page.HandleDialog()
-	type answer struct {
-		question string
-		err      error
-	}
-	answered := make(chan answer, 1)
-	go func() {
-		e := wait()
-		err := handle(&proto.PageHandleJavaScriptDialog{Accept: accept})
-		answered <- answer{e.Message, err}
-	}()
-	// The click returns once the dialog is answered: the page is blocked until then.
-	bp.click(sel)
-	select {
-	case a := <-answered:
-		if a.err != nil {
-			bp.fatal("answer the confirm dialog %q: %v", a.question, a.err)
-		}
-		return a.question
-	case <-time.After(browserWaitBudget):
-		bp.fatal("clicking %s opened no confirm dialog", sel)
-		return ""
-	}
+	return bp.confirmDialog(sel, accept)
 }
 
 // browserSACredentials is the credentials file of the API contract.
@@ -262,10 +240,11 @@ func TestBrowserServiceAccountKeyFlow(t *testing.T) {
 		bp.fatal("a new account's role = %q, want No access", got)
 	}
 
-	// Role: choosing it in the select posts at once (htmx on change).
+	// Role: chosen in the select, saved with its button.
 	if err := bp.element("[data-testid=role-select]").Select([]string{"Project developer"}, true, rod.SelectorTypeText); err != nil {
 		bp.fatal("select Project developer: %v", err)
 	}
+	bp.click("[data-testid=role-save]")
 	bp.waitFlash("Project developer")
 	bp.waitJS("the swapped role select to hold Project developer", `() => {
 		const s = document.querySelector("[data-testid=role-select]");
@@ -468,7 +447,9 @@ func TestBrowserServiceAccountKeyFlow(t *testing.T) {
 	if first != keyID && first != keyID2 {
 		bp.fatal("first key row shows %q, want %s or %s", first, keyID, keyID2)
 	}
-	q := browserSAConfirm(bp, "[data-testid=delete-key]", false)
+	// Delete waits in the row's menu.
+	bp.click("[data-testid=key-row] [data-testid=key-menu-button]")
+	q := browserSAConfirm(bp, "[data-testid=key-row] [data-testid=delete-key]", false)
 	if !strings.Contains(q, first) {
 		bp.fatal("confirm question %q does not name the key %s", q, first)
 	}
@@ -481,7 +462,8 @@ func TestBrowserServiceAccountKeyFlow(t *testing.T) {
 	}
 	for left := 1; left >= 0; left-- {
 		id := bp.text("[data-testid=key-row] [data-testid=key-id]")
-		q := browserSAConfirm(bp, "[data-testid=delete-key]", true)
+		bp.click("[data-testid=key-row] [data-testid=key-menu-button]")
+		q := browserSAConfirm(bp, "[data-testid=key-row] [data-testid=delete-key]", true)
 		if !strings.Contains(q, id) {
 			bp.fatal("confirm question %q does not name the key %s", q, id)
 		}

@@ -4,38 +4,15 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"studio/domain"
-
-	"github.com/go-rod/rod/lib/proto"
 )
 
-// browserSupportConfirm clicks sel, which opens hx-confirm's confirm(),
-// accepts it and returns the question asked.
+// browserSupportConfirm clicks sel, which asks in the console's confirm
+// dialog (hx-confirm), accepts and returns the question asked.
 func browserSupportConfirm(bp *browserPage, sel string) string {
 	bp.t.Helper()
-	wait, handle := bp.page.HandleDialog()
-	asked := make(chan string, 1)
-	failed := make(chan error, 1)
-	go func() {
-		e := wait()
-		if err := handle(&proto.PageHandleJavaScriptDialog{Accept: true}); err != nil {
-			failed <- err
-			return
-		}
-		asked <- e.Message
-	}()
-	bp.click(sel)
-	select {
-	case q := <-asked:
-		return q
-	case err := <-failed:
-		bp.fatal("answer the confirm dialog: %v", err)
-	case <-time.After(browserWaitBudget):
-		bp.fatal("clicking %s opened no confirm dialog", sel)
-	}
-	return ""
+	return bp.confirmDialog(sel, true)
 }
 
 // TestBrowserSupportConsole: staff find an account, see a refused action

@@ -315,6 +315,11 @@ func (bp *browserPage) signIn(shot bool) {
 	bp.typeInto("#email", adminEmail)
 	bp.typeInto("#password", adminPassword)
 	bp.click("[data-testid=signin-submit]")
+	// The administrator's authenticator app, as a person types its code.
+	bp.waitPath(`^/signin/verify$`)
+	code, _ := bp.app.totpCode(adminEmail)
+	bp.typeInto("[data-testid=second-factor-code]", code)
+	bp.click("[data-testid=second-factor-submit]")
 	bp.waitPath(`^/$`)
 	bp.waitText("[data-testid=org-link]", "Acme")
 }

@@ -51,6 +51,19 @@ func TestDemoDataCanBeClickedThrough(t *testing.T) {
 	if n := sas.doc.Find("[data-testid=sa-row]").Length(); n != 2 {
 		t.Fatalf("%d demo service accounts listed, want 2", n)
 	}
+	// An organization admin of Demo Fleet who is not support staff sees its
+	// admin pages as a customer does.
+	owner := app.client()
+	owner.signIn("owner@demo.example", password)
+	demoID := strings.TrimPrefix(orgs.Last().AttrOr("href", ""), "/orgs/")
+	for _, path := range []string{"/orgs/" + demoID + "/admins", "/orgs/" + demoID + "/audit", "/orgs/" + demoID + "/hygiene", "/orgs/" + demoID + "/settings"} {
+		if r := owner.get(path); r.status != http.StatusOK {
+			t.Errorf("the demo organization admin opens %s: status %d", path, r.status)
+		}
+	}
+	if r := owner.get("/support"); r.status != http.StatusNotFound {
+		t.Errorf("the demo organization admin opens the support console: status %d", r.status)
+	}
 	alice := app.client()
 	alice.signIn(domain.DemoUsers[0].Email, password)
 	if r := alice.get("/"); r.status != http.StatusOK || !strings.Contains(r.doc.Find("[data-testid=org-link]").Text(), domain.DemoOrganizationName) {

@@ -221,13 +221,6 @@ func BenchmarkDeviceQueries(b *testing.B) {
 	}
 }
 
-func mustURL(s string) *url.URL {
-	u, err := url.Parse(s)
-	if err != nil {
-		panic(err)
-	}
-	return u
-}
 
 // processCPU is the process's user and system CPU time so far, in ns.
 func processCPU() int64 {

@@ -755,7 +755,10 @@ func TestLifecycleSupportDisablesAccountAndKey(t *testing.T) {
 	w := lcNew(t)
 	robot := w.robot("Robot")
 	token := w.token(robot)
-	staff := w.app.signedIn(adminEmail) // the first administrator is support staff
+	// Support staff without a role in the organization: a support action.
+	w.app.addStaff(supportEmail, "")
+	w.app.giveTOTP(supportEmail) // staff need a second factor for the support console
+	staff := w.app.signedIn(supportEmail)
 	page := "/support/accounts/" + robot.SA.ID
 	if r := staff.get(page); r.status != http.StatusOK || r.doc.Find("[data-testid=support-disable-sa]").Length() != 1 {
 		t.Fatalf("support page: status %d", r.status)

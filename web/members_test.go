@@ -386,10 +386,10 @@ func TestInviteAcceptFlow(t *testing.T) {
 	}
 
 	r := c.post(link, url.Values{"name": {" Dana Scully "}, "password": {"a long enough password"}, "confirm": {"a long enough password"}})
-	if r.status != http.StatusSeeOther || r.header.Get("Location") != "/" || cookieNamed(r.header, "studio_session") == nil {
+	if r.status != http.StatusSeeOther || r.header.Get("Location") != "/projects/"+field.ID || cookieNamed(r.header, "studio_session") == nil {
 		t.Fatalf("accept: status %d location %q", r.status, r.header.Get("Location"))
 	}
-	home := c.get("/")
+	home := c.get(r.header.Get("Location"))
 	if home.status != http.StatusOK || home.doc.Find("[data-testid=user-menu]").Text() != "dana@example.com" ||
 		!strings.Contains(home.doc.Find("[data-testid=flash]").Text(), "Welcome to Studio, Dana Scully") {
 		t.Fatalf("after accepting: status %d user %q flash %q", home.status, home.doc.Find("[data-testid=user-menu]").Text(),
@@ -929,7 +929,7 @@ func TestMemberAccessOverview(t *testing.T) {
 
 	// The member's name on the members page opens the overview, for an organization admin.
 	members := c.get(memMembersPath(alpha.ID))
-	if href := memRow(members, "uma@example.com").Find("a[data-testid=member-name]").AttrOr("href", ""); href != path {
+	if href := memRow(members, "uma@example.com").Find("a[data-testid=member-name]").AttrOr("href", ""); href != path+"?from="+url.QueryEscape(memMembersPath(alpha.ID)) {
 		t.Fatalf("member name links to %q, want %q", href, path)
 	}
 	if app.signedIn(padmin.Email).get(memMembersPath(gamma.ID)).doc.Find("a[data-testid=member-name]").Length() != 0 {
@@ -1022,7 +1022,7 @@ func TestMemberAccessOverview(t *testing.T) {
 	// An organization admin's overview says its effective role; the admins page links to it.
 	admin, _ := app.memUser(adminEmail)
 	adminPath := memAccessPath(app.org.ID, itoa(admin.ID))
-	if href := memRow(c.get(memAdminsPath(app.org.ID)), adminEmail).Find("[data-testid=admin-name]").AttrOr("href", ""); href != adminPath {
+	if href := memRow(c.get(memAdminsPath(app.org.ID)), adminEmail).Find("[data-testid=admin-name]").AttrOr("href", ""); href != adminPath+"?from="+url.QueryEscape(memAdminsPath(app.org.ID)) {
 		t.Fatalf("admin name links to %q", href)
 	}
 	if got := c.get(adminPath).doc.Find("[data-testid=access-org-admin]").Text(); !strings.Contains(got, "Organization admin in every project") {
@@ -1120,5 +1120,70 @@ func TestRemovedMemberLosesAccessAtOnce(t *testing.T) {
 		if r := o.get(path); r.status != http.StatusNotFound {
 			t.Fatalf("olga after revocation, GET %s: status %d", path, r.status)
 		}
+	}
+}
+
+// TestMemberAccessBackLinkAndOwner: the overview's back link returns where
+// it was opened from (a project's members, the admins, else the
+// organization), a save keeps it, and the facts tell the organization
+// shown from the account's own (issue 16).
+func TestMemberAccessBackLinkAndOwner(t *testing.T) {
+	app := newApp(t)
+	alpha := app.addProject(app.org.ID, "Alpha")
+	partner, _ := app.addOrg("Partner", "partner@example.com")
+	partnerProject := app.addProject(partner.ID, "Partner sensors")
+	foreign := app.addServiceAccount(partnerProject, "Partner exporter")
+	app.addMembership(foreign.Ref(), app.org.ID, alpha.ID, domain.RoleProjectUser)
+	own := app.addServiceAccount(alpha, "Own robot")
+	app.addMembership(own.Ref(), app.org.ID, alpha.ID, domain.RoleProjectUser)
+	u := app.addUser("uma@example.com", alpha.ID, domain.RoleProjectUser, "")
+	c := app.signedIn(adminEmail)
+	path := memAccessPath(app.org.ID, itoa(u.ID))
+	back := func(r response) (string, string) {
+		a := r.doc.Find("[data-testid=access-back]")
+		return a.AttrOr("href", ""), strings.TrimSpace(a.Text())
+	}
+	for _, tc := range []struct{ from, href, text string }{
+		{memMembersPath(alpha.ID), memMembersPath(alpha.ID), "← Members of Alpha"},
+		{memAdminsPath(app.org.ID), memAdminsPath(app.org.ID), "← Organization admins"},
+		{"", "/orgs/" + app.org.ID, "← Acme"},
+		{"https://evil.example/projects/x/members", "/orgs/" + app.org.ID, "← Acme"},
+		{memMembersPath(partnerProject.ID), "/orgs/" + app.org.ID, "← Acme"},
+		{memAdminsPath(partner.ID), "/orgs/" + app.org.ID, "← Acme"},
+	} {
+		r := c.get(path + "?from=" + url.QueryEscape(tc.from))
+		if href, text := back(r); r.status != http.StatusOK || href != tc.href || text != tc.text {
+			t.Errorf("from %q: status %d, back link %q %q, want %q %q", tc.from, r.status, href, text, tc.href, tc.text)
+		}
+	}
+	// The links on the members page carry where they come from.
+	href := memRow(c.get(memMembersPath(alpha.ID)), "uma@example.com").Find("a[data-testid=member-name]").AttrOr("href", "")
+	if h, text := back(c.get(href)); h != memMembersPath(alpha.ID) || text != "← Members of Alpha" {
+		t.Fatalf("opened from the members page, the back link is %q %q", h, text)
+	}
+	// A save comes back to the same overview, still knowing where it came from.
+	r := c.post(href, url.Values{"role-" + alpha.ID: {string(domain.RoleProjectDev)}})
+	if loc := r.header.Get("Location"); r.status != http.StatusSeeOther || loc != href {
+		t.Fatalf("save: status %d, back to %q, want %q", r.status, loc, href)
+	}
+	// Whose organization is whose.
+	for _, tc := range []struct {
+		account, owner string
+	}{
+		{foreign.ID, "a project of another organization"},
+		{own.ID, "project Alpha of Acme"},
+	} {
+		r := c.get(memAccessPath(app.org.ID, tc.account))
+		owner := strings.Join(strings.Fields(r.doc.Find("[data-testid=access-owner]").Text()), " ")
+		shown := strings.Join(strings.Fields(r.doc.Find("[data-testid=access-org]").Text()), " ")
+		if r.status != http.StatusOK || owner != tc.owner || shown != "the organization Acme" {
+			t.Errorf("%s: status %d, belongs to %q, shown in %q", tc.account, r.status, owner, shown)
+		}
+		if strings.Contains(r.body, "Partner sensors") || strings.Contains(r.body, ">Partner<") || strings.Contains(r.body, partner.ID) {
+			t.Errorf("%s: the overview names the other organization or its project", tc.account)
+		}
+	}
+	if r := c.get(path); r.doc.Find("[data-testid=access-owner]").Length() != 0 {
+		t.Fatal("a user's overview says what organization it belongs to")
 	}
 }

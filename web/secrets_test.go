@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -14,11 +15,15 @@ import (
 
 	"studio/domain"
 	"studio/internal/jwtbearer"
+
+	"github.com/pquerna/otp/totp"
 )
 
 // TestNoSecretLeaks runs a scenario that makes every kind of secret: key
 // secrets (console and API), access tokens, passwords (right, wrong, new,
-// invited) and invite links. Then it greps the logs, the audit table, the
+// invited), invite links, TOTP seeds, recovery codes, an identity
+// provider's client secret and the values of a single sign-on (state,
+// nonce, code, PKCE verifier). Then it greps the logs, the audit table, the
 // database files and every page and API answer seen after each secret's one
 // legitimate showing: none may appear anywhere.
 func TestNoSecretLeaks(t *testing.T) {
@@ -107,6 +112,63 @@ func TestNoSecretLeaks(t *testing.T) {
 	secrets["newcomer password"] = "fresh start passphrase 1"
 	keep(admin.post("/account/password", url.Values{"current": {adminPassword}, "new": {"second secret phrase two"}, "confirm": {"second secret phrase two"}}))
 	secrets["new admin password"] = "second secret phrase two"
+
+	// Second factors and single sign-on. The newcomer sets up an
+	// authenticator app: the setup page shows the seed and the next page
+	// the recovery codes, their one showing each.
+	r = newcomer.post("/account/security/totp", nil)
+	seed := strings.ReplaceAll(r.doc.Find("[data-testid=totp-secret]").Text(), " ", "")
+	code, err := totp.GenerateCode(seed, app.clock.Now())
+	if seed == "" || err != nil {
+		t.Fatalf("no TOTP seed on the setup page: %v", err)
+	}
+	secrets["TOTP seed"] = seed
+	secrets["TOTP seed as shown"] = groupFour(seed)
+	secrets["the administrator's TOTP seed"] = app.factors.secrets[adminEmail]
+	r = newcomer.post("/account/security/totp/confirm", url.Values{"code": {code}})
+	var codes []string
+	for _, n := range r.doc.Find("[data-testid=recovery-code]").Nodes {
+		codes = append(codes, strings.TrimSpace(n.FirstChild.Data))
+	}
+	if len(codes) != domain.RecoveryCodeCount {
+		t.Fatalf("%d recovery codes shown", len(codes))
+	}
+	for i, c := range codes {
+		secrets[fmt.Sprintf("recovery code %d", i)] = c
+		secrets[fmt.Sprintf("recovery code %d without its dash", i)] = strings.ReplaceAll(c, "-", "")
+	}
+	keep(newcomer.get("/account/security"))
+	// The newcomer signs in with a recovery code (and a wrong one first).
+	again := app.client()
+	again.get("/signin")
+	keep(again.post("/signin", url.Values{"email": {"newcomer@example.com"}, "password": {"fresh start passphrase 1"}}))
+	keep(again.get("/signin/verify"))
+	keep(again.post("/signin/verify", url.Values{"code": {"zzzzz-zzzzz"}}))
+	keep(again.post("/signin/verify", url.Values{"code": {codes[3]}}))
+	keep(again.get("/account/security"))
+	// The organization connects its identity provider, and someone signs in through it.
+	sso := &ssoWorld{app: app, idp: newTestIdP(t, app.clock.Now), admin: admin, inv: inv}
+	secrets["SSO client secret"] = sso.idp.clientSecret
+	if r := admin.post("/orgs/"+app.org.ID+"/security/sso", sso.connection(nil)); r.status != http.StatusSeeOther {
+		t.Fatalf("connect the provider: status %d", r.status)
+	}
+	keep(admin.get("/orgs/" + app.org.ID + "/security"))
+	traveller := app.client()
+	sso.idp.signIn(bob)
+	authURL := sso.start(traveller, bob.Email)
+	callback := sso.authorize(authURL)
+	cb, _ := url.Parse(callback)
+	au, _ := url.Parse(authURL)
+	secrets["SSO state"] = cb.Query().Get("state")
+	secrets["SSO authorization code"] = cb.Query().Get("code")
+	secrets["SSO nonce"] = au.Query().Get("nonce")
+	r = traveller.get(callback)
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("single sign-on: status %d", r.status)
+	}
+	keep(traveller.get("/"))
+	secrets["PKCE verifier"] = sso.idp.lastVerifier()
+	keep(admin.get("/support/accounts/" + itoa(app.storedUserByEmail("newcomer@example.com").ID)))
 
 	// Every page an administrator would open afterwards.
 	for _, p := range []string{"/", "/orgs/" + app.org.ID, "/orgs/" + app.org.ID + "/audit", "/projects/" + inv.ID,

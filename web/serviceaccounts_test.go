@@ -207,7 +207,7 @@ func TestServiceAccountRoleBasicAuthAndRename(t *testing.T) {
 		t.Fatalf("rename: status %d name %q", r.status, got.DisplayName)
 	}
 	actions := app.auditActions(app.org.ID)
-	want := []string{domain.ActionServiceAccountUpdate, domain.ActionServiceAccountUpdate, domain.ActionServiceAccountUpdate,
+	want := []string{domain.ActionServiceAccountUpdate, domain.ActionBasicAuthDisable, domain.ActionBasicAuthEnable,
 		domain.ActionMembershipDelete, domain.ActionMembershipUpdate, domain.ActionMembershipCreate}
 	if strings.Join(actions[:len(want)], ",") != strings.Join(want, ",") {
 		t.Fatalf("audit = %v, want %v first", actions[:len(want)], want)

@@ -70,14 +70,14 @@ func TestSupportSearchesAndViewsAreAudited(t *testing.T) {
 	own := app.signedIn(adminEmail).get("/orgs/" + app.org.ID + "/audit")
 	rows = auditRows(own)
 	if rowsWith(rows, "support.view", "user target@example.com", "opened in the support console") != 1 ||
-		rowsWith(rows, "support.view", "service_account "+robot.Email) != 1 {
+		rowsWith(rows, "support.view", "service account "+robot.Email) != 1 {
 		t.Fatalf("the organization's audit log does not show the views: %q", rows)
 	}
 	if own.doc.Find("[data-testid=audit-row]:contains('support.view') [data-testid=staff-badge]").Length() != 2 {
 		t.Error("the views do not carry the staff badge")
 	}
 	rows = auditRows(app.signedIn("rival-admin@example.com").get("/orgs/" + rival.ID + "/audit"))
-	if rowsWith(rows, "support.view", "user target@example.com") != 1 || rowsWith(rows, "service_account") != 0 {
+	if rowsWith(rows, "support.view", "user target@example.com") != 1 || rowsWith(rows, "service account") != 0 {
 		t.Fatalf("the rival organization's audit log: %q", rows)
 	}
 	rows = auditRows(app.signedIn("third-admin@example.com").get("/orgs/" + third.ID + "/audit"))

@@ -213,6 +213,10 @@ func supportResults(r response) map[string]string {
 func TestSupportSearchFindsAccountsEverywhere(t *testing.T) {
 	w := newSupportWorld(t)
 	globexSA := w.app.addServiceAccount(w.otherProj, "Globex bot")
+	ctx := context.Background()
+	if err := w.app.store.Update(ctx, func(tx domain.Tx) error { return tx.SetUserName(ctx, w.user.ID, "Dana White") }); err != nil {
+		t.Fatal(err)
+	}
 	c := w.app.signedIn(adminEmail)
 	if r := c.get("/support"); r.status != http.StatusOK || r.doc.Find("[data-testid=support-search]").Length() != 1 ||
 		r.doc.Find("[data-testid=support-results]").Length() != 0 {
@@ -226,7 +230,13 @@ func TestSupportSearchFindsAccountsEverywhere(t *testing.T) {
 		{"  DANA@Example.com ", map[string]string{"dana@example.com": "User"}},
 		{"dan", map[string]string{"dana@example.com": "User"}},
 		{itoa(w.user.ID), map[string]string{"dana@example.com": "User"}},
-		{"globex", map[string]string{"globex-admin@example.com": "User"}},
+		// Display names too (issue 16): "Globex bot" starts with it as well.
+		{"globex", map[string]string{"globex-admin@example.com": "User", globexSA.Email: "Service account"}},
+		{"Exporter", map[string]string{w.sa.Email: "Service account"}},
+		{"exp", map[string]string{w.sa.Email: "Service account"}},
+		{"dana w", map[string]string{"dana@example.com": "User"}},
+		{"DANA WHITE", map[string]string{"dana@example.com": "User"}},
+		{"white", map[string]string{}},
 		{w.sa.ID, map[string]string{w.sa.Email: "Service account"}},
 		{w.sa.Email, map[string]string{w.sa.Email: "Service account"}},
 		{globexSA.ID, map[string]string{globexSA.Email: "Service account"}},
@@ -418,7 +428,7 @@ func (w *supportWorld) staffEntry(t *testing.T, action, reason string) domain.Au
 	}
 	for _, e := range entries {
 		if e.Reason == reason {
-			if !e.ActorStaff || e.ActorEmail != adminEmail {
+			if !e.ActorStaff || (e.ActorEmail != adminEmail && e.ActorEmail != supportEmail) {
 				t.Fatalf("%s entry: staff %v actor %q", action, e.ActorStaff, e.ActorEmail)
 			}
 			return e
@@ -451,7 +461,11 @@ func shownAsStaff(t *testing.T, r response, action, reason string) {
 func TestSupportActionsWithReason(t *testing.T) {
 	w := newSupportWorld(t)
 	ctx := context.Background()
-	staff := w.app.signedIn(adminEmail)
+	// A staff member without a role anywhere: each action is support's.
+	w.app.addStaff(supportEmail, "")
+	w.app.giveTOTP(supportEmail) // staff need a second factor for the support console
+	staff := w.app.signedIn(supportEmail)
+	acmeAdmin := w.app.signedIn(adminEmail)
 	globexAdmin := w.app.signedIn("globex-admin@example.com")
 	acmeAudit := "/orgs/" + w.app.org.ID + "/audit"
 	globexAudit := "/orgs/" + w.otherOrg.ID + "/audit"
@@ -481,7 +495,7 @@ func TestSupportActionsWithReason(t *testing.T) {
 	if e.OrganizationID != w.app.org.ID || e.ProjectID != w.proj.ID {
 		t.Fatalf("entry scope %s/%s", e.OrganizationID, e.ProjectID)
 	}
-	shownAsStaff(t, staff.get(acmeAudit), domain.ActionMembershipDelete, reason)
+	shownAsStaff(t, acmeAdmin.get(acmeAudit), domain.ActionMembershipDelete, reason)
 	shownAsStaff(t, staff.get("/support/audit"), domain.ActionMembershipDelete, reason)
 
 	// Remove an organization membership (the service account's admin role in Globex).
@@ -509,7 +523,7 @@ func TestSupportActionsWithReason(t *testing.T) {
 	if e := w.staffEntry(t, domain.ActionKeyDelete, reason); e.OrganizationID != w.app.org.ID || e.TargetID != w.key.ID {
 		t.Fatalf("key entry: org %q target %q", e.OrganizationID, e.TargetID)
 	}
-	shownAsStaff(t, staff.get(acmeAudit), domain.ActionKeyDelete, reason)
+	shownAsStaff(t, acmeAdmin.get(acmeAudit), domain.ActionKeyDelete, reason)
 
 	// Switch Basic Auth off.
 	reason = "Ticket 104: Basic Auth used in production"
@@ -517,8 +531,8 @@ func TestSupportActionsWithReason(t *testing.T) {
 	if st := w.state(); st.basicAuth {
 		t.Fatal("Basic Auth still on")
 	}
-	w.staffEntry(t, domain.ActionBasicAuthDisabled, reason)
-	shownAsStaff(t, staff.get(acmeAudit), domain.ActionBasicAuthDisabled, reason)
+	w.staffEntry(t, domain.ActionBasicAuthDisable, reason)
+	shownAsStaff(t, acmeAdmin.get(acmeAudit), domain.ActionBasicAuthDisable, reason)
 	if page := staff.get(saPage); page.doc.Find("[data-testid=basic-auth-off-form]").Length() != 0 {
 		t.Fatal("the switch-off form still shows")
 	}
@@ -529,7 +543,7 @@ func TestSupportActionsWithReason(t *testing.T) {
 	if st := w.state(); st.saMemberships != 0 {
 		t.Fatalf("service account keeps %d memberships", st.saMemberships)
 	}
-	shownAsStaff(t, staff.get(acmeAudit), domain.ActionMembershipDelete, reason)
+	shownAsStaff(t, acmeAdmin.get(acmeAudit), domain.ActionMembershipDelete, reason)
 	shownAsStaff(t, globexAdmin.get(globexAudit), domain.ActionMembershipDelete, reason)
 	if page := staff.get(saPage); page.doc.Find("[data-testid=no-memberships]").Length() != 1 ||
 		page.doc.Find("[data-testid=remove-all-form]").Length() != 0 {

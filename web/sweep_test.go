@@ -99,6 +99,38 @@ var consoleExpect = map[string]string{
 	"POST /support/accounts/:member/basic-auth-off":     "snnnnna",
 	"POST /support/accounts/:member/lock":               "snnnnna",
 	"POST /support/accounts/:member/unlock":             "snnnnna",
+	"GET /support/organizations/new":                    "snnnnna",
+	"POST /support/organizations":                       "snnnnna",
+	// Sign-in beyond the password. Without a sign-in in progress (no
+	// cookie), its steps send everyone back to the sign-in page or refuse.
+	"GET /signin/verify":           "sssssss",
+	"POST /signin/verify":          "sssssss",
+	"POST /signin/verify/passkey":  "uuuuuuu",
+	"POST /signin/passkey/options": "aaaaaaa", // anyone may start a password-less sign-in
+	"POST /signin/passkey":         "uuuuuuu",
+	"GET /signin/provider":         "aaaaaaa", // the sign-in page's "Sign in with …" choice
+	"GET /signin/sso/start":        "nnnnnnn", // no provider for an empty email
+	"GET /signin/sso/callback":     "uuuuuuu", // no state
+	"GET /signin/link":             "sssssss",
+	"POST /signin/link":            "sssssss",
+	"GET /signin/sso":              "snnnnnn", // no organization named
+	// One's own second factors: everyone signed in, for themselves only.
+	"GET /account/security":                           "saaaaaa",
+	"POST /account/security/totp":                     "saaaaaa",
+	"POST /account/security/totp/confirm":             "saaaaaa",
+	"POST /account/security/totp/disable":             "saaaaaa",
+	"POST /account/security/recovery-codes":           "saaaaaa",
+	"POST /account/security/passkeys/new":             "saaaaaa",
+	"POST /account/security/passkeys":                 "saaaaaa",
+	"POST /account/security/passkeys/:passkey/remove": "snnnnnn", // no such passkey of one's own
+	"POST /account/security/verify":                   "saaaaaa",
+	"POST /account/passkey-options":                   "saaaaaa",
+	// An organization's sign-in settings: its admins only.
+	"GET /orgs/:org/security":                            "snfffan",
+	"POST /orgs/:org/security/policy":                    "snfffan",
+	"POST /orgs/:org/security/sso":                       "snfffan",
+	"POST /orgs/:org/security/sso/delete":                "snfffan",
+	"POST /support/accounts/:member/second-factor/reset": "snnnnna",
 	// Devices and the emulator (:device is an emulated device of P).
 	"GET /projects/:project/devices":                        "snaaaan",
 	"GET /projects/:project/devices/live":                   "snaaaan",
@@ -235,6 +267,7 @@ func newSweepWorld(t *testing.T) *sweepWorld {
 	if err := app.store.Update(ctx, func(tx domain.Tx) error { return tx.CreateUser(ctx, &staff) }); err != nil {
 		t.Fatal(err)
 	}
+	app.giveTOTP(staff.Email) // support staff always need a second factor
 	for role, email := range map[string]string{"outsider": "outsider@example.com", "user": "user@example.com", "developer": "developer@example.com",
 		"project admin": "padmin@example.com", "org admin": "orgadmin@example.com", "staff": "staff@example.com"} {
 		w.people[role] = app.signedIn(email)

@@ -16,38 +16,45 @@ func (t *writeTx) AddAudit(ctx context.Context, e domain.AuditEntry) error {
 }
 
 func (q queries) ListAudit(ctx context.Context, f domain.AuditFilter, beforeID int64, limit int) ([]domain.AuditEntry, error) {
-	query := `SELECT id, time, actor_type, actor_id, actor_email, actor_staff, action, target_type, target_id,
-		target_name, organization_id, project_id, remote_addr, reason, detail FROM audit_log WHERE 1 = 1`
+	// The names of the organization and project, as they are now, for
+	// people; empty once deleted (the entry keeps the ids).
+	query := `SELECT a.id, a.time, a.actor_type, a.actor_id, a.actor_email, a.actor_staff, a.action, a.target_type, a.target_id,
+		a.target_name, a.organization_id, a.project_id, a.remote_addr, a.reason, a.detail,
+		coalesce(o.display_name, ''), coalesce(p.display_name, '')
+		FROM audit_log a
+		LEFT JOIN organizations o ON o.id = a.organization_id
+		LEFT JOIN projects p ON p.id = a.project_id
+		WHERE 1 = 1`
 	var args []any
 	if f.OrganizationID != "" {
-		query += " AND organization_id = ?"
+		query += " AND a.organization_id = ?"
 		args = append(args, f.OrganizationID)
 	}
 	if f.ProjectID != "" {
-		query += " AND project_id = ?"
+		query += " AND a.project_id = ?"
 		args = append(args, f.ProjectID)
 	}
 	if f.Actor != "" {
-		query += " AND (actor_email = ? OR actor_id = ?)"
+		query += " AND (a.actor_email = ? OR a.actor_id = ?)"
 		args = append(args, f.Actor, f.Actor)
 	}
 	if f.Action != "" {
-		query += " AND action = ?"
+		query += " AND a.action = ?"
 		args = append(args, f.Action)
 	}
 	if !f.Since.IsZero() {
-		query += " AND time >= ?"
+		query += " AND a.time >= ?"
 		args = append(args, micros(f.Since))
 	}
 	if !f.Until.IsZero() {
-		query += " AND time < ?"
+		query += " AND a.time < ?"
 		args = append(args, micros(f.Until))
 	}
 	if beforeID > 0 {
-		query += " AND id < ?"
+		query += " AND a.id < ?"
 		args = append(args, beforeID)
 	}
-	query += " ORDER BY id DESC LIMIT ?"
+	query += " ORDER BY a.id DESC LIMIT ?"
 	rows, err := q.q.QueryContext(ctx, query, append(args, limit)...)
 	if err != nil {
 		return nil, err
@@ -59,7 +66,8 @@ func (q queries) ListAudit(ctx context.Context, f domain.AuditFilter, beforeID i
 		var at int64
 		var actorType string
 		if err := rows.Scan(&e.ID, &at, &actorType, &e.ActorID, &e.ActorEmail, &e.ActorStaff, &e.Action, &e.TargetType,
-			&e.TargetID, &e.TargetName, &e.OrganizationID, &e.ProjectID, &e.RemoteAddr, &e.Reason, &e.Detail); err != nil {
+			&e.TargetID, &e.TargetName, &e.OrganizationID, &e.ProjectID, &e.RemoteAddr, &e.Reason, &e.Detail,
+			&e.OrganizationName, &e.ProjectName); err != nil {
 			return nil, err
 		}
 		e.Time, e.ActorType = fromMicros(at), domain.AccountType(actorType)

@@ -137,19 +137,31 @@ func (q queries) InvitationForMembership(ctx context.Context, m domain.Membershi
 	return scanInvitation(q.q.QueryRowContext(ctx, "SELECT "+invitationColumns+" FROM invitations WHERE "+col+" = ?", m.ID))
 }
 
+// findAccountsQuery finds accounts by id, email prefix or display name
+// prefix (see FindAccounts).
+const findAccountsQuery = `
+		SELECT * FROM (SELECT 'USER', CAST(id AS TEXT), email, display_name, '' FROM users
+			WHERE id = ? OR (email >= ? AND email < ?) ORDER BY email LIMIT ?)
+		UNION
+		SELECT * FROM (SELECT 'USER', CAST(id AS TEXT), email, display_name, '' FROM users
+			WHERE display_name COLLATE NOCASE >= ? AND display_name COLLATE NOCASE < ? ORDER BY display_name COLLATE NOCASE LIMIT ?)
+		UNION
+		SELECT * FROM (SELECT 'SERVICE_ACCOUNT', id, email, display_name, project_id FROM service_accounts
+			WHERE id = ? OR (email >= ? AND email < ?) ORDER BY email LIMIT ?)
+		UNION
+		SELECT * FROM (SELECT 'SERVICE_ACCOUNT', id, email, display_name, project_id FROM service_accounts
+			WHERE name_key >= ? AND name_key < ? ORDER BY name_key LIMIT ?)
+		ORDER BY 3 LIMIT ?`
+
 func (q queries) FindAccounts(ctx context.Context, query string, limit int) ([]domain.AccountSummary, error) {
-	// Exact ids first, then emails equal to or starting with the query
-	// (a range on the unique email indexes).
+	// Exact ids, emails equal to or starting with the query, and display
+	// names starting with it: ranges on the unique email indexes and the
+	// name indexes (migration 010). UNION drops an account found twice.
 	upper := query + "\uffff"
 	userID, _ := strconv.ParseInt(query, 10, 64)
-	rows, err := q.q.QueryContext(ctx, `
-		SELECT * FROM (
-			SELECT 'USER', CAST(id AS TEXT), email, display_name, '' FROM users
-			WHERE id = ? OR (email >= ? AND email < ?)
-			UNION ALL
-			SELECT 'SERVICE_ACCOUNT', id, email, display_name, project_id FROM service_accounts
-			WHERE id = ? OR (email >= ? AND email < ?))
-		ORDER BY 3 LIMIT ?`, userID, query, upper, query, query, upper, limit)
+	// Each branch is bounded by the limit, so a one-letter query reads at
+	// most four times the limit rows.
+	rows, err := q.q.QueryContext(ctx, findAccountsQuery, userID, query, upper, limit, query, upper, limit, query, query, upper, limit, query, upper, limit, limit)
 	if err != nil {
 		return nil, err
 	}

@@ -603,6 +603,8 @@ func TestRenameWritesAuditEntry(t *testing.T) {
 		ActorEmail: "padmin@example.com", Action: domain.ActionProjectUpdate, TargetType: "project",
 		TargetID: s.alpha.ID, TargetName: "Alpha Prime", OrganizationID: s.org.ID, ProjectID: s.alpha.ID,
 		RemoteAddr: "203.0.113.77", Detail: a.Detail,
+		// Read with the names of now, for people.
+		OrganizationName: s.org.DisplayName, ProjectName: "Alpha Prime",
 	}
 	if a != want {
 		t.Errorf("audit entry =\n %+v\nwant\n %+v", a, want)

@@ -1312,7 +1312,7 @@ func TestServiceAccountAuditTrail(t *testing.T) {
 	wantActions := []string{
 		"serviceaccount.create",
 		"serviceaccount.update",
-		"serviceaccount.update",
+		"serviceaccount.basic_auth.enable",
 		"membership.create",
 		"membership.update",
 		"membership.delete",

@@ -296,7 +296,7 @@ func TestSupportDisableBasicAuth(t *testing.T) {
 		t.Error("another account's Basic Auth was switched off")
 	}
 	rows := m.supEntries(t, before, w.staff)
-	if len(rows) != 1 || rows[0].action != domain.ActionBasicAuthDisabled || rows[0].targetID != w.sa.ID ||
+	if len(rows) != 1 || rows[0].action != domain.ActionBasicAuthDisable || rows[0].targetID != w.sa.ID ||
 		rows[0].projID != w.alpha.ID || rows[0].orgID != w.org.ID {
 		t.Errorf("audit = %+v", rows)
 	}

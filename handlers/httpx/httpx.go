@@ -23,9 +23,13 @@ var statusOfCode = map[string]int{
 	domain.ECONFLICT:     http.StatusConflict,
 	domain.EUNAUTHORIZED: http.StatusUnauthorized,
 	// The console answers it with the password prompt before it gets here.
-	domain.EREAUTH:      http.StatusUnauthorized,
-	domain.EFORBIDDEN:   http.StatusForbidden,
-	domain.ERATELIMITED: http.StatusTooManyRequests,
+	domain.EREAUTH:    http.StatusUnauthorized,
+	domain.EFORBIDDEN: http.StatusForbidden,
+	// Sign-in policies: the console sends the person where they are met
+	// (a second factor, the organization's identity provider).
+	domain.ESECONDFACTOR: http.StatusForbidden,
+	domain.ESSOREQUIRED:  http.StatusForbidden,
+	domain.ERATELIMITED:  http.StatusTooManyRequests,
 	// With Retry-After: nothing was changed, and it may be sent again.
 	domain.EUNAVAILABLE: http.StatusServiceUnavailable,
 }

@@ -28,6 +28,8 @@ func TestProblemOf(t *testing.T) {
 		{domain.Errorf(domain.EUNAUTHORIZED, "who"), http.StatusUnauthorized, "who", false},
 		{domain.Errorf(domain.EREAUTH, "again"), http.StatusUnauthorized, "again", false},
 		{domain.Errorf(domain.EFORBIDDEN, "no"), http.StatusForbidden, "no", false},
+		{domain.Errorf(domain.ESECONDFACTOR, "factor"), http.StatusForbidden, "factor", false},
+		{domain.Errorf(domain.ESSOREQUIRED, "provider"), http.StatusForbidden, "provider", false},
 		{&domain.Error{Code: domain.ERATELIMITED, Message: "slow", RetryAfter: 3}, http.StatusTooManyRequests, "slow", false},
 		{&domain.Error{Code: domain.EUNAVAILABLE, Message: "later", RetryAfter: 5}, http.StatusServiceUnavailable, "later", false},
 		{fmt.Errorf("read: %w", domain.Errorf(domain.EINTERNAL, "secret detail")), http.StatusInternalServerError, "", true},
