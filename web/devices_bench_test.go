@@ -221,7 +221,6 @@ func BenchmarkDeviceQueries(b *testing.B) {
 	}
 }
 
-
 // processCPU is the process's user and system CPU time so far, in ns.
 func processCPU() int64 {
 	var ru syscall.Rusage
