@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -228,4 +229,79 @@ func processCPU() int64 {
 		return 0
 	}
 	return ru.Utime.Nano() + ru.Stime.Nano()
+}
+
+// BenchmarkStreamFanout measures delivering published events to 100 open
+// streams (JSON lines over loopback; the readers run in this process too,
+// so compare runs with each other, not with the server alone).
+//
+//	go test ./web -run xxx -bench StreamFanout -cpu 1 -benchtime 3000x -cpuprofile fan.prof
+func BenchmarkStreamFanout(b *testing.B) {
+	app := newApp(b, withRateLimit(1_000_000_000))
+	ctx := context.Background()
+	admin, _ := app.store.UserByEmail(ctx, adminEmail)
+	p := domain.UserPrincipal(admin, "bench")
+	inv := app.inventory()
+	var devs []domain.Device
+	for i := 0; i < 20; i++ {
+		d, err := app.services.Devices.CreateEmulated(ctx, p, inv.ID, domain.EmulatedInput{Type: domain.DeviceTemperature})
+		if err != nil {
+			b.Fatal(err)
+		}
+		devs = append(devs, d)
+	}
+	sa, _ := app.services.ServiceAccounts.Create(ctx, p, inv.ID, domain.ServiceAccountInput{DisplayName: strPtr("Reader"), EnableBasicAuth: boolPtr(true)})
+	app.services.ServiceAccounts.SetProjectRole(ctx, p, inv.ID, sa.ID, domain.RoleProjectUser)
+	key, secret, _ := app.services.ServiceAccounts.CreateKey(ctx, p, inv.ID, sa.ID)
+	bearer := "Bearer " + benchToken(b, &http.Client{}, app, key.ID, secret, sa.Email)
+	const streams = 100
+	// The server without the tests' OpenAPI check of every response.
+	srv := httptest.NewServer(app.echo)
+	defer srv.Close()
+	var got atomic.Int64
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: streams, DisableCompression: true}}
+	sctx, stop := context.WithCancel(ctx)
+	defer stop()
+	for i := 0; i < streams; i++ {
+		req, _ := http.NewRequestWithContext(sctx, http.MethodGet, srv.URL+"/v2/projects/"+inv.ID+"/devices:stream", nil)
+		req.Header.Set("Authorization", bearer)
+		resp, err := client.Do(req)
+		if err != nil || resp.StatusCode != http.StatusOK {
+			b.Fatalf("stream: %v", err)
+		}
+		go func() {
+			defer resp.Body.Close()
+			buf := make([]byte, 64<<10)
+			for {
+				n, err := resp.Body.Read(buf)
+				got.Add(int64(strings.Count(string(buf[:n]), "\n")))
+				if err != nil {
+					return
+				}
+			}
+		}()
+	}
+	b.ResetTimer()
+	var wg sync.WaitGroup
+	var n atomic.Int64
+	for w := 0; w < 16; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for int(n.Add(1)) <= b.N {
+				d := devs[int(n.Load())%len(devs)]
+				if _, err := app.services.Devices.PublishEmulated(ctx, p, inv.ID, d.ID, []byte(`{"temperature":{"value":1}}`)); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for deadline := time.Now().Add(10 * time.Second); got.Load() < int64(b.N*streams) && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(got.Load())/float64(b.N), "deliveries/op")
+	stop()
 }

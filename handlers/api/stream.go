@@ -226,6 +226,7 @@ func (a *API) StreamDevices(c echo.Context) error {
 		pings = t.C
 	}
 	auth, remote := req.Header.Get("Authorization"), c.RealIP()
+	var batch []byte
 	for {
 		var line []byte
 		select {
@@ -240,19 +241,21 @@ func (a *API) StreamDevices(c echo.Context) error {
 			return nil
 		case e := <-sub.Events():
 			line = linesOf(e).frame(sse)
-			if !sse {
+			if !sse && len(sub.Events()) > 0 {
 				// JSON lines: the events already waiting go in the same
-				// write (Python reads line by line whatever the chunks).
-				// Server-sent events keep one message a write: Swift
-				// parses each chunk on its own.
-				for more := true; more && len(line) < 64<<10; {
+				// write (Python reads line by line whatever the chunks),
+				// gathered in the stream's own buffer. Server-sent events
+				// keep one message a write: Swift parses each chunk on its own.
+				batch = append(batch[:0], line...)
+				for more := true; more && len(batch) < 64<<10; {
 					select {
 					case e := <-sub.Events():
-						line = append(line[:len(line):len(line)], linesOf(e).json...)
+						batch = append(batch, linesOf(e).json...)
 					default:
 						more = false
 					}
 				}
+				line = batch
 			}
 		case <-pings:
 			now := a.now()
